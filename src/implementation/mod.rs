@@ -1,0 +1,95 @@
+//! "An implementation under test": the trait the runner drives, and what an implementation can do.
+//!
+//! The trait is handle-based (every socket is a [`Handle`] number, every argument plain data) so
+//! that the same operations can be spoken over a pipe to an implementation in another language.
+//! The runner opens one [`Session`] per actor; a handle belongs to the session that created it.
+
+pub use crate::vocab::{Capabilities, Feature};
+
+use crate::vocab::{Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
+
+/// A socket inside one [`Session`]: an opaque number the session chose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u64);
+
+impl std::fmt::Display for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The result of a socket call.
+pub type SockResult<T> = Result<T, SockError>;
+
+/// An implementation of the socket API that scenarios can be run against.
+pub trait Implementation: Send + Sync {
+    /// The short name used on the command line and in test names (`reference`).
+    fn name(&self) -> &str;
+
+    /// What this implementation can express; scenarios needing more are reported `unsupported`.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Opens a session: the scope that owns the sockets one actor creates.
+    ///
+    /// Dropping the session MUST close every socket still open in it.
+    fn open_session(&self) -> Result<Box<dyn Session>, SessionError>;
+}
+
+/// A session could not be opened (e.g. a driver process failed to start).
+#[derive(Debug, thiserror::Error)]
+#[error("could not open a session of `{implementation}`: {reason}")]
+pub struct SessionError {
+    /// The implementation's name.
+    pub implementation: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// The socket operations, one method per Python `socket` method the suite checks.
+///
+/// Every method may be called from any thread, and a call that blocks MUST NOT stop calls on other
+/// handles. Methods document the Python method they mirror; their exact semantics are in `spec/`.
+pub trait Session: Send + Sync {
+    /// `socket.socket(family, type)`.
+    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle>;
+    /// `socket.socketpair(family, type)`.
+    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)>;
+    /// `sock.bind(address)`.
+    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()>;
+    /// `sock.listen(backlog)`; `None` is Python's `listen()` with its default backlog.
+    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()>;
+    /// `sock.accept()`: the new connection's handle and the peer's address.
+    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)>;
+    /// `sock.connect(address)`.
+    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()>;
+    /// `sock.send(data)`: how many bytes were taken.
+    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize>;
+    /// `sock.sendall(data)`: all of it, or an error.
+    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()>;
+    /// `sock.sendto(data, address)`: how many bytes were taken.
+    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize>;
+    /// `sock.recv(bufsize, flags)`: at most `bufsize` bytes; empty at end of stream.
+    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>>;
+    /// `sock.recvfrom(bufsize)`: data and the sender's address.
+    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)>;
+    /// `sock.shutdown(how)`.
+    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()>;
+    /// `sock.close()`. The handle stays known: later calls on it fail as the spec says (`EBADF`).
+    fn close(&self, socket: Handle) -> SockResult<()>;
+    /// `sock.getsockname()`.
+    fn getsockname(&self, socket: Handle) -> SockResult<Address>;
+    /// `sock.getpeername()`.
+    fn getpeername(&self, socket: Handle) -> SockResult<Address>;
+    /// `sock.setsockopt(SOL_SOCKET, option, value)`; booleans are 0 or 1.
+    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()>;
+    /// `sock.getsockopt(SOL_SOCKET, option)`.
+    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64>;
+    /// `sock.setblocking(…)` / `sock.settimeout(…)`.
+    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()>;
+
+    /// Wakes any call blocked on `socket`, for the runner's watchdog.
+    ///
+    /// It MUST NOT change the socket's mode; after it the blocked call returns (with any result),
+    /// and the runner reports the step as timed out. Unknown or closed handles are ignored.
+    fn interrupt(&self, socket: Handle);
+}

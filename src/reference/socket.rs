@@ -1,0 +1,357 @@
+//! A Python-style socket over the operating system.
+
+use super::address::{from_sockaddr, to_sockaddr};
+use crate::vocab::{
+    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+};
+use socket2::{Domain, Type};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The result of a socket call.
+pub type Result<T> = std::result::Result<T, SockError>;
+
+/// The backlog Python's `listen()` uses when none is given: `min(SOMAXCONN, 128)`.
+pub const DEFAULT_BACKLOG: i32 = 128;
+
+/// A socket with Python's `socket.socket` API.
+///
+/// Modes follow Python: blocking by default; [`settimeout`](Socket::settimeout) puts the file
+/// descriptor in non-blocking mode and waits with poll(2) for at most the timeout, so a call that
+/// would wait longer fails with [`ErrorCode::Timeout`].
+#[derive(Debug)]
+pub struct Socket {
+    inner: socket2::Socket,
+    family: Family,
+    kind: SocketType,
+    mode: Mutex<Mode>,
+}
+
+/// Which readiness a call waits for in timeout mode.
+#[derive(Clone, Copy)]
+enum Ready {
+    Read,
+    Write,
+}
+
+impl Socket {
+    /// `socket.socket(family, type)`: socket(2). Spec: `tcp.server.socket`, `socket.create`.
+    pub fn new(family: Family, kind: SocketType) -> Result<Socket> {
+        let inner = socket2::Socket::new(domain(family), socket_type(kind), None)?;
+        Ok(Socket::wrap(inner, family, kind))
+    }
+
+    /// `socket.socketpair(family, type)`: socketpair(2). Spec: `unix.socketpair`.
+    pub fn pair(family: Family, kind: SocketType) -> Result<(Socket, Socket)> {
+        let (a, b) = socket2::Socket::pair(domain(family), socket_type(kind), None)?;
+        Ok((Socket::wrap(a, family, kind), Socket::wrap(b, family, kind)))
+    }
+
+    fn wrap(inner: socket2::Socket, family: Family, kind: SocketType) -> Socket {
+        Socket {
+            inner,
+            family,
+            kind,
+            mode: Mutex::new(Mode::Blocking),
+        }
+    }
+
+    /// The socket's family.
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
+    /// The socket's type.
+    pub fn kind(&self) -> SocketType {
+        self.kind
+    }
+
+    /// `sock.bind(address)`: bind(2). Spec: `tcp.server.bind`.
+    pub fn bind(&self, address: impl Into<Address>) -> Result<()> {
+        let address = to_sockaddr(&address.into(), self.family, self.kind)?;
+        Ok(self.inner.bind(&address)?)
+    }
+
+    /// `sock.listen(backlog)`: listen(2). Spec: `tcp.server.listen`.
+    ///
+    /// Python clamps a negative backlog to 0 before the call; so does this.
+    pub fn listen(&self, backlog: i32) -> Result<()> {
+        Ok(self.inner.listen(backlog.max(0))?)
+    }
+
+    /// `sock.accept()`: accept4(2) with `SOCK_CLOEXEC`. Spec: `tcp.server.accept`.
+    ///
+    /// The new socket is in blocking mode, as in Python with no default timeout.
+    pub fn accept(&self) -> Result<(Socket, Address)> {
+        let (inner, peer) = self.call(Ready::Read, || self.inner.accept())?;
+        inner.set_nonblocking(false)?;
+        Ok((Socket::wrap(inner, self.family, self.kind), from_sockaddr(&peer)))
+    }
+
+    /// `sock.connect(address)`: connect(2). Spec: `tcp.client.connect`.
+    ///
+    /// In timeout mode, as in Python, a connect that is in progress is waited for with poll(2) and
+    /// its result read from `SO_ERROR`.
+    pub fn connect(&self, address: impl Into<Address>) -> Result<()> {
+        let address = to_sockaddr(&address.into(), self.family, self.kind)?;
+        let timeout = match self.mode() {
+            Mode::Timeout(t) => t,
+            Mode::Blocking | Mode::NonBlocking => return Ok(self.inner.connect(&address)?),
+        };
+        match self.inner.connect(&address) {
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                if !self.wait(Ready::Write, Instant::now() + timeout)? {
+                    return Err(SockError::new(ErrorCode::Timeout));
+                }
+                match self.inner.take_error()? {
+                    Some(e) => Err(e.into()),
+                    None => Ok(()),
+                }
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// `sock.send(data)`: send(2) with `MSG_NOSIGNAL`, so a closed peer is `EPIPE`, not SIGPIPE.
+    /// Returns how many bytes the kernel took. Spec: `data.send.count`.
+    pub fn send(&self, data: &[u8]) -> Result<usize> {
+        self.call(Ready::Write, || self.inner.send_with_flags(data, libc::MSG_NOSIGNAL))
+    }
+
+    /// `sock.sendall(data)`: send(2) until every byte is taken. Spec: `data.sendall`.
+    ///
+    /// In timeout mode the timeout bounds the whole call, as in Python 3.5 and later.
+    pub fn sendall(&self, mut data: &[u8]) -> Result<()> {
+        let deadline = match self.mode() {
+            Mode::Timeout(t) => Some(Instant::now() + t),
+            _ => None,
+        };
+        while !data.is_empty() {
+            let sent = self.call_until(Ready::Write, deadline, || {
+                self.inner.send_with_flags(data, libc::MSG_NOSIGNAL)
+            })?;
+            data = &data[sent..];
+        }
+        Ok(())
+    }
+
+    /// `sock.sendto(data, address)`: sendto(2). Spec: `udp.sendto`.
+    pub fn sendto(&self, data: &[u8], address: impl Into<Address>) -> Result<usize> {
+        let address = to_sockaddr(&address.into(), self.family, self.kind)?;
+        self.call(Ready::Write, || {
+            self.inner.send_to_with_flags(data, &address, libc::MSG_NOSIGNAL)
+        })
+    }
+
+    /// `sock.recv(bufsize, flags)`: recv(2). At most `bufsize` bytes; empty at end of stream.
+    /// Spec: `data.recv.bufsize`.
+    pub fn recv(&self, bufsize: usize, flags: RecvFlags) -> Result<Vec<u8>> {
+        let mut buffer: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); bufsize];
+        let n = self.call(Ready::Read, || {
+            self.inner.recv_with_flags(&mut buffer, recv_flags(flags))
+        })?;
+        Ok(initialised(&buffer[..n.min(bufsize)]))
+    }
+
+    /// `sock.recvfrom(bufsize)`: recvfrom(2); the data and the sender's address. Spec: `udp.recvfrom`.
+    pub fn recvfrom(&self, bufsize: usize) -> Result<(Vec<u8>, Address)> {
+        let mut buffer: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); bufsize];
+        let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
+        Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
+    }
+
+    /// `sock.shutdown(how)`: shutdown(2). Spec: `data.shutdown`.
+    pub fn shutdown(&self, how: Shutdown) -> Result<()> {
+        let how = match how {
+            Shutdown::Read => std::net::Shutdown::Read,
+            Shutdown::Write => std::net::Shutdown::Write,
+            Shutdown::Both => std::net::Shutdown::Both,
+        };
+        Ok(self.inner.shutdown(how)?)
+    }
+
+    /// `sock.close()`: close(2). Spec: `tcp.server.close`.
+    ///
+    /// Python ignores `ECONNRESET` from close (bpo-30319); so does this.
+    pub fn close(self) -> Result<()> {
+        let fd = self.inner.into_raw_fd();
+        // SAFETY: `fd` came from `into_raw_fd`, so nothing else owns or closes it.
+        if unsafe { libc::close(fd) } == 0 {
+            return Ok(());
+        }
+        match std::io::Error::last_os_error() {
+            e if e.raw_os_error() == Some(libc::ECONNRESET) => Ok(()),
+            e => Err(e.into()),
+        }
+    }
+
+    /// `sock.getsockname()`: getsockname(2). Spec: `names.getsockname`.
+    pub fn getsockname(&self) -> Result<Address> {
+        Ok(from_sockaddr(&self.inner.local_addr()?))
+    }
+
+    /// `sock.getpeername()`: getpeername(2). Spec: `names.getpeername`.
+    pub fn getpeername(&self) -> Result<Address> {
+        Ok(from_sockaddr(&self.inner.peer_addr()?))
+    }
+
+    /// `sock.setsockopt(SOL_SOCKET, option, value)`: setsockopt(2). Spec: `options.set`.
+    pub fn setsockopt(&self, option: SocketOption, value: i64) -> Result<()> {
+        let millis = |v: i64| (v > 0).then(|| Duration::from_millis(v as u64));
+        let size = usize::try_from(value).map_err(|_| SockError::errno(nix::errno::Errno::EINVAL))?;
+        Ok(match option {
+            SocketOption::ReuseAddr => self.inner.set_reuse_address(value != 0),
+            SocketOption::ReusePort => self.inner.set_reuse_port(value != 0),
+            SocketOption::RecvTimeoutMs => self.inner.set_read_timeout(millis(value)),
+            SocketOption::SendTimeoutMs => self.inner.set_write_timeout(millis(value)),
+            SocketOption::RecvBuffer => self.inner.set_recv_buffer_size(size),
+            SocketOption::SendBuffer => self.inner.set_send_buffer_size(size),
+        }?)
+    }
+
+    /// `sock.getsockopt(SOL_SOCKET, option)`: getsockopt(2). Spec: `options.get`.
+    pub fn getsockopt(&self, option: SocketOption) -> Result<i64> {
+        let millis = |d: Option<Duration>| d.map_or(0, |d| d.as_millis() as i64);
+        Ok(match option {
+            SocketOption::ReuseAddr => self.inner.reuse_address()? as i64,
+            SocketOption::ReusePort => self.inner.reuse_port()? as i64,
+            SocketOption::RecvTimeoutMs => millis(self.inner.read_timeout()?),
+            SocketOption::SendTimeoutMs => millis(self.inner.write_timeout()?),
+            SocketOption::RecvBuffer => self.inner.recv_buffer_size()? as i64,
+            SocketOption::SendBuffer => self.inner.send_buffer_size()? as i64,
+        })
+    }
+
+    /// `sock.setblocking(flag)`: `O_NONBLOCK` through fcntl(2). Spec: `modes.blocking`.
+    pub fn setblocking(&self, blocking: bool) -> Result<()> {
+        self.set_mode(if blocking { Mode::Blocking } else { Mode::NonBlocking })
+    }
+
+    /// `sock.settimeout(t)`: `None` is blocking, zero is non-blocking, else timeout mode.
+    /// Spec: `modes.timeout`.
+    pub fn settimeout(&self, timeout: Option<Duration>) -> Result<()> {
+        self.set_mode(match timeout {
+            None => Mode::Blocking,
+            Some(t) if t.is_zero() => Mode::NonBlocking,
+            Some(t) => Mode::Timeout(t),
+        })
+    }
+
+    /// `sock.gettimeout()`.
+    pub fn gettimeout(&self) -> Option<Duration> {
+        match self.mode() {
+            Mode::Blocking => None,
+            Mode::NonBlocking => Some(Duration::ZERO),
+            Mode::Timeout(t) => Some(t),
+        }
+    }
+
+    /// Sets the mode; the file descriptor is non-blocking in every mode but blocking.
+    pub fn set_mode(&self, mode: Mode) -> Result<()> {
+        self.inner.set_nonblocking(mode != Mode::Blocking)?;
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+        Ok(())
+    }
+
+    /// The current mode.
+    pub fn mode(&self) -> Mode {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes the call; in timeout mode waits with poll(2) whenever it would block.
+    fn call<T>(&self, ready: Ready, f: impl FnMut() -> std::io::Result<T>) -> Result<T> {
+        let deadline = match self.mode() {
+            Mode::Timeout(t) => Some(Instant::now() + t),
+            _ => None,
+        };
+        self.call_until(ready, deadline, f)
+    }
+
+    fn call_until<T>(
+        &self,
+        ready: Ready,
+        deadline: Option<Instant>,
+        mut f: impl FnMut() -> std::io::Result<T>,
+    ) -> Result<T> {
+        loop {
+            match f() {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let Some(deadline) = deadline else {
+                        return Err(e.into());
+                    };
+                    if !self.wait(ready, deadline)? {
+                        return Err(SockError::new(ErrorCode::Timeout));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    /// poll(2) until the socket is ready or the deadline passes; false on the deadline.
+    fn wait(&self, ready: Ready, deadline: Instant) -> Result<bool> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let millis = left.as_millis().min(i32::MAX as u128) as i32;
+            let events = match ready {
+                Ready::Read => libc::POLLIN,
+                Ready::Write => libc::POLLOUT,
+            };
+            let mut fd = libc::pollfd {
+                fd: self.inner.as_raw_fd(),
+                events,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, and the count says one.
+            match unsafe { libc::poll(&mut fd, 1, millis) } {
+                0 if left.is_zero() => return Ok(false),
+                0 => continue,
+                n if n > 0 => return Ok(true),
+                _ => match std::io::Error::last_os_error() {
+                    e if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    e => return Err(e.into()),
+                },
+            }
+        }
+    }
+}
+
+fn domain(family: Family) -> Domain {
+    match family {
+        Family::Inet => Domain::IPV4,
+        Family::Inet6 => Domain::IPV6,
+        Family::Unix => Domain::UNIX,
+    }
+}
+
+fn socket_type(kind: SocketType) -> Type {
+    match kind {
+        SocketType::Stream => Type::STREAM,
+        SocketType::Dgram => Type::DGRAM,
+    }
+}
+
+fn recv_flags(flags: RecvFlags) -> libc::c_int {
+    let mut bits = 0;
+    if flags.peek {
+        bits |= libc::MSG_PEEK;
+    }
+    if flags.waitall {
+        bits |= libc::MSG_WAITALL;
+    }
+    if flags.dontwait {
+        bits |= libc::MSG_DONTWAIT;
+    }
+    bits
+}
+
+fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
+    // SAFETY: the kernel wrote these bytes (recv returned their count).
+    buffer
+        .iter()
+        .map(|b| unsafe { b.assume_init() })
+        .collect()
+}

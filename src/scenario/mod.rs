@@ -1,0 +1,20 @@
+//! Scenarios: the YAML format's model, its loader and its validation.
+//!
+//! `spec/scenario-format.md` is the normative description of the format.
+
+mod address_expr;
+mod load;
+mod model;
+mod payload;
+mod validate;
+mod yaml;
+
+pub use address_expr::AddressExpr;
+pub use load::{discover, load, load_all, parse, LoadError, ScenarioPath};
+pub use model::{
+    AcceptArgs, Actor, AddressArgs, Expect, ExpectFields, GetsockoptArgs, ListenArgs, Location,
+    NameArgs, Op, OptionValue, RecvArgs, RecvExactArgs, RecvUntilEofArgs, RecvfromArgs, Requires,
+    Returns, Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs,
+    ShutdownArgs, SocketArgs, SocketRef, SocketpairArgs, Step, STEP_KEYS,
+};
+pub use payload::{hex, Payload};

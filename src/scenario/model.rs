@@ -1,0 +1,778 @@
+//! The scenario model: what a YAML scenario says, after parsing.
+//!
+//! The format is specified in `spec/scenario-format.md`; this module is its Rust shape.
+
+use super::{AddressExpr, Payload};
+use crate::vocab::{Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A line and column in a scenario file, both counted from 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+}
+
+/// A loaded, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The stable id: the file's path below the fixture root, without `.yaml` (`tcp/echo`).
+    pub id: String,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// One line saying what it shows.
+    pub title: String,
+    /// Longer prose, if any.
+    pub description: Option<String>,
+    /// The spec requirement ids it checks.
+    pub requirements: Vec<String>,
+    /// Free-form tags for filtering.
+    pub tags: Vec<String>,
+    /// What it needs beyond what its steps show.
+    pub requires: Requires,
+    /// The time limit for the whole scenario, if it sets one.
+    pub timeout: Option<Duration>,
+    /// The default time limit for each step, if it sets one.
+    pub step_timeout: Option<Duration>,
+    /// The actors, in file order.
+    pub actors: Vec<Actor>,
+}
+
+impl Scenario {
+    /// Everything an implementation must support to run this scenario: what `requires` says plus
+    /// what the steps use.
+    pub fn needs(&self) -> Capabilities {
+        let mut needs = Capabilities {
+            families: self.requires.families.iter().copied().collect(),
+            types: self.requires.types.iter().copied().collect(),
+            options: self.requires.options.iter().copied().collect(),
+            features: self.requires.features.iter().copied().collect(),
+        };
+        for step in self.actors.iter().flat_map(|a| &a.steps) {
+            step.op.add_needs(&mut needs);
+            for address in step.op.addresses() {
+                match address {
+                    AddressExpr::AbstractName(_) => {
+                        needs.features.insert(Feature::AbstractNamespace);
+                    }
+                    AddressExpr::Literal(crate::vocab::Address::Host { .. })
+                    | AddressExpr::HostPortOf { .. } => {
+                        needs.features.insert(Feature::NameResolution);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        needs
+    }
+}
+
+/// `requires:`: capabilities and platforms a scenario needs beyond what its steps show.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requires {
+    /// Address families.
+    #[serde(default)]
+    pub families: Vec<Family>,
+    /// Socket types.
+    #[serde(default)]
+    pub types: Vec<SocketType>,
+    /// Socket options.
+    #[serde(default)]
+    pub options: Vec<SocketOption>,
+    /// Further features.
+    #[serde(default)]
+    pub features: Vec<Feature>,
+    /// Operating systems (`std::env::consts::OS` names: `linux`, `macos`…); empty means any.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+}
+
+/// One actor: a named sequence of steps, run on its own thread like a process of its own.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// The actor's name (`server`, `client`…).
+    pub name: String,
+    /// Its steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// One step: an operation, what it must produce, and how it synchronises.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// What to do.
+    pub op: Op,
+    /// What must come of it (default: success).
+    pub expect: Expect,
+    /// This step's time limit, overriding the scenario's.
+    pub timeout: Option<Duration>,
+    /// A signal the runner raises just before making the call (for `blocks_until` elsewhere).
+    pub announce: Option<String>,
+    /// The call must not return before this signal is raised: it blocks until then.
+    pub blocks_until: Option<String>,
+    /// Where the step starts in its file.
+    pub location: Location,
+}
+
+/// `socket: {family, type, as}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketArgs {
+    /// The family.
+    pub family: Family,
+    /// The type.
+    #[serde(rename = "type")]
+    pub kind: SocketType,
+    /// The name the new socket gets in this actor.
+    #[serde(rename = "as")]
+    pub name: String,
+}
+
+/// `socketpair: {family, type, as: [a, b]}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketpairArgs {
+    /// The family (default `unix`, as in Python).
+    #[serde(default = "unix")]
+    pub family: Family,
+    /// The type.
+    #[serde(rename = "type")]
+    pub kind: SocketType,
+    /// The names of the two ends.
+    #[serde(rename = "as")]
+    pub names: [String; 2],
+}
+
+fn unix() -> Family {
+    Family::Unix
+}
+
+/// `{socket}`: an operation on one socket with no arguments.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketRef {
+    /// The socket.
+    pub socket: String,
+}
+
+/// `{socket, address}`: bind and connect.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressArgs {
+    /// The socket.
+    pub socket: String,
+    /// The address.
+    pub address: AddressExpr,
+}
+
+/// `listen: {socket, backlog}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenArgs {
+    /// The socket.
+    pub socket: String,
+    /// The backlog; absent means Python's default.
+    pub backlog: Option<i32>,
+}
+
+/// `accept: {socket, as, peer}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptArgs {
+    /// The listening socket.
+    pub socket: String,
+    /// The name the new connection gets.
+    #[serde(rename = "as")]
+    pub name: String,
+    /// A variable to capture the peer's address in.
+    pub peer: Option<String>,
+}
+
+/// `send`/`sendall: {socket, data}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendArgs {
+    /// The socket.
+    pub socket: String,
+    /// What to send.
+    pub data: Payload,
+}
+
+/// `sendto: {socket, data, address}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendtoArgs {
+    /// The socket.
+    pub socket: String,
+    /// What to send.
+    pub data: Payload,
+    /// Where to.
+    pub address: AddressExpr,
+}
+
+/// `recv: {socket, bufsize, flags}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvArgs {
+    /// The socket.
+    pub socket: String,
+    /// The most bytes to return.
+    pub bufsize: usize,
+    /// recv(2) flags.
+    #[serde(default)]
+    pub flags: RecvFlags,
+}
+
+/// `recvfrom: {socket, bufsize, sender}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvfromArgs {
+    /// The socket.
+    pub socket: String,
+    /// The most bytes to return.
+    pub bufsize: usize,
+    /// A variable to capture the sender's address in.
+    pub sender: Option<String>,
+}
+
+/// `recv_exact: {socket, size, bufsize}`: recv until `size` bytes have come (a runner loop).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvExactArgs {
+    /// The socket.
+    pub socket: String,
+    /// How many bytes in all.
+    pub size: usize,
+    /// The bufsize of each recv (default 65536).
+    #[serde(default = "default_bufsize")]
+    pub bufsize: usize,
+}
+
+/// `recv_until_eof: {socket, bufsize}`: recv until it returns no bytes (a runner loop).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvUntilEofArgs {
+    /// The socket.
+    pub socket: String,
+    /// The bufsize of each recv (default 65536).
+    #[serde(default = "default_bufsize")]
+    pub bufsize: usize,
+}
+
+fn default_bufsize() -> usize {
+    65536
+}
+
+/// `shutdown: {socket, how}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShutdownArgs {
+    /// The socket.
+    pub socket: String,
+    /// Which direction.
+    pub how: Shutdown,
+}
+
+/// `getsockname`/`getpeername: {socket, capture}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NameArgs {
+    /// The socket.
+    pub socket: String,
+    /// A variable to capture the address in.
+    pub capture: Option<String>,
+}
+
+/// `setsockopt: {socket, option, value}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetsockoptArgs {
+    /// The socket.
+    pub socket: String,
+    /// The option.
+    pub option: SocketOption,
+    /// The value: `true`/`false` or a number.
+    pub value: OptionValue,
+}
+
+/// `getsockopt: {socket, option}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetsockoptArgs {
+    /// The socket.
+    pub socket: String,
+    /// The option.
+    pub option: SocketOption,
+}
+
+/// An option value: a boolean or an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionValue(pub i64);
+
+impl<'de> Deserialize<'de> for OptionValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = OptionValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or an integer")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<OptionValue, E> {
+                Ok(OptionValue(v as i64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<OptionValue, E> {
+                Ok(OptionValue(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<OptionValue, E> {
+                i64::try_from(v).map(OptionValue).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// `setblocking: {socket, blocking}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetblockingArgs {
+    /// The socket.
+    pub socket: String,
+    /// True for blocking mode, false for non-blocking.
+    pub blocking: bool,
+}
+
+/// `settimeout: {socket, timeout}`: `null` is blocking, `0s` non-blocking, else timeout mode.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettimeoutArgs {
+    /// The socket.
+    pub socket: String,
+    /// The timeout.
+    #[serde(deserialize_with = "optional_duration")]
+    pub timeout: Option<Duration>,
+}
+
+macro_rules! ops {
+    ($( $(#[$doc:meta])* $name:literal => $variant:ident($args:ty), )*) => {
+        /// The operation of a step.
+        #[derive(Clone, Debug)]
+        pub enum Op {
+            $( $(#[$doc])* $variant($args), )*
+        }
+
+        impl Op {
+            /// Every operation's name, as written in YAML.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The operation's name, as written in YAML.
+            pub fn name(&self) -> &'static str {
+                match self { $( Op::$variant(_) => $name, )* }
+            }
+
+            fn next_from_map<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Result<Option<Op>, A::Error> {
+                Ok(Some(match name {
+                    $( $name => Op::$variant(map.next_value()?), )*
+                    _ => return Ok(None),
+                }))
+            }
+        }
+    };
+}
+
+ops! {
+    /// `socket.socket(family, type)`.
+    "socket" => Socket(SocketArgs),
+    /// `socket.socketpair(family, type)`.
+    "socketpair" => Socketpair(SocketpairArgs),
+    /// `sock.bind(address)`.
+    "bind" => Bind(AddressArgs),
+    /// `sock.listen(backlog)`.
+    "listen" => Listen(ListenArgs),
+    /// `sock.accept()`.
+    "accept" => Accept(AcceptArgs),
+    /// `sock.connect(address)`.
+    "connect" => Connect(AddressArgs),
+    /// `sock.send(data)`.
+    "send" => Send(SendArgs),
+    /// `sock.sendall(data)`.
+    "sendall" => Sendall(SendArgs),
+    /// `sock.sendto(data, address)`.
+    "sendto" => Sendto(SendtoArgs),
+    /// `sock.recv(bufsize, flags)`.
+    "recv" => Recv(RecvArgs),
+    /// `sock.recvfrom(bufsize)`.
+    "recvfrom" => Recvfrom(RecvfromArgs),
+    /// recv until exactly `size` bytes have arrived.
+    "recv_exact" => RecvExact(RecvExactArgs),
+    /// recv until end of stream.
+    "recv_until_eof" => RecvUntilEof(RecvUntilEofArgs),
+    /// `sock.shutdown(how)`.
+    "shutdown" => Shutdown(ShutdownArgs),
+    /// `sock.close()`.
+    "close" => Close(SocketRef),
+    /// `sock.getsockname()`.
+    "getsockname" => Getsockname(NameArgs),
+    /// `sock.getpeername()`.
+    "getpeername" => Getpeername(NameArgs),
+    /// `sock.setsockopt(SOL_SOCKET, option, value)`.
+    "setsockopt" => Setsockopt(SetsockoptArgs),
+    /// `sock.getsockopt(SOL_SOCKET, option)`.
+    "getsockopt" => Getsockopt(GetsockoptArgs),
+    /// `sock.setblocking(flag)`.
+    "setblocking" => Setblocking(SetblockingArgs),
+    /// `sock.settimeout(t)`.
+    "settimeout" => Settimeout(SettimeoutArgs),
+    /// Raise a named signal (no socket call).
+    "signal" => Signal(String),
+    /// Wait until a named signal is raised (no socket call).
+    "wait" => Wait(String),
+}
+
+impl Op {
+    /// The socket (actor-local name) this operation acts on, if any.
+    pub fn socket(&self) -> Option<&str> {
+        Some(match self {
+            Op::Bind(a) | Op::Connect(a) => &a.socket,
+            Op::Listen(a) => &a.socket,
+            Op::Accept(a) => &a.socket,
+            Op::Send(a) | Op::Sendall(a) => &a.socket,
+            Op::Sendto(a) => &a.socket,
+            Op::Recv(a) => &a.socket,
+            Op::Recvfrom(a) => &a.socket,
+            Op::RecvExact(a) => &a.socket,
+            Op::RecvUntilEof(a) => &a.socket,
+            Op::Shutdown(a) => &a.socket,
+            Op::Close(a) => &a.socket,
+            Op::Getsockname(a) | Op::Getpeername(a) => &a.socket,
+            Op::Setsockopt(a) => &a.socket,
+            Op::Getsockopt(a) => &a.socket,
+            Op::Setblocking(a) => &a.socket,
+            Op::Settimeout(a) => &a.socket,
+            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) => return None,
+        })
+    }
+
+    /// The socket names this operation creates.
+    pub fn creates(&self) -> Vec<&str> {
+        match self {
+            Op::Socket(a) => vec![&a.name],
+            Op::Socketpair(a) => vec![&a.names[0], &a.names[1]],
+            Op::Accept(a) => vec![&a.name],
+            _ => vec![],
+        }
+    }
+
+    /// The variable this operation captures an address in, if any.
+    pub fn captures(&self) -> Option<&str> {
+        match self {
+            Op::Accept(a) => a.peer.as_deref(),
+            Op::Recvfrom(a) => a.sender.as_deref(),
+            Op::Getsockname(a) | Op::Getpeername(a) => a.capture.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The addresses this operation reads.
+    pub fn addresses(&self) -> Vec<&AddressExpr> {
+        match self {
+            Op::Bind(a) | Op::Connect(a) => vec![&a.address],
+            Op::Sendto(a) => vec![&a.address],
+            _ => vec![],
+        }
+    }
+
+    /// What kind of value a successful call returns, for checking `expect`.
+    pub fn returns(&self) -> Returns {
+        match self {
+            Op::Send(_) | Op::Sendto(_) => Returns::Count,
+            Op::Recv(_) | Op::RecvExact(_) | Op::RecvUntilEof(_) => Returns::Data,
+            Op::Recvfrom(_) => Returns::DataAndAddress,
+            Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
+            Op::Getsockopt(_) => Returns::Value,
+            _ => Returns::Nothing,
+        }
+    }
+
+    fn add_needs(&self, needs: &mut Capabilities) {
+        match self {
+            Op::Socket(a) => {
+                needs.families.insert(a.family);
+                needs.types.insert(a.kind);
+                needs.features.insert(Feature::UnboundSockets);
+            }
+            Op::Socketpair(a) => {
+                needs.families.insert(a.family);
+                needs.types.insert(a.kind);
+                needs.features.insert(Feature::Socketpair);
+            }
+            Op::Listen(ListenArgs { backlog: Some(_), .. }) => {
+                needs.features.insert(Feature::Backlog);
+            }
+            Op::Recv(a) if !a.flags.is_empty() => {
+                needs.features.insert(Feature::RecvFlags);
+            }
+            Op::Shutdown(_) => {
+                needs.features.insert(Feature::Shutdown);
+            }
+            Op::Setsockopt(SetsockoptArgs { option, .. }) | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
+                needs.options.insert(*option);
+            }
+            Op::Setblocking(a) if !a.blocking => {
+                needs.features.insert(Feature::NonBlockingMode);
+            }
+            Op::Settimeout(a) => {
+                needs.features.insert(match a.timeout {
+                    Some(t) if t.is_zero() => Feature::NonBlockingMode,
+                    _ => Feature::TimeoutMode,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a successful operation returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Returns {
+    /// Nothing (`None` in Python).
+    Nothing,
+    /// A byte count.
+    Count,
+    /// Bytes.
+    Data,
+    /// Bytes and an address.
+    DataAndAddress,
+    /// An address.
+    Address,
+    /// An option value.
+    Value,
+}
+
+/// What a step must produce: by default success; or an error; or one of several outcomes.
+///
+/// YAML: `expect: ok`, or a map of the fields below.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectFields {
+    /// The call fails with this error.
+    pub error: Option<ErrorCode>,
+    /// `send`/`sendto` returns this count.
+    pub returns: Option<usize>,
+    /// The data received is exactly this.
+    pub data: Option<Payload>,
+    /// The data received has exactly this many bytes.
+    pub size: Option<usize>,
+    /// The data received has at least this many bytes.
+    pub min_size: Option<usize>,
+    /// The data received has at most this many bytes.
+    pub max_size: Option<usize>,
+    /// `true`: the receive returned no bytes (end of stream).
+    pub eof: Option<bool>,
+    /// The address returned (accept's peer, recvfrom's sender, getsockname…) matches this.
+    pub address: Option<AddressExpr>,
+    /// `getsockopt` returns this value (booleans as 0/1).
+    pub value: Option<OptionValue>,
+    /// Implementation-defined behaviour: any one of these outcomes passes.
+    #[serde(default)]
+    pub one_of: Vec<Expect>,
+    /// Why (for `one_of`: which systems do what).
+    pub why: Option<String>,
+}
+
+/// An expectation; see [`ExpectFields`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expect(pub ExpectFields);
+
+impl Expect {
+    /// True when this expects the call to fail.
+    pub fn is_error(&self) -> bool {
+        self.0.error.is_some()
+    }
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Expect;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`ok` or a map such as {error: ECONNREFUSED} or {data: hello}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Expect, E> {
+                match v {
+                    "ok" => Ok(Expect::default()),
+                    other => Err(E::custom(format!(
+                        "unknown expectation `{other}`, expected `ok` or a map such as {{error: {other}}}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
+                ExpectFields::deserialize(de::value::MapAccessDeserializer::new(map)).map(Expect)
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// The keys a step may have besides its operation.
+pub const STEP_KEYS: &[&str] = &["expect", "timeout", "announce", "blocks_until"];
+
+/// A step as parsed, before the loader attaches its location.
+#[derive(Clone, Debug)]
+pub(crate) struct ParsedStep {
+    pub op: Op,
+    pub expect: Expect,
+    pub timeout: Option<Duration>,
+    pub announce: Option<String>,
+    pub blocks_until: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ParsedStep {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ParsedStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a step: a map with one operation, e.g. `bind: {socket: s, address: \"127.0.0.1:0\"}`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedStep, A::Error> {
+                let mut op: Option<Op> = None;
+                let (mut expect, mut timeout, mut announce, mut blocks_until) = (None, None, None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "expect" => expect = Some(map.next_value()?),
+                        "timeout" => timeout = Some(map.next_value::<DurationText>()?.0),
+                        "announce" => announce = Some(map.next_value()?),
+                        "blocks_until" => blocks_until = Some(map.next_value()?),
+                        name => match Op::next_from_map(name, &mut map)? {
+                            Some(_) if op.is_some() => {
+                                return Err(de::Error::custom(format!(
+                                    "step has two operations (`{}` and `{name}`): write one step each",
+                                    op.as_ref().map_or("", Op::name)
+                                )))
+                            }
+                            Some(parsed) => op = Some(parsed),
+                            None => {
+                                return Err(de::Error::custom(format!(
+                                    "unknown step `{name}`, expected one of {}{}",
+                                    Op::NAMES.join(", "),
+                                    suggestion(name)
+                                )))
+                            }
+                        },
+                    }
+                }
+                let op = op.ok_or_else(|| {
+                    de::Error::custom(format!("step has no operation: expected one of {}", Op::NAMES.join(", ")))
+                })?;
+                Ok(ParsedStep { op, expect: expect.unwrap_or_default(), timeout, announce, blocks_until })
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// " (did you mean `listen`?)" when a known name is one or two edits away.
+fn suggestion(name: &str) -> String {
+    Op::NAMES
+        .iter()
+        .chain(STEP_KEYS)
+        .map(|known| (edit_distance(name, known), known))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map_or_else(String::new, |(_, known)| format!(" (did you mean `{known}`?)"))
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
+/// A duration written as text: `5s`, `250ms`, `1m`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DurationText(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text)
+            .map(DurationText)
+            .map_err(|e| de::Error::custom(format!("invalid duration `{text}` ({e}); write e.g. `5s` or `250ms`")))
+    }
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    Ok(Option::<DurationText>::deserialize(deserializer)?.map(|d| d.0))
+}
+
+/// The top level of a scenario file, as parsed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScenarioFile {
+    pub title: String,
+    pub description: Option<String>,
+    pub requirements: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub requires: Requires,
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub step_timeout: Option<Duration>,
+    pub actors: OrderedMap<Vec<ParsedStep>>,
+}
+
+/// A YAML map kept in file order, with duplicate keys refused.
+pub(crate) struct OrderedMap<V>(pub Vec<(String, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct M<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for M<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of actor names to their steps")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
+                let mut entries: Vec<(String, V)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if entries.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("actor `{key}` appears twice")));
+                    }
+                    let value = map.next_value()?;
+                    entries.push((key, value));
+                }
+                Ok(OrderedMap(entries))
+            }
+        }
+        deserializer.deserialize_map(M(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_step_suggests_the_nearest_operation() {
+        assert_eq!(suggestion("lisen"), " (did you mean `listen`?)");
+        assert_eq!(suggestion("frobnicate"), "");
+    }
+}

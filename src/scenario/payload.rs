@@ -1,0 +1,145 @@
+//! Data a step sends or expects: text, hex, or a pattern repeated to a length.
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// Bytes written in a scenario.
+///
+/// YAML forms: `hello` (UTF-8 text), `{hex: "00ff10"}`, and `{repeat: "abc", len: 1048576}`
+/// (the pattern repeated, cut to exactly `len` bytes), so a 1 MiB transfer is one line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// UTF-8 text.
+    Text(String),
+    /// Bytes given in hexadecimal.
+    Hex(Vec<u8>),
+    /// `pattern` repeated and cut to `len` bytes.
+    Repeat {
+        /// The repeated bytes (not empty).
+        pattern: Vec<u8>,
+        /// The total length.
+        len: usize,
+    },
+}
+
+impl Payload {
+    /// The bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        match self {
+            Payload::Text(t) => t.as_bytes().to_vec(),
+            Payload::Hex(b) => b.clone(),
+            Payload::Repeat { pattern, len } => pattern.iter().copied().cycle().take(*len).collect(),
+        }
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Text(t) => t.len(),
+            Payload::Hex(b) => b.len(),
+            Payload::Repeat { len, .. } => *len,
+        }
+    }
+
+    /// True when there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Text(t) => write!(f, "{t:?}"),
+            Payload::Hex(b) => write!(f, "hex {}", hex(b)),
+            Payload::Repeat { pattern, len } => {
+                write!(f, "{len} bytes of {:?} repeated", String::from_utf8_lossy(pattern))
+            }
+        }
+    }
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("hex `{text}` has an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|p| u8::from_str_radix(p, 16).ok())
+                .ok_or_else(|| format!("hex `{text}` has a character that is not a hex digit"))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayloadFields {
+    text: Option<String>,
+    hex: Option<String>,
+    repeat: Option<String>,
+    len: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PayloadVisitor;
+        impl<'de> Visitor<'de> for PayloadVisitor {
+            type Value = Payload;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text, {hex: \"…\"}, or {repeat: \"…\", len: N}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Payload, E> {
+                Ok(Payload::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Payload, A::Error> {
+                let fields = PayloadFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                match fields {
+                    PayloadFields { text: Some(t), hex: None, repeat: None, len: None } => {
+                        Ok(Payload::Text(t))
+                    }
+                    PayloadFields { hex: Some(h), text: None, repeat: None, len: None } => {
+                        parse_hex(&h).map(Payload::Hex).map_err(de::Error::custom)
+                    }
+                    PayloadFields { repeat: Some(p), len: Some(len), text: None, hex: None } => {
+                        if p.is_empty() {
+                            return Err(de::Error::custom("`repeat` needs a non-empty pattern"));
+                        }
+                        Ok(Payload::Repeat { pattern: p.into_bytes(), len })
+                    }
+                    _ => Err(de::Error::custom(
+                        "data must be one of: `text`, `hex`, or `repeat` with `len`",
+                    )),
+                }
+            }
+        }
+        deserializer.deserialize_any(PayloadVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeat_is_cut_to_exact_length() {
+        let p = Payload::Repeat { pattern: b"abc".to_vec(), len: 7 };
+        assert_eq!(p.bytes(), b"abcabca");
+    }
+
+    #[test]
+    fn hex_accepts_spaces_and_rejects_odd_digits() {
+        assert_eq!(parse_hex("00 ff").unwrap(), vec![0, 255]);
+        assert!(parse_hex("0").is_err());
+        assert!(parse_hex("zz").is_err());
+    }
+}

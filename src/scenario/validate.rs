@@ -1,0 +1,161 @@
+//! Checks that need the whole scenario: names used before they exist, variables never captured,
+//! signals never raised, spec ids the spec does not define, expectations that cannot apply.
+
+use super::model::{Expect, Location, Op, Returns, Scenario, Step};
+use super::yaml::{Positions, Seg};
+use super::AddressExpr;
+use crate::requirements::Requirements;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Every problem found, with its position.
+pub(crate) fn validate(
+    scenario: &Scenario,
+    positions: &Positions,
+    requirements: &Requirements,
+) -> Vec<(Location, String)> {
+    let mut problems = Vec::new();
+    if scenario.requirements.is_empty() {
+        let at = positions.find_key(&[], "requirements").unwrap_or_default();
+        problems.push((at, "a scenario must cite at least one spec requirement id".to_string()));
+    }
+    for (i, id) in scenario.requirements.iter().enumerate() {
+        if !requirements.contains(id) {
+            let at = positions.find(&[Seg::Key("requirements"), Seg::Index(i)]).unwrap_or_default();
+            problems.push((at, format!("`{id}` is not a requirement that spec/ defines")));
+        }
+    }
+    if scenario.actors.is_empty() {
+        let at = positions.find_key(&[], "actors").unwrap_or_default();
+        problems.push((at, "a scenario needs at least one actor".to_string()));
+    }
+
+    // Values flow between actors through captures and signals; collect who provides what.
+    let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
+    let mut raised: HashSet<&str> = HashSet::new();
+    for step in scenario.actors.iter().flat_map(|a| &a.steps) {
+        if let Some(var) = step.op.captures() {
+            if let Some(first) = captured.insert(var, step.location) {
+                problems.push((
+                    step.location,
+                    format!("`${var}` is already captured at line {}; captures are write-once", first.line),
+                ));
+            }
+        }
+        if let Op::Signal(name) = &step.op {
+            raised.insert(name);
+        }
+        if let Some(name) = &step.announce {
+            raised.insert(name);
+        }
+    }
+
+    for actor in &scenario.actors {
+        if actor.steps.is_empty() {
+            let at = positions.find_key(&[Seg::Key("actors")], &actor.name).unwrap_or_default();
+            problems.push((at, format!("actor `{}` has no steps", actor.name)));
+        }
+        let mut sockets: BTreeSet<&str> = BTreeSet::new();
+        for step in &actor.steps {
+            let mut problem = |message: String| problems.push((step.location, message));
+            if let Some(socket) = step.op.socket() {
+                if !sockets.contains(socket) {
+                    problem(format!(
+                        "socket `{socket}` is not created before this step in actor `{}` \
+                         (sockets are created by `socket`, `socketpair` or `accept` with `as:`){}",
+                        actor.name,
+                        known(&sockets)
+                    ));
+                }
+            }
+            for address in step.op.addresses() {
+                check_address(address, &captured, false, &mut problem);
+            }
+            if let Some(address) = &step.expect.0.address {
+                check_address(address, &captured, true, &mut problem);
+            }
+            for name in step.blocks_until.iter().chain(match &step.op {
+                Op::Wait(name) => Some(name),
+                _ => None,
+            }) {
+                if !raised.contains(name.as_str()) {
+                    problem(format!("signal `{name}` is never raised (by a `signal` step or an `announce`)"));
+                }
+            }
+            if let Some(var) = step.op.captures() {
+                if step.expect.is_error() {
+                    problem(format!("this step expects an error, so it cannot capture `${var}`"));
+                }
+            }
+            check_expect(step, &step.expect, &mut problem);
+            sockets.extend(step.op.creates());
+        }
+    }
+    problems.sort_by_key(|(l, _)| *l);
+    problems
+}
+
+fn known(sockets: &BTreeSet<&str>) -> String {
+    if sockets.is_empty() {
+        String::new()
+    } else {
+        format!("; known here: {}", sockets.iter().copied().collect::<Vec<_>>().join(", "))
+    }
+}
+
+fn check_address(
+    address: &AddressExpr,
+    captured: &BTreeMap<&str, Location>,
+    in_expectation: bool,
+    problem: &mut impl FnMut(String),
+) {
+    if let Some(var) = address.var() {
+        if !captured.contains_key(var) {
+            problem(format!(
+                "`${var}` is used but never captured (capture it with `capture:`, `peer:` or `sender:`)"
+            ));
+        }
+    }
+    if !in_expectation && matches!(address, AddressExpr::AnyPort(_)) {
+        problem(format!("`{address}`: a `*` port matches addresses in `expect`; a call needs a real address"));
+    }
+}
+
+fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) {
+    let e = &expect.0;
+    let returns = step.op.returns();
+    let op = step.op.name();
+    if !e.one_of.is_empty() {
+        let others = e.error.is_some()
+            || e.returns.is_some()
+            || e.data.is_some()
+            || e.size.is_some()
+            || e.min_size.is_some()
+            || e.max_size.is_some()
+            || e.eof.is_some()
+            || e.address.is_some()
+            || e.value.is_some();
+        if others {
+            problem("`one_of` lists whole outcomes; put no other checks beside it".to_string());
+        }
+        for alternative in &e.one_of {
+            check_expect(step, alternative, problem);
+        }
+        return;
+    }
+    let data_checks = e.data.is_some() || e.size.is_some() || e.min_size.is_some() || e.max_size.is_some() || e.eof.is_some();
+    if e.error.is_some() && (data_checks || e.returns.is_some() || e.address.is_some() || e.value.is_some()) {
+        problem("an expected error cannot also check a returned value".to_string());
+    }
+    if e.returns.is_some() && returns != Returns::Count {
+        problem(format!("`returns` checks a byte count, which `{op}` does not return (send and sendto do)"));
+    }
+    if data_checks && !matches!(returns, Returns::Data | Returns::DataAndAddress) {
+        problem(format!("data checks (`data`, `size`, `eof`…) apply to receives, not to `{op}`"));
+    }
+    if e.address.is_some() && !matches!(returns, Returns::Address | Returns::DataAndAddress) {
+        problem(format!("`address` checks a returned address, which `{op}` does not return"));
+    }
+    if e.value.is_some() && returns != Returns::Value {
+        problem(format!("`value` checks getsockopt's result, not `{op}`'s"));
+    }
+}

@@ -1,0 +1,17 @@
+//! The socket vocabulary: the words scenarios, implementations and reports share.
+//!
+//! Nothing in here performs a system call; it only names things (families, types, addresses,
+//! options, errors) so that every other module speaks the same language. It is the bottom of the
+//! dependency graph: it imports nothing else from this crate.
+
+mod address;
+mod capabilities;
+mod error;
+mod kind;
+mod options;
+
+pub use address::{Address, AddressParseError};
+pub use capabilities::{Capabilities, Feature};
+pub use error::{ErrorCode, SockError, UnknownErrorName};
+pub use kind::{Family, SocketType};
+pub use options::{Mode, RecvFlags, Shutdown, SocketOption};

@@ -1,0 +1,117 @@
+//! Socket options, blocking modes, shutdown directions and receive flags.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// A socket option a scenario may set with `setsockopt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketOption {
+    /// `SO_REUSEADDR` (boolean).
+    ReuseAddr,
+    /// `SO_REUSEPORT` (boolean; Linux and the BSDs).
+    ReusePort,
+    /// `SO_RCVTIMEO`, in milliseconds (0 disables it).
+    RecvTimeoutMs,
+    /// `SO_SNDTIMEO`, in milliseconds (0 disables it).
+    SendTimeoutMs,
+    /// `SO_RCVBUF`, in bytes.
+    RecvBuffer,
+    /// `SO_SNDBUF`, in bytes.
+    SendBuffer,
+}
+
+impl SocketOption {
+    /// Every option, in a fixed order.
+    pub const ALL: [SocketOption; 6] = [
+        SocketOption::ReuseAddr,
+        SocketOption::ReusePort,
+        SocketOption::RecvTimeoutMs,
+        SocketOption::SendTimeoutMs,
+        SocketOption::RecvBuffer,
+        SocketOption::SendBuffer,
+    ];
+
+    /// The constant's name as C and Python spell it.
+    pub fn constant(self) -> &'static str {
+        match self {
+            SocketOption::ReuseAddr => "SO_REUSEADDR",
+            SocketOption::ReusePort => "SO_REUSEPORT",
+            SocketOption::RecvTimeoutMs => "SO_RCVTIMEO",
+            SocketOption::SendTimeoutMs => "SO_SNDTIMEO",
+            SocketOption::RecvBuffer => "SO_RCVBUF",
+            SocketOption::SendBuffer => "SO_SNDBUF",
+        }
+    }
+}
+
+impl fmt::Display for SocketOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.constant())
+    }
+}
+
+/// How calls on a socket wait, in Python's terms (`setblocking` / `settimeout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Calls wait as long as it takes (`settimeout(None)`, `setblocking(True)`).
+    Blocking,
+    /// Calls that would wait fail at once with `EAGAIN`/`EINPROGRESS`
+    /// (`settimeout(0)`, `setblocking(False)`).
+    NonBlocking,
+    /// Calls wait at most this long, then fail with a timeout (`settimeout(t)`).
+    Timeout(Duration),
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Blocking => f.write_str("blocking"),
+            Mode::NonBlocking => f.write_str("non-blocking"),
+            Mode::Timeout(d) => write!(f, "timeout {}", humantime::format_duration(*d)),
+        }
+    }
+}
+
+/// Which direction `shutdown(2)` closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shutdown {
+    /// `SHUT_RD`: no more receptions.
+    Read,
+    /// `SHUT_WR`: no more transmissions (the peer sees end of file).
+    Write,
+    /// `SHUT_RDWR`: both.
+    Both,
+}
+
+impl fmt::Display for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Shutdown::Read => "SHUT_RD",
+            Shutdown::Write => "SHUT_WR",
+            Shutdown::Both => "SHUT_RDWR",
+        })
+    }
+}
+
+/// Flags for `recv(2)` that scenarios may use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecvFlags {
+    /// `MSG_PEEK`: return data without removing it from the queue.
+    pub peek: bool,
+    /// `MSG_WAITALL`: on a stream, wait until the full buffer is filled (or EOF / error).
+    pub waitall: bool,
+    /// `MSG_DONTWAIT`: this one call does not wait, whatever the socket's mode.
+    pub dontwait: bool,
+}
+
+impl RecvFlags {
+    /// True when no flag is set.
+    pub fn is_empty(&self) -> bool {
+        *self == RecvFlags::default()
+    }
+}
