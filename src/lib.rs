@@ -4,8 +4,12 @@
 //! Data flows one way: [`cli`] → [`runner`] → ([`scenario`], [`implementation`]) → [`vocab`].
 #![deny(missing_docs)]
 
-pub mod vocab;
+pub mod cli;
 pub mod implementation;
 pub mod reference;
+pub mod registry;
+pub mod report;
 pub mod requirements;
+pub mod runner;
 pub mod scenario;
+pub mod vocab;

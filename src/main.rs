@@ -1,1 +1,5 @@
-fn main(){}
+//! The `sockspec` binary; see [`sockspec::cli`].
+
+fn main() -> std::process::ExitCode {
+    sockspec::cli::main()
+}

@@ -6,7 +6,9 @@
 
 pub use crate::vocab::{Capabilities, Feature};
 
-use crate::vocab::{Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
+use crate::vocab::{
+    Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+};
 
 /// A socket inside one [`Session`]: an opaque number the session chose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -56,8 +56,8 @@ fn resolve(
         protocol: 0,
     };
     let gai_error = |e: dns_lookup::LookupError| SockError::new(ErrorCode::AddrInfo(e.error_num()));
-    let mut results =
-        dns_lookup::getaddrinfo(Some(host), Some(&port.to_string()), Some(hints)).map_err(gai_error)?;
+    let mut results = dns_lookup::getaddrinfo(Some(host), Some(&port.to_string()), Some(hints))
+        .map_err(gai_error)?;
     match results.next() {
         Some(Ok(info)) => Ok(info.sockaddr),
         Some(Err(e)) => Err(e.into()),

@@ -4,7 +4,9 @@ use super::socket::{Socket, DEFAULT_BACKLOG};
 use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
-use crate::vocab::{Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
+use crate::vocab::{
+    Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

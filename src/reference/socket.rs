@@ -87,7 +87,10 @@ impl Socket {
     pub fn accept(&self) -> Result<(Socket, Address)> {
         let (inner, peer) = self.call(Ready::Read, || self.inner.accept())?;
         inner.set_nonblocking(false)?;
-        Ok((Socket::wrap(inner, self.family, self.kind), from_sockaddr(&peer)))
+        Ok((
+            Socket::wrap(inner, self.family, self.kind),
+            from_sockaddr(&peer),
+        ))
     }
 
     /// `sock.connect(address)`: connect(2). Spec: `tcp.client.connect`.
@@ -117,7 +120,9 @@ impl Socket {
     /// `sock.send(data)`: send(2) with `MSG_NOSIGNAL`, so a closed peer is `EPIPE`, not SIGPIPE.
     /// Returns how many bytes the kernel took. Spec: `data.send.count`.
     pub fn send(&self, data: &[u8]) -> Result<usize> {
-        self.call(Ready::Write, || self.inner.send_with_flags(data, libc::MSG_NOSIGNAL))
+        self.call(Ready::Write, || {
+            self.inner.send_with_flags(data, libc::MSG_NOSIGNAL)
+        })
     }
 
     /// `sock.sendall(data)`: send(2) until every byte is taken. Spec: `data.sendall`.
@@ -141,7 +146,8 @@ impl Socket {
     pub fn sendto(&self, data: &[u8], address: impl Into<Address>) -> Result<usize> {
         let address = to_sockaddr(&address.into(), self.family, self.kind)?;
         self.call(Ready::Write, || {
-            self.inner.send_to_with_flags(data, &address, libc::MSG_NOSIGNAL)
+            self.inner
+                .send_to_with_flags(data, &address, libc::MSG_NOSIGNAL)
         })
     }
 
@@ -200,7 +206,8 @@ impl Socket {
     /// `sock.setsockopt(SOL_SOCKET, option, value)`: setsockopt(2). Spec: `options.set`.
     pub fn setsockopt(&self, option: SocketOption, value: i64) -> Result<()> {
         let millis = |v: i64| (v > 0).then(|| Duration::from_millis(v as u64));
-        let size = usize::try_from(value).map_err(|_| SockError::errno(nix::errno::Errno::EINVAL))?;
+        let size =
+            usize::try_from(value).map_err(|_| SockError::errno(nix::errno::Errno::EINVAL))?;
         Ok(match option {
             SocketOption::ReuseAddr => self.inner.set_reuse_address(value != 0),
             SocketOption::ReusePort => self.inner.set_reuse_port(value != 0),
@@ -226,7 +233,11 @@ impl Socket {
 
     /// `sock.setblocking(flag)`: `O_NONBLOCK` through fcntl(2). Spec: `modes.blocking`.
     pub fn setblocking(&self, blocking: bool) -> Result<()> {
-        self.set_mode(if blocking { Mode::Blocking } else { Mode::NonBlocking })
+        self.set_mode(if blocking {
+            Mode::Blocking
+        } else {
+            Mode::NonBlocking
+        })
     }
 
     /// `sock.settimeout(t)`: `None` is blocking, zero is non-blocking, else timeout mode.
@@ -350,8 +361,5 @@ fn recv_flags(flags: RecvFlags) -> libc::c_int {
 
 fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
     // SAFETY: the kernel wrote these bytes (recv returned their count).
-    buffer
-        .iter()
-        .map(|b| unsafe { b.assume_init() })
-        .collect()
+    buffer.iter().map(|b| unsafe { b.assume_init() }).collect()
 }

@@ -97,9 +97,17 @@ impl Requirements {
     pub fn add_file(&mut self, file: &Path, text: &str) -> Result<(), SpecError> {
         let lines: Vec<&str> = text.lines().collect();
         for (index, line) in lines.iter().enumerate() {
-            let Some(rest) = line.strip_prefix("### `") else { continue };
-            let Some((id, title)) = rest.split_once('`') else { continue };
-            let title = title.trim().trim_start_matches(['—', '-', ':']).trim().to_string();
+            let Some(rest) = line.strip_prefix("### `") else {
+                continue;
+            };
+            let Some((id, title)) = rest.split_once('`') else {
+                continue;
+            };
+            let title = title
+                .trim()
+                .trim_start_matches(['—', '-', ':'])
+                .trim()
+                .to_string();
             let level = lines[index + 1..]
                 .iter()
                 .take_while(|l| !l.starts_with('#'))
@@ -165,7 +173,10 @@ fn parse_level(text: &str) -> Option<Level> {
 }
 
 fn collect_markdown(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), SpecError> {
-    let read_error = |source| SpecError::Read { path: dir.to_path_buf(), source };
+    let read_error = |source| SpecError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
         if path.is_dir() {
@@ -190,14 +201,22 @@ mod tests {
         )
         .unwrap();
         let req = r.get("tcp.bind.in-use").unwrap();
-        assert_eq!((req.line, req.level, req.title.as_str()), (3, Some(Level::Must), "Binding a held port fails"));
+        assert_eq!(
+            (req.line, req.level, req.title.as_str()),
+            (3, Some(Level::Must), "Binding a held port fails")
+        );
         assert_eq!(r.get("a.b").unwrap().level, Some(Level::May));
     }
 
     #[test]
     fn duplicate_ids_are_refused_with_both_places() {
         let mut r = Requirements::default();
-        let err = r.add_file(Path::new("s.md"), "### `a` — one\n### `a` — two\n").unwrap_err();
-        assert!(err.to_string().contains("s.md:2") && err.to_string().contains("s.md:1"), "{err}");
+        let err = r
+            .add_file(Path::new("s.md"), "### `a` — one\n### `a` — two\n")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("s.md:2") && err.to_string().contains("s.md:1"),
+            "{err}"
+        );
     }
 }

@@ -52,10 +52,9 @@ impl AddressExpr {
             return Ok(AddressExpr::UnixName(name.to_string()));
         }
         if let Some(len) = text.strip_prefix("unix-path-of-length:") {
-            return len
-                .parse()
-                .map(AddressExpr::UnixPathOfLength)
-                .map_err(|_| format!("`{text}`: expected a length in bytes after `unix-path-of-length:`"));
+            return len.parse().map(AddressExpr::UnixPathOfLength).map_err(|_| {
+                format!("`{text}`: expected a length in bytes after `unix-path-of-length:`")
+            });
         }
         if let Some(name) = text.strip_prefix("abstract:") {
             return Ok(AddressExpr::AbstractName(name.to_string()));
@@ -90,10 +89,16 @@ impl AddressExpr {
 }
 
 fn valid_name(name: &str) -> Result<&str, String> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         Ok(name)
     } else {
-        Err(format!("`${name}`: a variable name is letters, digits, `_` and `-`"))
+        Err(format!(
+            "`${name}`: a variable name is letters, digits, `_` and `-`"
+        ))
     }
 }
 
@@ -105,7 +110,9 @@ impl fmt::Display for AddressExpr {
             AddressExpr::UnixPathOfLength(n) => write!(f, "unix-path-of-length:{n}"),
             AddressExpr::AbstractName(n) => write!(f, "abstract:{n}"),
             AddressExpr::Var(v) => write!(f, "${v}"),
-            AddressExpr::HostPortOf { host, var } if host.contains(':') => write!(f, "[{host}]:${var}"),
+            AddressExpr::HostPortOf { host, var } if host.contains(':') => {
+                write!(f, "[{host}]:${var}")
+            }
             AddressExpr::HostPortOf { host, var } => write!(f, "{host}:${var}"),
             AddressExpr::AnyPort(ip @ IpAddr::V6(_)) => write!(f, "[{ip}]:*"),
             AddressExpr::AnyPort(ip) => write!(f, "{ip}:*"),

@@ -22,7 +22,14 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.location.line {
             0 => write!(f, "{}: {}", self.path.display(), self.message),
-            line => write!(f, "{}:{}:{}: {}", self.path.display(), line, self.location.column, self.message),
+            line => write!(
+                f,
+                "{}:{}:{}: {}",
+                self.path.display(),
+                line,
+                self.location.column,
+                self.message
+            ),
         }
     }
 }
@@ -46,12 +53,20 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioPath>, LoadError> {
         if root.is_dir() {
             walk(root, root, &mut found)?;
         } else if root.is_file() {
-            let base = root.ancestors().skip(1).find(|a| a.file_name().is_some_and(|n| n == "fixtures"));
+            let base = root
+                .ancestors()
+                .skip(1)
+                .find(|a| a.file_name().is_some_and(|n| n == "fixtures"));
             let id = match base {
                 Some(base) => id_of(base, root),
-                None => root.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
+                None => root
+                    .file_stem()
+                    .map_or_else(String::new, |s| s.to_string_lossy().into_owned()),
             };
-            found.push(ScenarioPath { path: root.clone(), id });
+            found.push(ScenarioPath {
+                path: root.clone(),
+                id,
+            });
         } else {
             return Err(LoadError {
                 path: root.clone(),
@@ -76,7 +91,10 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<ScenarioPath>) -> Result<(), Lo
         if path.is_dir() {
             walk(root, &path, found)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            found.push(ScenarioPath { id: id_of(root, &path), path });
+            found.push(ScenarioPath {
+                id: id_of(root, &path),
+                path,
+            });
         }
     }
     Ok(())
@@ -94,15 +112,27 @@ fn id_of(root: &Path, path: &Path) -> String {
 /// Reads, parses and validates one scenario file. Every problem found is returned, each with its
 /// position.
 pub fn load(found: &ScenarioPath, requirements: &Requirements) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError { path: found.path.clone(), location, message };
+    let at = |location: Location, message: String| LoadError {
+        path: found.path.clone(),
+        location,
+        message,
+    };
     let text = std::fs::read_to_string(&found.path)
         .map_err(|e| vec![at(Location::default(), format!("cannot read: {e}"))])?;
     parse(found, &text, requirements)
 }
 
 /// Parses and validates scenario text as if it were the file `found`.
-pub fn parse(found: &ScenarioPath, text: &str, requirements: &Requirements) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError { path: found.path.clone(), location, message };
+pub fn parse(
+    found: &ScenarioPath,
+    text: &str,
+    requirements: &Requirements,
+) -> Result<Scenario, Vec<LoadError>> {
+    let at = |location: Location, message: String| LoadError {
+        path: found.path.clone(),
+        location,
+        message,
+    };
     let file: ScenarioFile = yaml::from_str(text).map_err(|e| vec![at(e.location, e.message)])?;
     let positions = Positions::of(text);
     let actors = file
@@ -143,7 +173,10 @@ pub fn parse(found: &ScenarioPath, text: &str, requirements: &Requirements) -> R
     if problems.is_empty() {
         Ok(scenario)
     } else {
-        Err(problems.into_iter().map(|(location, message)| at(location, message)).collect())
+        Err(problems
+            .into_iter()
+            .map(|(location, message)| at(location, message))
+            .collect())
     }
 }
 

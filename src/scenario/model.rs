@@ -3,7 +3,9 @@
 //! The format is specified in `spec/scenario-format.md`; this module is its Rust shape.
 
 use super::{AddressExpr, Payload};
-use crate::vocab::{Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType};
+use crate::vocab::{
+    Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType,
+};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -511,7 +513,9 @@ impl Op {
                 needs.types.insert(a.kind);
                 needs.features.insert(Feature::Socketpair);
             }
-            Op::Listen(ListenArgs { backlog: Some(_), .. }) => {
+            Op::Listen(ListenArgs {
+                backlog: Some(_), ..
+            }) => {
                 needs.features.insert(Feature::Backlog);
             }
             Op::Recv(a) if !a.flags.is_empty() => {
@@ -520,7 +524,8 @@ impl Op {
             Op::Shutdown(_) => {
                 needs.features.insert(Feature::Shutdown);
             }
-            Op::Setsockopt(SetsockoptArgs { option, .. }) | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
+            Op::Setsockopt(SetsockoptArgs { option, .. })
+            | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
                 needs.options.insert(*option);
             }
             Op::Setblocking(a) if !a.blocking => {
@@ -643,7 +648,8 @@ impl<'de> Deserialize<'de> for ParsedStep {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedStep, A::Error> {
                 let mut op: Option<Op> = None;
-                let (mut expect, mut timeout, mut announce, mut blocks_until) = (None, None, None, None);
+                let (mut expect, mut timeout, mut announce, mut blocks_until) =
+                    (None, None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "expect" => expect = Some(map.next_value()?),
@@ -651,12 +657,10 @@ impl<'de> Deserialize<'de> for ParsedStep {
                         "announce" => announce = Some(map.next_value()?),
                         "blocks_until" => blocks_until = Some(map.next_value()?),
                         name => match Op::next_from_map(name, &mut map)? {
-                            Some(_) if op.is_some() => {
-                                return Err(de::Error::custom(format!(
-                                    "step has two operations (`{}` and `{name}`): write one step each",
-                                    op.as_ref().map_or("", Op::name)
-                                )))
-                            }
+                            Some(_) if op.is_some() => return Err(de::Error::custom(format!(
+                                "step has two operations (`{}` and `{name}`): write one step each",
+                                op.as_ref().map_or("", Op::name)
+                            ))),
                             Some(parsed) => op = Some(parsed),
                             None => {
                                 return Err(de::Error::custom(format!(
@@ -669,9 +673,18 @@ impl<'de> Deserialize<'de> for ParsedStep {
                     }
                 }
                 let op = op.ok_or_else(|| {
-                    de::Error::custom(format!("step has no operation: expected one of {}", Op::NAMES.join(", ")))
+                    de::Error::custom(format!(
+                        "step has no operation: expected one of {}",
+                        Op::NAMES.join(", ")
+                    ))
                 })?;
-                Ok(ParsedStep { op, expect: expect.unwrap_or_default(), timeout, announce, blocks_until })
+                Ok(ParsedStep {
+                    op,
+                    expect: expect.unwrap_or_default(),
+                    timeout,
+                    announce,
+                    blocks_until,
+                })
             }
         }
         deserializer.deserialize_map(V)
@@ -686,7 +699,9 @@ fn suggestion(name: &str) -> String {
         .map(|known| (edit_distance(name, known), known))
         .filter(|(d, _)| *d <= 2)
         .min()
-        .map_or_else(String::new, |(_, known)| format!(" (did you mean `{known}`?)"))
+        .map_or_else(String::new, |(_, known)| {
+            format!(" (did you mean `{known}`?)")
+        })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -697,7 +712,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            row[j + 1] = (previous + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(current + 1);
             previous = current;
         }
     }
@@ -713,11 +730,17 @@ impl<'de> Deserialize<'de> for DurationText {
         let text = String::deserialize(deserializer)?;
         humantime::parse_duration(&text)
             .map(DurationText)
-            .map_err(|e| de::Error::custom(format!("invalid duration `{text}` ({e}); write e.g. `5s` or `250ms`")))
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid duration `{text}` ({e}); write e.g. `5s` or `250ms`"
+                ))
+            })
     }
 }
 
-fn optional_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+fn optional_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
     Ok(Option::<DurationText>::deserialize(deserializer)?.map(|d| d.0))
 }
 

@@ -29,7 +29,9 @@ impl Payload {
         match self {
             Payload::Text(t) => t.as_bytes().to_vec(),
             Payload::Hex(b) => b.clone(),
-            Payload::Repeat { pattern, len } => pattern.iter().copied().cycle().take(*len).collect(),
+            Payload::Repeat { pattern, len } => {
+                pattern.iter().copied().cycle().take(*len).collect()
+            }
         }
     }
 
@@ -54,7 +56,11 @@ impl fmt::Display for Payload {
             Payload::Text(t) => write!(f, "{t:?}"),
             Payload::Hex(b) => write!(f, "hex {}", hex(b)),
             Payload::Repeat { pattern, len } => {
-                write!(f, "{len} bytes of {:?} repeated", String::from_utf8_lossy(pattern))
+                write!(
+                    f,
+                    "{len} bytes of {:?} repeated",
+                    String::from_utf8_lossy(pattern)
+                )
             }
         }
     }
@@ -102,19 +108,34 @@ impl<'de> Deserialize<'de> for Payload {
                 Ok(Payload::Text(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Payload, A::Error> {
-                let fields = PayloadFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let fields =
+                    PayloadFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 match fields {
-                    PayloadFields { text: Some(t), hex: None, repeat: None, len: None } => {
-                        Ok(Payload::Text(t))
-                    }
-                    PayloadFields { hex: Some(h), text: None, repeat: None, len: None } => {
-                        parse_hex(&h).map(Payload::Hex).map_err(de::Error::custom)
-                    }
-                    PayloadFields { repeat: Some(p), len: Some(len), text: None, hex: None } => {
+                    PayloadFields {
+                        text: Some(t),
+                        hex: None,
+                        repeat: None,
+                        len: None,
+                    } => Ok(Payload::Text(t)),
+                    PayloadFields {
+                        hex: Some(h),
+                        text: None,
+                        repeat: None,
+                        len: None,
+                    } => parse_hex(&h).map(Payload::Hex).map_err(de::Error::custom),
+                    PayloadFields {
+                        repeat: Some(p),
+                        len: Some(len),
+                        text: None,
+                        hex: None,
+                    } => {
                         if p.is_empty() {
                             return Err(de::Error::custom("`repeat` needs a non-empty pattern"));
                         }
-                        Ok(Payload::Repeat { pattern: p.into_bytes(), len })
+                        Ok(Payload::Repeat {
+                            pattern: p.into_bytes(),
+                            len,
+                        })
                     }
                     _ => Err(de::Error::custom(
                         "data must be one of: `text`, `hex`, or `repeat` with `len`",
@@ -132,7 +153,10 @@ mod tests {
 
     #[test]
     fn repeat_is_cut_to_exact_length() {
-        let p = Payload::Repeat { pattern: b"abc".to_vec(), len: 7 };
+        let p = Payload::Repeat {
+            pattern: b"abc".to_vec(),
+            len: 7,
+        };
         assert_eq!(p.bytes(), b"abcabca");
     }
 

@@ -16,12 +16,20 @@ pub(crate) fn validate(
     let mut problems = Vec::new();
     if scenario.requirements.is_empty() {
         let at = positions.find_key(&[], "requirements").unwrap_or_default();
-        problems.push((at, "a scenario must cite at least one spec requirement id".to_string()));
+        problems.push((
+            at,
+            "a scenario must cite at least one spec requirement id".to_string(),
+        ));
     }
     for (i, id) in scenario.requirements.iter().enumerate() {
         if !requirements.contains(id) {
-            let at = positions.find(&[Seg::Key("requirements"), Seg::Index(i)]).unwrap_or_default();
-            problems.push((at, format!("`{id}` is not a requirement that spec/ defines")));
+            let at = positions
+                .find(&[Seg::Key("requirements"), Seg::Index(i)])
+                .unwrap_or_default();
+            problems.push((
+                at,
+                format!("`{id}` is not a requirement that spec/ defines"),
+            ));
         }
     }
     if scenario.actors.is_empty() {
@@ -37,7 +45,10 @@ pub(crate) fn validate(
             if let Some(first) = captured.insert(var, step.location) {
                 problems.push((
                     step.location,
-                    format!("`${var}` is already captured at line {}; captures are write-once", first.line),
+                    format!(
+                        "`${var}` is already captured at line {}; captures are write-once",
+                        first.line
+                    ),
                 ));
             }
         }
@@ -51,7 +62,9 @@ pub(crate) fn validate(
 
     for actor in &scenario.actors {
         if actor.steps.is_empty() {
-            let at = positions.find_key(&[Seg::Key("actors")], &actor.name).unwrap_or_default();
+            let at = positions
+                .find_key(&[Seg::Key("actors")], &actor.name)
+                .unwrap_or_default();
             problems.push((at, format!("actor `{}` has no steps", actor.name)));
         }
         let mut sockets: BTreeSet<&str> = BTreeSet::new();
@@ -78,12 +91,16 @@ pub(crate) fn validate(
                 _ => None,
             }) {
                 if !raised.contains(name.as_str()) {
-                    problem(format!("signal `{name}` is never raised (by a `signal` step or an `announce`)"));
+                    problem(format!(
+                        "signal `{name}` is never raised (by a `signal` step or an `announce`)"
+                    ));
                 }
             }
             if let Some(var) = step.op.captures() {
                 if step.expect.is_error() {
-                    problem(format!("this step expects an error, so it cannot capture `${var}`"));
+                    problem(format!(
+                        "this step expects an error, so it cannot capture `${var}`"
+                    ));
                 }
             }
             check_expect(step, &step.expect, &mut problem);
@@ -98,7 +115,10 @@ fn known(sockets: &BTreeSet<&str>) -> String {
     if sockets.is_empty() {
         String::new()
     } else {
-        format!("; known here: {}", sockets.iter().copied().collect::<Vec<_>>().join(", "))
+        format!(
+            "; known here: {}",
+            sockets.iter().copied().collect::<Vec<_>>().join(", ")
+        )
     }
 }
 
@@ -116,7 +136,9 @@ fn check_address(
         }
     }
     if !in_expectation && matches!(address, AddressExpr::AnyPort(_)) {
-        problem(format!("`{address}`: a `*` port matches addresses in `expect`; a call needs a real address"));
+        problem(format!(
+            "`{address}`: a `*` port matches addresses in `expect`; a call needs a real address"
+        ));
     }
 }
 
@@ -142,18 +164,30 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
         }
         return;
     }
-    let data_checks = e.data.is_some() || e.size.is_some() || e.min_size.is_some() || e.max_size.is_some() || e.eof.is_some();
-    if e.error.is_some() && (data_checks || e.returns.is_some() || e.address.is_some() || e.value.is_some()) {
+    let data_checks = e.data.is_some()
+        || e.size.is_some()
+        || e.min_size.is_some()
+        || e.max_size.is_some()
+        || e.eof.is_some();
+    if e.error.is_some()
+        && (data_checks || e.returns.is_some() || e.address.is_some() || e.value.is_some())
+    {
         problem("an expected error cannot also check a returned value".to_string());
     }
     if e.returns.is_some() && returns != Returns::Count {
-        problem(format!("`returns` checks a byte count, which `{op}` does not return (send and sendto do)"));
+        problem(format!(
+            "`returns` checks a byte count, which `{op}` does not return (send and sendto do)"
+        ));
     }
     if data_checks && !matches!(returns, Returns::Data | Returns::DataAndAddress) {
-        problem(format!("data checks (`data`, `size`, `eof`…) apply to receives, not to `{op}`"));
+        problem(format!(
+            "data checks (`data`, `size`, `eof`…) apply to receives, not to `{op}`"
+        ));
     }
     if e.address.is_some() && !matches!(returns, Returns::Address | Returns::DataAndAddress) {
-        problem(format!("`address` checks a returned address, which `{op}` does not return"));
+        problem(format!(
+            "`address` checks a returned address, which `{op}` does not return"
+        ));
     }
     if e.value.is_some() && returns != Returns::Value {
         problem(format!("`value` checks getsockopt's result, not `{op}`'s"));

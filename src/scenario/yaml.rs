@@ -27,7 +27,10 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, SyntaxError> {
     backend::with::singleton_map_recursive::deserialize(deserializer).map_err(|e| {
         let location = e
             .location()
-            .map(|l| Location { line: l.line(), column: l.column() })
+            .map(|l| Location {
+                line: l.line(),
+                column: l.column(),
+            })
             .unwrap_or_default();
         let mut message = e.to_string();
         // The backend appends its own " at line L column C"; we print positions our way.
@@ -140,7 +143,10 @@ impl Builder {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
-        let location = Location { line: mark.line(), column: mark.col() + 1 };
+        let location = Location {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
         match event {
             Event::DocumentStart => self.stack.push(Frame::Doc(None)),
             Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new(), location)),
@@ -171,7 +177,10 @@ mod tests {
     #[test]
     fn positions_point_at_each_step() {
         let p = Positions::of(DOC);
-        let step = |i| p.find(&[Seg::Key("actors"), Seg::Key("server"), Seg::Index(i)]).unwrap();
+        let step = |i| {
+            p.find(&[Seg::Key("actors"), Seg::Key("server"), Seg::Index(i)])
+                .unwrap()
+        };
         assert_eq!(step(0), Location { line: 4, column: 7 });
         assert_eq!(step(1), Location { line: 5, column: 7 });
     }

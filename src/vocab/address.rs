@@ -95,14 +95,16 @@ impl FromStr for Address {
         if let Ok(ip) = text.parse::<SocketAddr>() {
             return Ok(Address::Ip(ip));
         }
-        let (host, port) = text
-            .rsplit_once(':')
-            .ok_or_else(|| fail("expected HOST:PORT, [IPv6]:PORT, unix:PATH, abstract:NAME or unnamed"))?;
+        let (host, port) = text.rsplit_once(':').ok_or_else(|| {
+            fail("expected HOST:PORT, [IPv6]:PORT, unix:PATH, abstract:NAME or unnamed")
+        })?;
         let port = port
             .parse::<u16>()
             .map_err(|_| fail("the port must be a number from 0 to 65535"))?;
         if host.is_empty() || host.contains(['[', ']', ':', ' ']) {
-            return Err(fail("expected a host name or an IP address before the port"));
+            return Err(fail(
+                "expected a host name or an IP address before the port",
+            ));
         }
         Ok(Address::Host {
             host: host.to_string(),
@@ -175,6 +177,9 @@ mod tests {
             Address::from(("127.0.0.1", 5)),
             Address::Ip("127.0.0.1:5".parse().unwrap())
         );
-        assert!(matches!(Address::from(("localhost", 5)), Address::Host { .. }));
+        assert!(matches!(
+            Address::from(("localhost", 5)),
+            Address::Host { .. }
+        ));
     }
 }

@@ -75,10 +75,30 @@ impl Capabilities {
     /// What of `needed` this implementation lacks, as readable words (empty when nothing).
     pub fn missing(&self, needed: &Capabilities) -> Vec<String> {
         let mut missing = Vec::new();
-        missing.extend(needed.families.difference(&self.families).map(|f| format!("family {f}")));
-        missing.extend(needed.types.difference(&self.types).map(|t| format!("type {t}")));
-        missing.extend(needed.options.difference(&self.options).map(|o| format!("option {o}")));
-        missing.extend(needed.features.difference(&self.features).map(|x| format!("feature {x}")));
+        missing.extend(
+            needed
+                .families
+                .difference(&self.families)
+                .map(|f| format!("family {f}")),
+        );
+        missing.extend(
+            needed
+                .types
+                .difference(&self.types)
+                .map(|t| format!("type {t}")),
+        );
+        missing.extend(
+            needed
+                .options
+                .difference(&self.options)
+                .map(|o| format!("option {o}")),
+        );
+        missing.extend(
+            needed
+                .features
+                .difference(&self.features)
+                .map(|x| format!("feature {x}")),
+        );
         missing
     }
 }

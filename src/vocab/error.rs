@@ -141,7 +141,7 @@ impl SockError {
     /// An error with the given code and the system's description of it.
     pub fn new(code: ErrorCode) -> SockError {
         let message = match code {
-            ErrorCode::Errno(n) => io::Error::from_raw_os_error(n).to_string(),
+            ErrorCode::Errno(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
             ErrorCode::AddrInfo(n) => {
                 // SAFETY: gai_strerror returns a pointer to a static, NUL-terminated string.
                 unsafe { std::ffi::CStr::from_ptr(libc::gai_strerror(n)) }
@@ -210,6 +210,9 @@ mod tests {
     #[test]
     fn display_shows_name_and_number() {
         let code = ErrorCode::errno(nix::errno::Errno::ECONNREFUSED);
-        assert_eq!(code.to_string(), format!("ECONNREFUSED ({})", libc::ECONNREFUSED));
+        assert_eq!(
+            code.to_string(),
+            format!("ECONNREFUSED ({})", libc::ECONNREFUSED)
+        );
     }
 }

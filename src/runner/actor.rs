@@ -1,0 +1,383 @@
+//! One actor's thread: its steps in order, each bounded, checked, and its values shared.
+
+use super::board::{Board, WaitError};
+use super::check::{check, describe_outcome, Outcome, Pattern, Value};
+use super::env::Env;
+use super::result::{Failure, FailureKind};
+use super::watchdog::Watchdog;
+use crate::implementation::{Handle, Session};
+use crate::scenario::{Actor, AddressExpr, Op, Scenario, Step};
+use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How an actor's run ended.
+pub(crate) enum Ending {
+    /// All steps passed.
+    Completed,
+    /// A step failed (recorded on the board).
+    Failed,
+    /// Another actor failed, or the scenario ran out of time.
+    Stopped,
+}
+
+/// Everything an actor needs, borrowed from the scenario run.
+pub(crate) struct ActorRun<'a> {
+    pub index: usize,
+    pub actor: &'a Actor,
+    pub scenario: &'a Scenario,
+    pub session: &'a dyn Session,
+    pub board: &'a Board,
+    pub watchdog: &'a Watchdog,
+    pub env: &'a Env,
+    pub step_timeout: Duration,
+}
+
+/// A step that cannot go on.
+enum Stop {
+    Failed(Failure),
+    Stopped,
+}
+
+impl ActorRun<'_> {
+    /// Runs every step; the board learns of the first failure.
+    pub fn run(self) -> Ending {
+        let mut sockets: HashMap<String, Handle> = HashMap::new();
+        for (index, step) in self.actor.steps.iter().enumerate() {
+            if self.board.is_aborted() {
+                return Ending::Stopped;
+            }
+            match self.step(index, step, &mut sockets) {
+                Ok(()) => {}
+                Err(Stop::Stopped) => return Ending::Stopped,
+                Err(Stop::Failed(failure)) => {
+                    self.watchdog.abort();
+                    return if self.board.fail(failure) {
+                        Ending::Failed
+                    } else {
+                        Ending::Stopped
+                    };
+                }
+            }
+        }
+        Ending::Completed
+    }
+
+    fn failure(
+        &self,
+        index: usize,
+        step: &Step,
+        expected: String,
+        actual: String,
+        detail: Option<String>,
+    ) -> Stop {
+        self.failure_of(FailureKind::Mismatch, index, step, expected, actual, detail)
+    }
+
+    fn failure_of(
+        &self,
+        kind: FailureKind,
+        index: usize,
+        step: &Step,
+        expected: String,
+        actual: String,
+        detail: Option<String>,
+    ) -> Stop {
+        Stop::Failed(Failure {
+            kind,
+            actor: self.actor.name.clone(),
+            step: index + 1,
+            op: step.op.name().to_string(),
+            location: format!("{}:{}", self.scenario.path.display(), step.location.line),
+            expected,
+            actual,
+            detail,
+        })
+    }
+
+    fn step(
+        &self,
+        index: usize,
+        step: &Step,
+        sockets: &mut HashMap<String, Handle>,
+    ) -> Result<(), Stop> {
+        let limit = step
+            .timeout
+            .or(self.scenario.step_timeout)
+            .unwrap_or(self.step_timeout);
+        let deadline = Instant::now() + limit;
+        let waited = |what: String, e: WaitError| {
+            match e {
+            WaitError::Aborted => Stop::Stopped,
+            WaitError::Deadline => self.failure_of(
+                FailureKind::Timeout,
+                index,
+                step,
+                format!("{what} within {}", humantime::format_duration(limit)),
+                format!(
+                    "waited {} for {what}, which never came (did the actor that provides it fail or stop early?)",
+                    humantime::format_duration(limit)
+                ),
+                None,
+            ),
+        }
+        };
+
+        // Inputs first: an address another actor captures is waited for, not raced.
+        let mut addresses = Vec::new();
+        for expr in step.op.addresses() {
+            let address = self.resolve(expr, deadline).map_err(|e| {
+                e.into_stop(
+                    |what, e| waited(what, e),
+                    |reason| {
+                        self.failure(
+                            index,
+                            step,
+                            format!("a usable address for {expr}"),
+                            reason,
+                            None,
+                        )
+                    },
+                )
+            })?;
+            addresses.push(address);
+        }
+        let handle = match step.op.socket() {
+            Some(name) => Some(*sockets.get(name).ok_or_else(|| {
+                self.failure(
+                    index,
+                    step,
+                    format!("socket `{name}` to exist"),
+                    "no such socket".to_string(),
+                    None,
+                )
+            })?),
+            None => None,
+        };
+
+        match &step.op {
+            Op::Signal(name) => {
+                self.board.signal(name);
+                return Ok(());
+            }
+            Op::Wait(name) => {
+                return self
+                    .board
+                    .wait_signal(name, deadline)
+                    .map_err(|e| waited(format!("signal `{name}`"), e));
+            }
+            _ => {}
+        }
+
+        if let Some(name) = &step.announce {
+            self.board.signal(name);
+        }
+        self.watchdog.arm(self.index, handle, deadline);
+        let outcome = self.call(&step.op, handle, &addresses, sockets);
+        let timed_out = self.watchdog.disarm(self.index);
+        if self.board.is_aborted() {
+            return Err(Stop::Stopped);
+        }
+        if timed_out {
+            return Err(self.failure_of(
+                FailureKind::Timeout,
+                index,
+                step,
+                format!(
+                    "the call to return within {}",
+                    humantime::format_duration(limit)
+                ),
+                format!(
+                    "did not return within {} (the watchdog then woke it; it gave {})",
+                    humantime::format_duration(limit),
+                    describe_outcome(&outcome, self.env)
+                ),
+                None,
+            ));
+        }
+        if let Some(signal) = &step.blocks_until {
+            if !self.board.is_raised(signal) {
+                return Err(self.failure(
+                    index,
+                    step,
+                    format!("the call to block until `{signal}` is signalled"),
+                    format!(
+                        "it returned before that, with {}",
+                        describe_outcome(&outcome, self.env)
+                    ),
+                    None,
+                ));
+            }
+        }
+        let mut pattern = |expr: &AddressExpr| -> Result<Pattern, String> {
+            if let AddressExpr::AnyPort(ip) = expr {
+                return Ok(Pattern::AnyPort(*ip));
+            }
+            self.resolve(expr, deadline)
+                .map(Pattern::Exact)
+                .map_err(|e| e.to_string())
+        };
+        check(&step.expect, &outcome, self.env, &mut pattern)
+            .map_err(|m| self.failure(index, step, m.expected, m.actual, m.detail))?;
+
+        if let (Some(var), Ok(value)) = (step.op.captures(), &outcome) {
+            if let Value::Address(a) | Value::DataFrom(_, a) = value {
+                self.board.capture(var, a.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// The address an expression names in this run, waiting for captured values.
+    fn resolve(&self, expr: &AddressExpr, deadline: Instant) -> Result<Address, ResolveError> {
+        if let Some(resolved) = self.env.resolve_static(expr) {
+            return resolved.map_err(ResolveError::Invalid);
+        }
+        match expr {
+            AddressExpr::Var(var) => self
+                .board
+                .value(var, deadline)
+                .map_err(|e| ResolveError::Wait(format!("`${var}` to be captured"), e)),
+            AddressExpr::HostPortOf { host, var } => {
+                let captured = self
+                    .board
+                    .value(var, deadline)
+                    .map_err(|e| ResolveError::Wait(format!("`${var}` to be captured"), e))?;
+                let port = captured.port().ok_or_else(|| {
+                    ResolveError::Invalid(format!("`${var}` is {captured}, which has no port"))
+                })?;
+                Ok(Address::from((host.as_str(), port)))
+            }
+            other => Err(ResolveError::Invalid(format!(
+                "`{other}` is not an address a call can use"
+            ))),
+        }
+    }
+
+    /// Makes the step's socket call(s).
+    fn call(
+        &self,
+        op: &Op,
+        handle: Option<Handle>,
+        addresses: &[Address],
+        sockets: &mut HashMap<String, Handle>,
+    ) -> Outcome {
+        let s = self.session;
+        let h = || handle.ok_or_else(|| SockError::errno(nix::errno::Errno::EBADF));
+        let address = || {
+            addresses
+                .first()
+                .cloned()
+                .ok_or_else(|| SockError::new(ErrorCode::Rejected))
+        };
+        let nothing = |r: Result<(), SockError>| r.map(|()| Value::Nothing);
+        match op {
+            Op::Socket(a) => s.socket(a.family, a.kind).map(|new| {
+                sockets.insert(a.name.clone(), new);
+                Value::Nothing
+            }),
+            Op::Socketpair(a) => s.socketpair(a.family, a.kind).map(|(x, y)| {
+                sockets.insert(a.names[0].clone(), x);
+                sockets.insert(a.names[1].clone(), y);
+                Value::Nothing
+            }),
+            Op::Bind(_) => nothing(s.bind(h()?, &address()?)),
+            Op::Listen(a) => nothing(s.listen(h()?, a.backlog)),
+            Op::Accept(a) => s.accept(h()?).map(|(new, peer)| {
+                sockets.insert(a.name.clone(), new);
+                Value::Address(peer)
+            }),
+            Op::Connect(_) => nothing(s.connect(h()?, &address()?)),
+            Op::Send(a) => s.send(h()?, &a.data.bytes()).map(Value::Count),
+            Op::Sendall(a) => nothing(s.sendall(h()?, &a.data.bytes())),
+            Op::Sendto(a) => s
+                .sendto(h()?, &a.data.bytes(), &address()?)
+                .map(Value::Count),
+            Op::Recv(a) => s.recv(h()?, a.bufsize, a.flags).map(Value::Data),
+            Op::Recvfrom(a) => s
+                .recvfrom(h()?, a.bufsize)
+                .map(|(d, from)| Value::DataFrom(d, from)),
+            Op::RecvExact(a) => {
+                let mut data = Vec::with_capacity(a.size);
+                while data.len() < a.size {
+                    let chunk = s.recv(
+                        h()?,
+                        a.bufsize.min(a.size - data.len()),
+                        RecvFlags::default(),
+                    )?;
+                    if chunk.is_empty() {
+                        break;
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+                Ok(Value::Data(data))
+            }
+            Op::RecvUntilEof(a) => {
+                let mut data = Vec::new();
+                loop {
+                    let chunk = s.recv(h()?, a.bufsize, RecvFlags::default())?;
+                    if chunk.is_empty() {
+                        return Ok(Value::Data(data));
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+            }
+            Op::Shutdown(a) => nothing(s.shutdown(h()?, a.how)),
+            Op::Close(_) => nothing(s.close(h()?)),
+            Op::Getsockname(_) => s.getsockname(h()?).map(Value::Address),
+            Op::Getpeername(_) => s.getpeername(h()?).map(Value::Address),
+            Op::Setsockopt(a) => nothing(s.setsockopt(h()?, a.option, a.value.0)),
+            Op::Getsockopt(a) => s.getsockopt(h()?, a.option).map(Value::Number),
+            Op::Setblocking(a) => nothing(s.set_mode(
+                h()?,
+                if a.blocking {
+                    Mode::Blocking
+                } else {
+                    Mode::NonBlocking
+                },
+            )),
+            Op::Settimeout(a) => nothing(s.set_mode(
+                h()?,
+                match a.timeout {
+                    None => Mode::Blocking,
+                    Some(t) if t.is_zero() => Mode::NonBlocking,
+                    Some(t) => Mode::Timeout(t),
+                },
+            )),
+            Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
+        }
+    }
+}
+
+/// Why an address could not be had.
+enum ResolveError {
+    Wait(String, WaitError),
+    Invalid(String),
+}
+
+impl ResolveError {
+    fn into_stop(
+        self,
+        waited: impl FnOnce(String, WaitError) -> Stop,
+        invalid: impl FnOnce(String) -> Stop,
+    ) -> Stop {
+        match self {
+            ResolveError::Wait(what, e) => waited(what, e),
+            ResolveError::Invalid(reason) => invalid(reason),
+        }
+    }
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::Wait(what, WaitError::Aborted) => {
+                write!(f, "stopped while waiting for {what}")
+            }
+            ResolveError::Wait(what, WaitError::Deadline) => {
+                write!(f, "timed out waiting for {what}")
+            }
+            ResolveError::Invalid(reason) => f.write_str(reason),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Comparing what a call did with what the step expects, and saying both in words.
+
+use super::env::Env;
+use crate::scenario::{hex, Expect, ExpectFields};
+use crate::vocab::{Address, SockError};
+use std::net::IpAddr;
+
+/// What a successful call returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Value {
+    Nothing,
+    Count(usize),
+    Data(Vec<u8>),
+    DataFrom(Vec<u8>, Address),
+    Address(Address),
+    Number(i64),
+}
+
+/// What a call did.
+pub(crate) type Outcome = Result<Value, SockError>;
+
+/// An expected address, resolved for this run.
+#[derive(Clone, Debug)]
+pub(crate) enum Pattern {
+    Exact(Address),
+    AnyPort(IpAddr),
+}
+
+impl Pattern {
+    fn matches(&self, address: &Address) -> bool {
+        match (self, address) {
+            (Pattern::Exact(expected), actual) => expected == actual,
+            (Pattern::AnyPort(ip), Address::Ip(actual)) => actual.ip() == *ip,
+            (Pattern::AnyPort(_), _) => false,
+        }
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        match self {
+            Pattern::Exact(a) => env.display(a),
+            Pattern::AnyPort(ip @ IpAddr::V6(_)) => format!("[{ip}]:*"),
+            Pattern::AnyPort(ip) => format!("{ip}:*"),
+        }
+    }
+}
+
+/// Expected and actual, in words.
+#[derive(Debug)]
+pub(crate) struct Mismatch {
+    pub expected: String,
+    pub actual: String,
+    pub detail: Option<String>,
+}
+
+/// Checks `outcome` against `expect`. `pattern` resolves an `expect.address`.
+pub(crate) fn check(
+    expect: &Expect,
+    outcome: &Outcome,
+    env: &Env,
+    pattern: &mut dyn FnMut(&crate::scenario::AddressExpr) -> Result<Pattern, String>,
+) -> Result<(), Mismatch> {
+    let e = &expect.0;
+    if !e.one_of.is_empty() {
+        let mut expected = Vec::new();
+        for alternative in &e.one_of {
+            match check(alternative, outcome, env, pattern) {
+                Ok(()) => return Ok(()),
+                Err(m) => expected.push(m.expected),
+            }
+        }
+        return Err(Mismatch {
+            expected: format!("one of: {}", expected.join(" | ")),
+            actual: describe_outcome(outcome, env),
+            detail: e.why.as_ref().map(|w| format!("allowed because: {w}")),
+        });
+    }
+    let address = match &e.address {
+        Some(expr) => Some(pattern(expr).map_err(|reason| Mismatch {
+            expected: format!("address {expr}"),
+            actual: describe_outcome(outcome, env),
+            detail: Some(reason),
+        })?),
+        None => None,
+    };
+    let expected = describe_expect(e, address.as_ref(), env);
+    let mismatch = |detail: Option<String>| Mismatch {
+        expected: expected.clone(),
+        actual: describe_outcome(outcome, env),
+        detail,
+    };
+    let value = match (outcome, &e.error) {
+        (Err(actual), Some(wanted)) if actual.code == *wanted => return Ok(()),
+        (Err(_), _) | (Ok(_), Some(_)) => return Err(mismatch(None)),
+        (Ok(value), None) => value,
+    };
+    if let Some(n) = e.returns {
+        if *value != Value::Count(n) {
+            return Err(mismatch(None));
+        }
+    }
+    if let Some(wanted) = &e.value {
+        if *value != Value::Number(wanted.0) {
+            return Err(mismatch(None));
+        }
+    }
+    let (data, from) = match value {
+        Value::Data(d) => (Some(d), None),
+        Value::DataFrom(d, a) => (Some(d), Some(a)),
+        Value::Address(a) => (None, Some(a)),
+        _ => (None, None),
+    };
+    if let Some(data) = data {
+        if let Some(payload) = &e.data {
+            let wanted = payload.bytes();
+            if *data != wanted {
+                return Err(mismatch(Some(diff(&wanted, data))));
+            }
+        }
+        let n = data.len();
+        let size_ok = e.size.is_none_or(|s| n == s)
+            && e.min_size.is_none_or(|s| n >= s)
+            && e.max_size.is_none_or(|s| n <= s)
+            && e.eof.is_none_or(|eof| eof == (n == 0));
+        if !size_ok {
+            return Err(mismatch(None));
+        }
+    }
+    if let Some(pattern) = &address {
+        if !from.is_some_and(|a| pattern.matches(a)) {
+            return Err(mismatch(None));
+        }
+    }
+    Ok(())
+}
+
+/// The expectation in words.
+fn describe_expect(e: &ExpectFields, address: Option<&Pattern>, env: &Env) -> String {
+    if let Some(error) = &e.error {
+        return format!("error {}", error.name());
+    }
+    let mut parts = Vec::new();
+    if let Some(n) = e.returns {
+        parts.push(format!("returning {n}"));
+    }
+    if let Some(data) = &e.data {
+        parts.push(format!("data {data}"));
+    }
+    if e.eof == Some(true) {
+        parts.push("end of stream (no bytes)".to_string());
+    }
+    if e.eof == Some(false) {
+        parts.push("at least one byte".to_string());
+    }
+    if let Some(n) = e.size {
+        parts.push(format!("exactly {n} bytes"));
+    }
+    if let Some(n) = e.min_size {
+        parts.push(format!("at least {n} bytes"));
+    }
+    if let Some(n) = e.max_size {
+        parts.push(format!("at most {n} bytes"));
+    }
+    if let Some(a) = address {
+        parts.push(format!("address {}", a.describe(env)));
+    }
+    if let Some(v) = &e.value {
+        parts.push(format!("value {}", v.0));
+    }
+    if parts.is_empty() {
+        "success".to_string()
+    } else {
+        format!("success with {}", parts.join(", "))
+    }
+}
+
+/// What happened, in words.
+pub(crate) fn describe_outcome(outcome: &Outcome, env: &Env) -> String {
+    match outcome {
+        Err(e) => format!("error {e}"),
+        Ok(Value::Nothing) => "success".to_string(),
+        Ok(Value::Count(n)) => format!("success returning {n}"),
+        Ok(Value::Data(d)) => format!("success with data {}", preview(d)),
+        Ok(Value::DataFrom(d, a)) => {
+            format!("success with data {} from {}", preview(d), env.display(a))
+        }
+        Ok(Value::Address(a)) => format!("success with address {}", env.display(a)),
+        Ok(Value::Number(v)) => format!("success with value {v}"),
+    }
+}
+
+/// Bytes, short: text when printable, else hex; long data by size and start.
+pub(crate) fn preview(data: &[u8]) -> String {
+    const MAX: usize = 48;
+    let head = &data[..data.len().min(MAX)];
+    let shown = match std::str::from_utf8(head) {
+        Ok(text)
+            if !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t') =>
+        {
+            format!("{text:?}")
+        }
+        _ => format!("hex {}", hex(head)),
+    };
+    match data.len() {
+        0 => "(0 bytes)".to_string(),
+        n if n <= MAX => format!("{shown} ({n} bytes)"),
+        n => format!("{n} bytes starting {shown}…"),
+    }
+}
+
+/// Where two byte strings first differ.
+fn diff(expected: &[u8], actual: &[u8]) -> String {
+    let at = expected
+        .iter()
+        .zip(actual)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(actual.len()));
+    let window = |d: &[u8]| preview(&d[at.min(d.len())..(at + 16).min(d.len())]);
+    format!(
+        "data differs at byte {at} (expected {} bytes, got {}): expected {}, got {}",
+        expected.len(),
+        actual.len(),
+        window(expected),
+        window(actual)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_names_first_differing_byte() {
+        let d = diff(b"hello world", b"hello there");
+        assert!(
+            d.starts_with("data differs at byte 6 (expected 11 bytes, got 11)"),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn preview_shows_text_or_hex() {
+        assert_eq!(preview(b"hi"), "\"hi\" (2 bytes)");
+        assert_eq!(preview(&[0, 1]), "hex 0001 (2 bytes)");
+        assert!(preview(&[b'a'; 100]).starts_with("100 bytes starting"));
+    }
+}

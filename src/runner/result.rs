@@ -1,0 +1,141 @@
+//! What running a scenario produced.
+
+use serde::Serialize;
+use std::fmt;
+use std::time::Duration;
+
+/// A scenario's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every step did what it was expected to.
+    Pass,
+    /// A step did something else.
+    Fail,
+    /// The implementation lacks something the scenario needs.
+    Unsupported,
+    /// The scenario could not be run (e.g. a session could not be opened).
+    Error,
+    /// A step, or the whole scenario, did not finish within its time limit.
+    Timeout,
+}
+
+impl Status {
+    /// Every status, in report order.
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Unsupported,
+        Status::Error,
+        Status::Timeout,
+    ];
+
+    /// True for the statuses that make a run fail.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Fail | Status::Error | Status::Timeout)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Unsupported => "unsupported",
+            Status::Error => "error",
+            Status::Timeout => "timeout",
+        })
+    }
+}
+
+/// What kind of failure a step had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The call returned something other than expected.
+    Mismatch,
+    /// The call, or a wait for another actor, did not finish within the step's time limit.
+    Timeout,
+}
+
+/// Where and how a scenario went wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// Mismatch or timeout.
+    pub kind: FailureKind,
+    /// The actor whose step failed.
+    pub actor: String,
+    /// The step's number in its actor, from 1.
+    pub step: usize,
+    /// The step's operation (`accept`).
+    pub op: String,
+    /// `file:line` of the step.
+    pub location: String,
+    /// What the scenario expected.
+    pub expected: String,
+    /// What happened.
+    pub actual: String,
+    /// More: a data diff, the implementation's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "actor {}, step {} ({}, {}): ",
+            self.actor, self.step, self.op, self.location
+        )?;
+        match self.kind {
+            FailureKind::Timeout => write!(f, "{}", self.actual)?,
+            FailureKind::Mismatch => write!(f, "expected {}, got {}", self.expected, self.actual)?,
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, "\n  {}", detail.replace('\n', "\n  "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of one scenario against one implementation.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScenarioResult {
+    /// The scenario's id (`tcp/echo`).
+    pub scenario: String,
+    /// Its title.
+    pub title: String,
+    /// Its file.
+    pub path: String,
+    /// The requirement ids it checks.
+    pub requirements: Vec<String>,
+    /// The implementation it ran against.
+    pub implementation: String,
+    /// The verdict.
+    pub status: Status,
+    /// How long it took.
+    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    pub duration: Duration,
+    /// For `fail` and `timeout`: the step that went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// For `unsupported`, `error` and scenario-level `timeout`: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ScenarioResult {
+    /// The failure or reason, as one text (empty for a pass).
+    pub fn explanation(&self) -> String {
+        match (&self.failure, &self.reason) {
+            (Some(f), Some(r)) => format!("{f}\n{r}"),
+            (Some(f), None) => f.to_string(),
+            (None, Some(r)) => r.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0)
+}
