@@ -52,6 +52,7 @@ fn resolve(
         socktype: match kind {
             SocketType::Stream => libc::SOCK_STREAM,
             SocketType::Dgram => libc::SOCK_DGRAM,
+            SocketType::Seqpacket => libc::SOCK_SEQPACKET,
         },
         protocol: 0,
     };

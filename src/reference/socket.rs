@@ -342,6 +342,7 @@ fn socket_type(kind: SocketType) -> Type {
     match kind {
         SocketType::Stream => Type::STREAM,
         SocketType::Dgram => Type::DGRAM,
+        SocketType::Seqpacket => Type::SEQPACKET,
     }
 }
 

@@ -47,17 +47,21 @@ pub enum SocketType {
     Stream,
     /// `SOCK_DGRAM`: datagrams that keep their boundaries (UDP, or a Unix datagram socket).
     Dgram,
+    /// `SOCK_SEQPACKET`: connected, reliable, with boundaries (Unix only on Linux; IP families
+    /// refuse it, which makes it the suite's invalid family/type combination).
+    Seqpacket,
 }
 
 impl SocketType {
     /// Every type, in a fixed order.
-    pub const ALL: [SocketType; 2] = [SocketType::Stream, SocketType::Dgram];
+    pub const ALL: [SocketType; 3] = [SocketType::Stream, SocketType::Dgram, SocketType::Seqpacket];
 
     /// The constant's name as C and Python spell it.
     pub fn constant(self) -> &'static str {
         match self {
             SocketType::Stream => "SOCK_STREAM",
             SocketType::Dgram => "SOCK_DGRAM",
+            SocketType::Seqpacket => "SOCK_SEQPACKET",
         }
     }
 }
@@ -67,6 +71,7 @@ impl fmt::Display for SocketType {
         f.write_str(match self {
             SocketType::Stream => "stream",
             SocketType::Dgram => "dgram",
+            SocketType::Seqpacket => "seqpacket",
         })
     }
 }
