@@ -4,7 +4,9 @@
 //! errored or timed out, 2 for a usage or input error.
 
 use crate::registry;
-use crate::report::{failures_in_full, json_document, progress_line, summary_line, Summary};
+use crate::report::{
+    failures_in_full, json_document, progress_line, summary_line, Coverage, Summary,
+};
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions};
 use crate::scenario::{load_all, Scenario};
@@ -64,6 +66,15 @@ pub enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// For each spec requirement, the scenarios that check it; exit 1 if any has none.
+    Coverage {
+        /// Which scenarios.
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List scenarios: id, title, requirement ids.
     List {
         /// Which scenarios.
@@ -93,6 +104,7 @@ pub fn main() -> ExitCode {
             timeout,
         } => run(&inputs, &implementation, format, jobs, timeout),
         Command::Check { inputs } => check(&inputs),
+        Command::Coverage { inputs, json } => coverage(&inputs, json),
         Command::List { inputs } => list(&inputs),
     }
 }
@@ -105,6 +117,11 @@ fn input_error(message: impl std::fmt::Display) -> ExitCode {
 
 /// Loads the scenarios `inputs` names; on any error, prints every one as `path:line:col: message`.
 fn load(inputs: &Inputs) -> Result<Vec<Scenario>, ExitCode> {
+    load_with_spec(inputs).map(|(scenarios, _)| scenarios)
+}
+
+/// [`load`], also returning the spec's requirements.
+fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
     let requirements = Requirements::load(&inputs.spec).map_err(|e| {
         input_error(format!(
             "{e}\n(pass --spec DIR to name the directory of the spec's Markdown files)"
@@ -134,7 +151,7 @@ fn load(inputs: &Inputs) -> Result<Vec<Scenario>, ExitCode> {
             })
             .collect(),
     };
-    Ok(scenarios)
+    Ok((scenarios, requirements))
 }
 
 fn run(
@@ -213,5 +230,26 @@ fn list(inputs: &Inputs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(code) => code,
+    }
+}
+
+fn coverage(inputs: &Inputs, json: bool) -> ExitCode {
+    let (scenarios, requirements) = match load_with_spec(inputs) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let coverage = Coverage::of(&requirements, &scenarios);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&coverage).unwrap_or_default()
+        );
+    } else {
+        print!("{}", coverage.to_text());
+    }
+    if coverage.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -1,7 +1,10 @@
-//! Reports of a run: a human-readable one and a JSON document.
+//! Reports: of a run (human-readable, JSON) and of the spec's coverage by scenarios.
 
+mod coverage;
 mod json;
 mod pretty;
+
+pub use coverage::{Coverage, Covered};
 
 pub use json::json_document;
 pub use pretty::{failures_in_full, progress_line, summary_line};

@@ -96,7 +96,15 @@ impl Requirements {
     /// Adds the requirements one Markdown text defines.
     pub fn add_file(&mut self, file: &Path, text: &str) -> Result<(), SpecError> {
         let lines: Vec<&str> = text.lines().collect();
+        let mut in_fence = false;
         for (index, line) in lines.iter().enumerate() {
+            // Examples of the format inside ``` fences are not requirements.
+            if line.trim_start().starts_with("```") {
+                in_fence = !in_fence;
+            }
+            if in_fence {
+                continue;
+            }
             let Some(rest) = line.strip_prefix("### `") else {
                 continue;
             };
@@ -206,6 +214,18 @@ mod tests {
             (3, Some(Level::Must), "Binding a held port fails")
         );
         assert_eq!(r.get("a.b").unwrap().level, Some(Level::May));
+    }
+
+    #[test]
+    fn headings_inside_code_fences_are_examples_not_requirements() {
+        let mut r = Requirements::default();
+        r.add_file(
+            Path::new("s.md"),
+            "```markdown\n### `example.id` — x\n```\n### `real.id` — y\n",
+        )
+        .unwrap();
+        assert!(!r.contains("example.id"));
+        assert!(r.contains("real.id"));
     }
 
     #[test]

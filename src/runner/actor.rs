@@ -35,7 +35,7 @@ pub(crate) struct ActorRun<'a> {
 
 /// A step that cannot go on.
 enum Stop {
-    Failed(Failure),
+    Failed(Box<Failure>),
     Stopped,
 }
 
@@ -52,7 +52,7 @@ impl ActorRun<'_> {
                 Err(Stop::Stopped) => return Ending::Stopped,
                 Err(Stop::Failed(failure)) => {
                     self.watchdog.abort();
-                    return if self.board.fail(failure) {
+                    return if self.board.fail(*failure) {
                         Ending::Failed
                     } else {
                         Ending::Stopped
@@ -83,7 +83,7 @@ impl ActorRun<'_> {
         actual: String,
         detail: Option<String>,
     ) -> Stop {
-        Stop::Failed(Failure {
+        Stop::Failed(Box::new(Failure {
             kind,
             actor: self.actor.name.clone(),
             step: index + 1,
@@ -92,7 +92,7 @@ impl ActorRun<'_> {
             expected,
             actual,
             detail,
-        })
+        }))
     }
 
     fn step(
@@ -127,18 +127,15 @@ impl ActorRun<'_> {
         let mut addresses = Vec::new();
         for expr in step.op.addresses() {
             let address = self.resolve(expr, deadline).map_err(|e| {
-                e.into_stop(
-                    |what, e| waited(what, e),
-                    |reason| {
-                        self.failure(
-                            index,
-                            step,
-                            format!("a usable address for {expr}"),
-                            reason,
-                            None,
-                        )
-                    },
-                )
+                e.into_stop(waited, |reason| {
+                    self.failure(
+                        index,
+                        step,
+                        format!("a usable address for {expr}"),
+                        reason,
+                        None,
+                    )
+                })
             })?;
             addresses.push(address);
         }
@@ -220,10 +217,10 @@ impl ActorRun<'_> {
         check(&step.expect, &outcome, self.env, &mut pattern)
             .map_err(|m| self.failure(index, step, m.expected, m.actual, m.detail))?;
 
-        if let (Some(var), Ok(value)) = (step.op.captures(), &outcome) {
-            if let Value::Address(a) | Value::DataFrom(_, a) = value {
-                self.board.capture(var, a.clone());
-            }
+        if let (Some(var), Ok(Value::Address(a) | Value::DataFrom(_, a))) =
+            (step.op.captures(), &outcome)
+        {
+            self.board.capture(var, a.clone());
         }
         Ok(())
     }

@@ -657,10 +657,12 @@ impl<'de> Deserialize<'de> for ParsedStep {
                         "announce" => announce = Some(map.next_value()?),
                         "blocks_until" => blocks_until = Some(map.next_value()?),
                         name => match Op::next_from_map(name, &mut map)? {
-                            Some(_) if op.is_some() => return Err(de::Error::custom(format!(
+                            Some(_) if op.is_some() => {
+                                return Err(de::Error::custom(format!(
                                 "step has two operations (`{}` and `{name}`): write one step each",
                                 op.as_ref().map_or("", Op::name)
-                            ))),
+                            )))
+                            }
                             Some(parsed) => op = Some(parsed),
                             None => {
                                 return Err(de::Error::custom(format!(

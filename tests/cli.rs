@@ -1,0 +1,201 @@
+//! The `sockspec` binary as a user meets it: exit codes, messages with positions, report formats.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The spec that the scenarios under tests/data cite.
+const TEST_SPEC: &str = "tests/data/spec";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `sockspec ARGS` from the repository root.
+fn sockspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the sockspec binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn data(name: &str) -> String {
+    Path::new("tests/data").join(name).display().to_string()
+}
+
+#[test]
+fn check_reports_a_misspelt_step_with_line_column_and_suggestion() {
+    let out = sockspec(&[
+        "check",
+        &data("bad/misspelt-step.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "tests/data/bad/misspelt-step.yaml:6:7: actors.server[1]: unknown step `lisen`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `listen`?"), "{err}");
+}
+
+#[test]
+fn check_reports_an_unknown_field_with_its_position() {
+    let out = sockspec(&[
+        "check",
+        &data("bad/unknown-field.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown-field.yaml:8:9:"), "{err}");
+    assert!(
+        err.contains("unknown field `backlgo`, expected `socket` or `backlog`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_reports_every_dangling_name_at_its_step() {
+    let out = sockspec(&[
+        "check",
+        &data("bad/dangling-names.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for expected in [
+        "dangling-names.yaml:2:26: `no.such.requirement` is not a requirement that spec/ defines",
+        "dangling-names.yaml:6:7: `$never_captured` is used but never captured",
+        "dangling-names.yaml:7:7: signal `never-raised` is never raised",
+        "dangling-names.yaml:8:7: socket `other` is not created before this step in actor `client`",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+}
+
+#[test]
+fn check_accepts_the_bundled_fixtures() {
+    let out = sockspec(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_of_a_missing_path_is_an_input_error() {
+    let out = sockspec(&["check", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no/such/dir: no such file or directory"));
+}
+
+#[test]
+fn run_of_a_failing_scenario_exits_1_and_names_actor_step_and_data_difference() {
+    let out = sockspec(&["run", &data("failing/wrong-data.yaml"), "--spec", TEST_SPEC]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(report.contains("FAIL    wrong-data"), "{report}");
+    assert!(
+        report.contains("actor writer, step 3 (recv_exact, tests/data/failing/wrong-data.yaml:7): expected success with data \"hello there\""),
+        "{report}"
+    );
+    assert!(report.contains("data differs at byte 6"), "{report}");
+    assert!(report.contains("0 passed, 1 failed"), "{report}");
+}
+
+#[test]
+fn run_reports_a_call_that_never_returns_as_a_timeout_within_its_limit() {
+    let started = std::time::Instant::now();
+    let out = sockspec(&[
+        "run",
+        &data("failing/accept-without-client.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("actor server, step 4 (accept, tests/data/failing/accept-without-client.yaml:9): did not return within 200ms"),
+        "{report}"
+    );
+    // The bystander's 10 s recv was woken too: the run ends soon after the 200 ms limit.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn run_json_is_one_document_with_summary_and_results() {
+    let out = sockspec(&[
+        "run",
+        "--format",
+        "json",
+        &data("failing/wrong-data.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(doc["implementation"], "reference");
+    assert_eq!(doc["summary"]["failed"], 1);
+    assert_eq!(doc["summary"]["passed"], 0);
+    let result = &doc["results"][0];
+    assert_eq!(result["scenario"], "wrong-data");
+    assert_eq!(result["status"], "fail");
+    assert_eq!(result["failure"]["actor"], "writer");
+    assert_eq!(result["failure"]["step"], 3);
+    assert!(result["duration_ms"].is_number());
+}
+
+#[test]
+fn run_with_an_unknown_implementation_is_a_usage_error() {
+    let out = sockspec(&["run", "--impl", "nonesuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown implementation `nonesuch`; known: reference"));
+}
+
+#[test]
+fn run_with_a_bad_flag_is_a_usage_error() {
+    let out = sockspec(&["run", "--jobz", "2"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_filter_selects_scenarios_by_id_substring() {
+    let out = sockspec(&["run", "--filter", "tutorial/echo"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("1 scenarios against reference: 1 passed"));
+}
+
+#[test]
+fn list_prints_id_title_and_requirements() {
+    let out = sockspec(&["list", "fixtures/tutorial/echo.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    let line = text(&out.stdout);
+    assert!(line.starts_with("tutorial/echo\t"), "{line}");
+    assert!(line.contains("tutorial."), "{line}");
+}
+
+#[test]
+fn coverage_of_the_bundled_fixtures_is_complete() {
+    let out = sockspec(&["coverage"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(report.contains("(100.0 %)"), "{report}");
+}
+
+#[test]
+fn coverage_of_a_subset_lists_the_uncovered_and_exits_1() {
+    let out = sockspec(&["coverage", "fixtures/tutorial/echo.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("uncovered: "));
+}
