@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod driver;
 pub mod implementation;
 pub mod reference;
 pub mod registry;
@@ -13,3 +14,4 @@ pub mod requirements;
 pub mod runner;
 pub mod scenario;
 pub mod vocab;
+pub mod yaml;

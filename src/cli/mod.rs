@@ -47,9 +47,13 @@ pub enum Command {
         /// Which scenarios.
         #[command(flatten)]
         inputs: Inputs,
-        /// The implementation to test.
+        /// The implementation to test: `reference`, a driver named in --drivers, or
+        /// `exec:COMMAND` for any driver.
         #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
         implementation: String,
+        /// The named drivers' configuration.
+        #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
+        drivers: PathBuf,
         /// How to report.
         #[arg(long, value_enum, default_value_t = Format::Pretty)]
         format: Format,
@@ -99,10 +103,11 @@ pub fn main() -> ExitCode {
         Command::Run {
             inputs,
             implementation,
+            drivers,
             format,
             jobs,
             timeout,
-        } => run(&inputs, &implementation, format, jobs, timeout),
+        } => run(&inputs, &implementation, &drivers, format, jobs, timeout),
         Command::Check { inputs } => check(&inputs),
         Command::Coverage { inputs, json } => coverage(&inputs, json),
         Command::List { inputs } => list(&inputs),
@@ -157,15 +162,14 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
 fn run(
     inputs: &Inputs,
     name: &str,
+    drivers: &std::path::Path,
     format: Format,
     jobs: Option<usize>,
     timeout: Option<Duration>,
 ) -> ExitCode {
-    let Some(implementation) = registry::by_name(name) else {
-        return input_error(format!(
-            "unknown implementation `{name}`; known: {}",
-            registry::names().join(", ")
-        ));
+    let implementation = match registry::resolve(name, drivers) {
+        Ok(implementation) => implementation,
+        Err(message) => return input_error(message),
     };
     let scenarios = match load(inputs) {
         Ok(s) => s,

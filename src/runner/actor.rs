@@ -192,6 +192,23 @@ impl ActorRun<'_> {
                 None,
             ));
         }
+        if let Err(e) = &outcome {
+            let kind = match e.code {
+                ErrorCode::Unsupported => Some(FailureKind::Unsupported),
+                ErrorCode::Broken => Some(FailureKind::Broken),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                return Err(self.failure_of(
+                    kind,
+                    index,
+                    step,
+                    "a result".to_string(),
+                    e.to_string(),
+                    None,
+                ));
+            }
+        }
         if let Some(signal) = &step.blocks_until {
             if !self.board.is_raised(signal) {
                 return Err(self.failure(

@@ -179,6 +179,8 @@ fn execute(
         let status = match failure.kind {
             FailureKind::Timeout => Status::Timeout,
             FailureKind::Mismatch => Status::Fail,
+            FailureKind::Unsupported => Status::Unsupported,
+            FailureKind::Broken => Status::Error,
         };
         return (status, Some(failure), None);
     }

@@ -56,6 +56,10 @@ pub enum FailureKind {
     Mismatch,
     /// The call, or a wait for another actor, did not finish within the step's time limit.
     Timeout,
+    /// The implementation said, when called, that it cannot express the step.
+    Unsupported,
+    /// The implementation itself failed (crashed, hung up, answered garbage).
+    Broken,
 }
 
 /// Where and how a scenario went wrong.
@@ -88,8 +92,10 @@ impl fmt::Display for Failure {
             self.actor, self.step, self.op, self.location
         )?;
         match self.kind {
-            FailureKind::Timeout => write!(f, "{}", self.actual)?,
             FailureKind::Mismatch => write!(f, "expected {}, got {}", self.expected, self.actual)?,
+            FailureKind::Timeout | FailureKind::Unsupported | FailureKind::Broken => {
+                write!(f, "{}", self.actual)?
+            }
         }
         if let Some(detail) = &self.detail {
             write!(f, "\n  {}", detail.replace('\n', "\n  "))?;

@@ -2,8 +2,8 @@
 
 use super::model::{Actor, Location, Scenario, ScenarioFile, Step};
 use super::validate::validate;
-use super::yaml::{self, Positions, Seg};
 use crate::requirements::Requirements;
+use crate::yaml::{self, Positions, Seg};
 use std::fmt;
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,6 @@ mod load;
 mod model;
 mod payload;
 mod validate;
-mod yaml;
 
 pub use address_expr::AddressExpr;
 pub use load::{discover, load, load_all, parse, LoadError, ScenarioPath};

@@ -2,6 +2,8 @@
 //!
 //! The format is specified in `spec/scenario-format.md`; this module is its Rust shape.
 
+pub use crate::yaml::Location;
+
 use super::{AddressExpr, Payload};
 use crate::vocab::{
     Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType,
@@ -11,15 +13,6 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// A line and column in a scenario file, both counted from 1.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Location {
-    /// The line, from 1.
-    pub line: usize,
-    /// The column, from 1.
-    pub column: usize,
-}
 
 /// A loaded, validated scenario.
 #[derive(Clone, Debug)]

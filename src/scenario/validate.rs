@@ -2,9 +2,9 @@
 //! signals never raised, spec ids the spec does not define, expectations that cannot apply.
 
 use super::model::{Expect, Location, Op, Returns, Scenario, Step};
-use super::yaml::{Positions, Seg};
 use super::AddressExpr;
 use crate::requirements::Requirements;
+use crate::yaml::{Positions, Seg};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Every problem found, with its position.

@@ -20,6 +20,11 @@ pub enum ErrorCode {
     /// The library refused the arguments before making any system call (Python raises
     /// `OSError`/`ValueError` without an errno, e.g. "AF_UNIX path too long").
     Rejected,
+    /// The implementation cannot express this operation; the scenario is `unsupported`.
+    Unsupported,
+    /// The implementation itself failed (a driver crashed, hung or answered garbage); the scenario
+    /// is an `error`, not a `fail`.
+    Broken,
 }
 
 /// Error names that getaddrinfo(3) defines, with their values on this system.
@@ -63,6 +68,8 @@ impl ErrorCode {
                 .map_or_else(|| format!("EAI {n}"), |(name, _)| name.to_string()),
             ErrorCode::Timeout => "timeout".to_string(),
             ErrorCode::Rejected => "rejected".to_string(),
+            ErrorCode::Unsupported => "unsupported".to_string(),
+            ErrorCode::Broken => "broken".to_string(),
         }
     }
 
@@ -70,7 +77,10 @@ impl ErrorCode {
     pub fn number(&self) -> Option<i32> {
         match *self {
             ErrorCode::Errno(n) | ErrorCode::AddrInfo(n) => Some(n),
-            ErrorCode::Timeout | ErrorCode::Rejected => None,
+            ErrorCode::Timeout
+            | ErrorCode::Rejected
+            | ErrorCode::Unsupported
+            | ErrorCode::Broken => None,
         }
     }
 
@@ -96,6 +106,8 @@ impl FromStr for ErrorCode {
         match name {
             "timeout" => return Ok(ErrorCode::Timeout),
             "rejected" => return Ok(ErrorCode::Rejected),
+            "unsupported" => return Ok(ErrorCode::Unsupported),
+            "broken" => return Ok(ErrorCode::Broken),
             _ => {}
         }
         if let Some((_, n)) = ADDRINFO_ERRORS.iter().find(|(n, _)| *n == name) {
@@ -150,6 +162,8 @@ impl SockError {
             }
             ErrorCode::Timeout => "timed out".to_string(),
             ErrorCode::Rejected => "rejected before any system call".to_string(),
+            ErrorCode::Unsupported => "not supported by this implementation".to_string(),
+            ErrorCode::Broken => "the implementation failed".to_string(),
         };
         SockError { code, message }
     }

@@ -1,15 +1,24 @@
-//! The one module that knows which YAML libraries parse scenarios.
+//! The one module that knows which YAML libraries parse sockspec's files (scenarios, driver
+//! configurations).
 //!
 //! serde_yaml is no longer maintained; swapping it for a maintained fork with the same API
 //! (serde_yml, serde_norway, serde_yaml_ng) is the `use … as backend` line below.
 //! yaml-rust2 (maintained) reads the same text once more for the positions of nodes, which
 //! serde does not expose: the runner reports failures as `file:line` of the step.
 
-use super::model::Location;
 use serde::de::DeserializeOwned;
 use serde_yaml as backend;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
+
+/// A line and column in a YAML file, both counted from 1.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+}
 
 /// A YAML error with its position.
 #[derive(Debug, Clone)]

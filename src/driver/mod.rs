@@ -1,0 +1,160 @@
+//! Out-of-process implementations: drivers that speak the JSON-lines protocol of
+//! `spec/driver-protocol.md` on their standard input and output.
+//!
+//! The runner starts one driver process per actor, so a blocking call in one actor never stops
+//! another; the watchdog ends a blocked call by killing that process.
+
+mod process;
+mod session;
+
+use crate::implementation::{Capabilities, Implementation, Session, SessionError};
+use crate::vocab::SockError;
+use process::DriverProcess;
+use serde::Deserialize;
+use serde_json::json;
+use session::DriverSession;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The protocol version this runner speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What a driver says about itself in the handshake.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Hello {
+    /// The protocol version it speaks.
+    pub protocol: u32,
+    /// Its implementation's name (`cpython`).
+    pub name: String,
+    /// Its implementation's version.
+    pub version: String,
+    /// What it supports.
+    pub capabilities: Capabilities,
+}
+
+/// A driver that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// The handshake failed: the driver did not start, crashed, or answered wrongly.
+    #[error("driver `{name}` (`{command}`) failed its handshake: {reason}")]
+    Handshake {
+        /// The driver's name.
+        name: String,
+        /// Its command.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A driver configuration file is wrong.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// An implementation behind a driver command.
+#[derive(Clone, Debug)]
+pub struct Driver {
+    name: String,
+    command: String,
+    hello: Hello,
+}
+
+impl Driver {
+    /// Starts the driver once to learn what it is and supports.
+    pub fn start(name: &str, command: &str) -> Result<Driver, DriverError> {
+        let failed = |reason: String| DriverError::Handshake {
+            name: name.to_string(),
+            command: command.to_string(),
+            reason,
+        };
+        let process = DriverProcess::spawn(name, command).map_err(failed)?;
+        let hello = handshake(&process).map_err(failed)?;
+        drop(process);
+        Ok(Driver {
+            name: name.to_string(),
+            command: command.to_string(),
+            hello,
+        })
+    }
+
+    /// What the driver said in its handshake.
+    pub fn hello(&self) -> &Hello {
+        &self.hello
+    }
+
+    /// The command that starts it.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+}
+
+/// `hello`: checks the version and reads the capabilities.
+fn handshake(process: &DriverProcess) -> Result<Hello, String> {
+    let ok = process
+        .request("hello", json!({"protocol": PROTOCOL_VERSION}))
+        .map_err(|e: SockError| e.message)?;
+    let hello: Hello = serde_json::from_value(ok.clone())
+        .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;
+    if hello.protocol != PROTOCOL_VERSION {
+        return Err(format!(
+            "it speaks protocol version {}, this runner speaks {PROTOCOL_VERSION}",
+            hello.protocol
+        ));
+    }
+    Ok(hello)
+}
+
+impl Implementation for Driver {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.hello.capabilities.clone()
+    }
+
+    fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
+        let failed = |reason: String| SessionError {
+            implementation: self.name.clone(),
+            reason,
+        };
+        let process = DriverProcess::spawn(&self.name, &self.command).map_err(failed)?;
+        handshake(&process).map_err(failed)?;
+        Ok(Box::new(DriverSession { process }))
+    }
+}
+
+/// A named driver in a configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriverEntry {
+    /// The command that starts it (run by `/bin/sh -c` in the current directory).
+    pub command: String,
+    /// What it drives, for people.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Reads a driver configuration: a YAML map from names to [`DriverEntry`]. A missing file is an
+/// empty configuration.
+pub fn load_config(path: &Path) -> Result<BTreeMap<String, DriverEntry>, DriverError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(DriverError::Config(format!(
+                "{}: cannot read: {e}",
+                path.display()
+            )))
+        }
+    };
+    crate::yaml::from_str(&text).map_err(|e| {
+        DriverError::Config(format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            e.location.line,
+            e.location.column,
+            e.message
+        ))
+    })
+}
