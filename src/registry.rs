@@ -26,7 +26,7 @@ pub fn names(drivers: &Path) -> Vec<String> {
 
 /// The implementation called `name`: a built-in, `exec:COMMAND`, or a driver configured in
 /// `drivers`. Drivers are started once here, for their handshake.
-pub fn resolve(name: &str, drivers: &Path) -> Result<Arc<dyn Implementation>, String> {
+pub fn resolve(name: &str, drivers: &Path) -> Resolved {
     if let Some(found) = builtin().into_iter().find(|i| i.name() == name) {
         return Ok(found);
     }
@@ -47,9 +47,12 @@ pub fn resolve(name: &str, drivers: &Path) -> Result<Arc<dyn Implementation>, St
     }
 }
 
+/// An implementation, or why it could not be had.
+pub type Resolved = Result<Arc<dyn Implementation>, String>;
+
 /// Every implementation: the built-ins and every configured driver (a driver that fails its
 /// handshake is returned as the error, with its name).
-pub fn all(drivers: &Path) -> Vec<(String, Result<Arc<dyn Implementation>, String>)> {
+pub fn all(drivers: &Path) -> Vec<(String, Resolved)> {
     names(drivers)
         .into_iter()
         .map(|name| {
