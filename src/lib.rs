@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod driver;
+pub mod expectations;
 pub mod implementation;
 pub mod reference;
 pub mod registry;
@@ -13,5 +14,6 @@ pub mod report;
 pub mod requirements;
 pub mod runner;
 pub mod scenario;
+pub mod stdnet;
 pub mod vocab;
 pub mod yaml;

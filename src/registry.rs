@@ -4,6 +4,7 @@
 use crate::driver::{load_config, Driver};
 use crate::implementation::Implementation;
 use crate::reference::Reference;
+use crate::stdnet::StdNet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ pub const DEFAULT_DRIVERS: &str = "drivers/drivers.yaml";
 
 /// The implementations built into this crate, the default (`reference`) first.
 pub fn builtin() -> Vec<Arc<dyn Implementation>> {
-    vec![Arc::new(Reference)]
+    vec![Arc::new(Reference), Arc::new(StdNet)]
 }
 
 /// The names a run can use: built-ins, then the drivers configured in `drivers`.

@@ -50,6 +50,11 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, SyntaxError> {
     })
 }
 
+/// Serializes `value` as YAML.
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    backend::to_string(value).map_err(|e| e.to_string())
+}
+
 /// One step in a path into the document: a map key or a sequence index.
 #[derive(Clone, Copy, Debug)]
 pub enum Seg<'a> {

@@ -3,17 +3,20 @@
 //! Exit codes: 0 when every scenario passed (or every file is valid), 1 when a scenario failed,
 //! errored or timed out, 2 for a usage or input error.
 
+use crate::expectations::Expectations;
+use crate::implementation::Implementation;
 use crate::registry;
 use crate::report::{
     failures_in_full, json_document, progress_line, summary_line, Coverage, Summary,
 };
 use crate::requirements::Requirements;
-use crate::runner::{run_all, RunOptions};
+use crate::runner::{run_all, RunOptions, ScenarioResult};
 use crate::scenario::{load_all, Scenario};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// sockspec: a conformance suite for the BSD/Python socket API.
@@ -39,30 +42,44 @@ pub struct Inputs {
     pub filter: Option<String>,
 }
 
+/// How to run scenarios against an implementation.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Which scenarios.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The implementation to test: `reference`, `std`, a driver named in --drivers, or
+    /// `exec:COMMAND` for any driver.
+    #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
+    pub implementation: String,
+    /// The named drivers' configuration.
+    #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
+    pub drivers: PathBuf,
+    /// Scenarios run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// The implementation's known deviations (default: expectations/NAME.yaml, if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub expectations: Option<PathBuf>,
+    /// Ignore any expectations file: report every deviation as a failure.
+    #[arg(long, conflicts_with = "expectations")]
+    pub no_expectations: bool,
+}
+
 /// A subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run scenarios against an implementation.
     Run {
-        /// Which scenarios.
+        /// What to run.
         #[command(flatten)]
-        inputs: Inputs,
-        /// The implementation to test: `reference`, a driver named in --drivers, or
-        /// `exec:COMMAND` for any driver.
-        #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
-        implementation: String,
-        /// The named drivers' configuration.
-        #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
-        drivers: PathBuf,
+        run: RunArgs,
         /// How to report.
         #[arg(long, value_enum, default_value_t = Format::Pretty)]
         format: Format,
-        /// Scenarios run at once (default: the number of cores).
-        #[arg(long, value_name = "N")]
-        jobs: Option<usize>,
-        /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
-        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
-        timeout: Option<Duration>,
     },
     /// Load and validate scenarios without running them.
     Check {
@@ -85,6 +102,16 @@ pub enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// Run, then print the implementation's expectations file as this run says it should be
+    /// (failures added, passes removed, reasons kept); with --write, write it.
+    Expectations {
+        /// What to run (any existing expectations are not applied).
+        #[command(flatten)]
+        run: RunArgs,
+        /// Write the file instead of printing it.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 /// Report formats.
@@ -99,19 +126,14 @@ pub enum Format {
 /// Runs the command line; returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Run {
-            inputs,
-            implementation,
-            drivers,
-            format,
-            jobs,
-            timeout,
-        } => run(&inputs, &implementation, &drivers, format, jobs, timeout),
+    let outcome = match cli.command {
+        Command::Run { run: args, format } => run(&args, format),
         Command::Check { inputs } => check(&inputs),
         Command::Coverage { inputs, json } => coverage(&inputs, json),
         Command::List { inputs } => list(&inputs),
-    }
+        Command::Expectations { run: args, write } => expectations(&args, write),
+    };
+    outcome.unwrap_or_else(|code| code)
 }
 
 /// An input error: printed, exit 2.
@@ -159,89 +181,174 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
     Ok((scenarios, requirements))
 }
 
-fn run(
-    inputs: &Inputs,
-    name: &str,
-    drivers: &std::path::Path,
-    format: Format,
-    jobs: Option<usize>,
-    timeout: Option<Duration>,
-) -> ExitCode {
-    let implementation = match registry::resolve(name, drivers) {
-        Ok(implementation) => implementation,
-        Err(message) => return input_error(message),
-    };
-    let scenarios = match load(inputs) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+/// What a run needs, resolved from its arguments.
+struct Prepared {
+    implementation: Arc<dyn Implementation>,
+    scenarios: Vec<Scenario>,
+    options: RunOptions,
+    jobs: usize,
+}
+
+fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
+    let implementation =
+        registry::resolve(&args.implementation, &args.drivers).map_err(input_error)?;
+    let scenarios = load(&args.inputs)?;
     if scenarios.is_empty() {
-        return input_error("no scenarios to run (check the paths and --filter)");
+        return Err(input_error(
+            "no scenarios to run (check the paths and --filter)",
+        ));
     }
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let options = RunOptions {
-        force_timeout: timeout,
+        force_timeout: args.timeout,
         ..RunOptions::default()
     };
-    let mut stdout = std::io::stdout().lock();
-    let results = run_all(
-        &scenarios,
-        implementation.as_ref(),
-        &options,
+    Ok(Prepared {
+        implementation,
+        scenarios,
+        options,
         jobs,
-        |result| {
-            if format == Format::Pretty {
-                let _ = writeln!(stdout, "{}", progress_line(result));
-            }
+    })
+}
+
+/// The expectations a run applies: the named file, the implementation's default one, or none.
+fn expectations_for(args: &RunArgs, implementation: &str) -> Result<Expectations, ExitCode> {
+    if args.no_expectations {
+        return Ok(Expectations {
+            implementation: implementation.to_string(),
+            ..Expectations::default()
+        });
+    }
+    let path = args
+        .expectations
+        .clone()
+        .unwrap_or_else(|| Expectations::default_path(implementation));
+    Expectations::load(&path, implementation).map_err(input_error)
+}
+
+/// Runs the prepared scenarios, skipping those `expectations` says to, applying it to the rest;
+/// `on_result` sees each result as it is final.
+fn execute(
+    prepared: &Prepared,
+    expectations: &Expectations,
+    mut on_result: impl FnMut(&ScenarioResult),
+) -> Vec<ScenarioResult> {
+    let name = prepared.implementation.name();
+    let (skipped, to_run): (Vec<&Scenario>, Vec<&Scenario>) = prepared
+        .scenarios
+        .iter()
+        .partition(|s| expectations.skip(&s.id).is_some());
+    let mut results: Vec<ScenarioResult> = skipped
+        .into_iter()
+        .map(|s| {
+            let mut r = ScenarioResult::new(s, name);
+            r.expectation = expectations.skip(&s.id).map(|e| e.reason.clone());
+            on_result(&r);
+            r
+        })
+        .collect();
+    let to_run: Vec<Scenario> = to_run.into_iter().cloned().collect();
+    let implementation = prepared.implementation.as_ref();
+    let run = run_all(
+        &to_run,
+        implementation,
+        &prepared.options,
+        prepared.jobs,
+        |r| {
+            let mut r = r.clone();
+            expectations.apply(&mut r);
+            on_result(&r);
         },
     );
-    match format {
-        Format::Pretty => {
-            let _ = write!(stdout, "{}", failures_in_full(&results));
-            let _ = writeln!(
-                stdout,
-                "\n{}",
-                summary_line(implementation.name(), &results)
-            );
-        }
-        Format::Json => {
-            let _ = writeln!(stdout, "{}", json_document(implementation.name(), &results));
+    results.extend(run.into_iter().map(|mut r| {
+        expectations.apply(&mut r);
+        r
+    }));
+    results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+    results
+}
+
+fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
+    let prepared = prepare(args)?;
+    let name = prepared.implementation.name().to_string();
+    let expectations = expectations_for(args, &name)?;
+    let ids: Vec<&str> = prepared.scenarios.iter().map(|s| s.id.as_str()).collect();
+    for unknown in expectations.unknown(&ids) {
+        if args.inputs.paths.is_empty() && args.inputs.filter.is_none() {
+            eprintln!("sockspec: warning: the expectations of `{name}` name `{unknown}`, which is not a scenario");
         }
     }
-    if Summary::of(&results).all_passed() {
+    let mut stdout = std::io::stdout().lock();
+    let results = execute(&prepared, &expectations, |result| {
+        if format == Format::Pretty {
+            let _ = writeln!(stdout, "{}", progress_line(result));
+        }
+    });
+    let _ = match format {
+        Format::Pretty => write!(
+            stdout,
+            "{}\n{}\n",
+            failures_in_full(&results),
+            summary_line(&name, &results)
+        ),
+        Format::Json => writeln!(stdout, "{}", json_document(&name, &results)),
+    };
+    Ok(if Summary::of(&results).all_passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }
 
-fn check(inputs: &Inputs) -> ExitCode {
-    match load(inputs) {
-        Ok(scenarios) => {
-            println!("{} scenario(s) OK", scenarios.len());
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
-}
-
-fn list(inputs: &Inputs) -> ExitCode {
-    match load(inputs) {
-        Ok(scenarios) => {
-            for s in &scenarios {
-                println!("{}\t{}\t{}", s.id, s.title, s.requirements.join(","));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(code) => code,
-    }
-}
-
-fn coverage(inputs: &Inputs, json: bool) -> ExitCode {
-    let (scenarios, requirements) = match load_with_spec(inputs) {
-        Ok(loaded) => loaded,
-        Err(code) => return code,
+fn expectations(args: &RunArgs, write: bool) -> Result<ExitCode, ExitCode> {
+    let prepared = prepare(args)?;
+    let name = prepared.implementation.name().to_string();
+    let path = args
+        .expectations
+        .clone()
+        .unwrap_or_else(|| Expectations::default_path(&name));
+    let mut file = Expectations::load(&path, &name).map_err(input_error)?;
+    let none = Expectations {
+        implementation: name.clone(),
+        ..Expectations::default()
     };
+    let results = execute(&prepared, &none, |r| eprintln!("{}", progress_line(r)));
+    file.update(&results);
+    if write {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| input_error(format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(&path, file.to_yaml())
+            .map_err(|e| input_error(format!("{}: {e}", path.display())))?;
+        eprintln!(
+            "sockspec: wrote {} ({} entries)",
+            path.display(),
+            file.expectations.len()
+        );
+    } else {
+        print!("{}", file.to_yaml());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
+    let scenarios = load(inputs)?;
+    println!("{} scenario(s) OK", scenarios.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
+    for s in &load(inputs)? {
+        println!("{}\t{}\t{}", s.id, s.title, s.requirements.join(","));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
+    let (scenarios, requirements) = load_with_spec(inputs)?;
     let coverage = Coverage::of(&requirements, &scenarios);
     if json {
         println!(
@@ -251,9 +358,9 @@ fn coverage(inputs: &Inputs, json: bool) -> ExitCode {
     } else {
         print!("{}", coverage.to_text());
     }
-    if coverage.is_complete() {
+    Ok(if coverage.is_complete() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }

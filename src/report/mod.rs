@@ -21,8 +21,14 @@ pub struct Summary {
     pub passed: usize,
     /// `fail`.
     pub failed: usize,
+    /// `expected-fail`.
+    pub expected_failures: usize,
+    /// `unexpected-pass`.
+    pub unexpected_passes: usize,
     /// `unsupported`.
     pub unsupported: usize,
+    /// `skip`.
+    pub skipped: usize,
     /// `error`.
     pub errors: usize,
     /// `timeout`.
@@ -40,7 +46,10 @@ impl Summary {
             match r.status {
                 Status::Pass => s.passed += 1,
                 Status::Fail => s.failed += 1,
+                Status::ExpectedFail => s.expected_failures += 1,
+                Status::UnexpectedPass => s.unexpected_passes += 1,
                 Status::Unsupported => s.unsupported += 1,
+                Status::Skip => s.skipped += 1,
                 Status::Error => s.errors += 1,
                 Status::Timeout => s.timeouts += 1,
             }
@@ -48,8 +57,8 @@ impl Summary {
         s
     }
 
-    /// True when nothing failed, errored or timed out.
+    /// True when nothing failed, errored, timed out or passed unexpectedly.
     pub fn all_passed(&self) -> bool {
-        self.failed + self.errors + self.timeouts == 0
+        self.failed + self.unexpected_passes + self.errors + self.timeouts == 0
     }
 }

@@ -8,7 +8,10 @@ pub fn progress_line(result: &ScenarioResult) -> String {
     let label = match result.status {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
-        Status::Unsupported => "SKIP",
+        Status::ExpectedFail => "XFAIL",
+        Status::UnexpectedPass => "XPASS",
+        Status::Unsupported => "UNSUPP",
+        Status::Skip => "SKIP",
         Status::Error => "ERROR",
         Status::Timeout => "TIMEOUT",
     };
@@ -17,21 +20,40 @@ pub fn progress_line(result: &ScenarioResult) -> String {
         result.scenario,
         result.duration.as_millis()
     );
-    if result.status == Status::Unsupported {
-        if let Some(reason) = &result.reason {
-            line.push_str(&format!(": unsupported, {reason}"));
+    let note = match result.status {
+        Status::Unsupported => result.reason.clone(),
+        Status::ExpectedFail | Status::Skip => {
+            result.expectation.as_ref().map(|r| format!("known: {r}"))
         }
+        Status::UnexpectedPass => {
+            Some("passes, but the expectations file says it does not (a stale entry?)".to_string())
+        }
+        _ => None,
+    };
+    if let Some(note) = note {
+        line.push_str(&format!(": {note}"));
     }
     line
 }
 
-/// `42 scenarios against reference: 40 passed, 1 failed, 1 unsupported, 0 errors, 0 timeouts`.
+/// `42 scenarios against reference: 40 passed, 1 failed, 1 unsupported, 0 errors, 0 timeouts`,
+/// with expected failures, unexpected passes and skips when there are any.
 pub fn summary_line(implementation: &str, results: &[ScenarioResult]) -> String {
     let s = Summary::of(results);
-    format!(
+    let mut line = format!(
         "{} scenarios against {implementation}: {} passed, {} failed, {} unsupported, {} errors, {} timeouts",
         s.total, s.passed, s.failed, s.unsupported, s.errors, s.timeouts
-    )
+    );
+    for (n, what) in [
+        (s.expected_failures, "expected failures"),
+        (s.unexpected_passes, "unexpected passes"),
+        (s.skipped, "skipped"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!(", {n} {what}"));
+        }
+    }
+    line
 }
 
 /// Every failure, error and timeout in full, with the scenario's title and requirements.

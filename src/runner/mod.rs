@@ -52,17 +52,7 @@ pub fn run_scenario(
     options: &RunOptions,
 ) -> ScenarioResult {
     let started = Instant::now();
-    let mut result = ScenarioResult {
-        scenario: scenario.id.clone(),
-        title: scenario.title.clone(),
-        path: scenario.path.display().to_string(),
-        requirements: scenario.requirements.clone(),
-        implementation: implementation.name().to_string(),
-        status: Status::Pass,
-        duration: Duration::ZERO,
-        failure: None,
-        reason: None,
-    };
+    let mut result = ScenarioResult::new(scenario, implementation.name());
     let (status, failure, reason) = execute(scenario, implementation, options);
     result.status = status;
     result.failure = failure;

@@ -6,15 +6,21 @@ use std::time::Duration;
 
 /// A scenario's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Every step did what it was expected to.
     Pass,
     /// A step did something else.
     Fail,
+    /// It failed as the implementation's expectations file says it does (a known deviation).
+    ExpectedFail,
+    /// It passed although the expectations file says it fails: the entry is stale.
+    UnexpectedPass,
     /// The implementation lacks something the scenario needs.
     Unsupported,
-    /// The scenario could not be run (e.g. a session could not be opened).
+    /// Not run: the expectations file says to skip it.
+    Skip,
+    /// The scenario could not be run, or the implementation itself failed.
     Error,
     /// A step, or the whole scenario, did not finish within its time limit.
     Timeout,
@@ -22,29 +28,43 @@ pub enum Status {
 
 impl Status {
     /// Every status, in report order.
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 8] = [
         Status::Pass,
         Status::Fail,
+        Status::ExpectedFail,
+        Status::UnexpectedPass,
         Status::Unsupported,
+        Status::Skip,
         Status::Error,
         Status::Timeout,
     ];
 
     /// True for the statuses that make a run fail.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Fail | Status::Error | Status::Timeout)
+        matches!(
+            self,
+            Status::Fail | Status::UnexpectedPass | Status::Error | Status::Timeout
+        )
+    }
+
+    /// The name used in reports and expectation files (`expected-fail`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::ExpectedFail => "expected-fail",
+            Status::UnexpectedPass => "unexpected-pass",
+            Status::Unsupported => "unsupported",
+            Status::Skip => "skip",
+            Status::Error => "error",
+            Status::Timeout => "timeout",
+        }
     }
 }
 
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Unsupported => "unsupported",
-            Status::Error => "error",
-            Status::Timeout => "timeout",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -128,9 +148,28 @@ pub struct ScenarioResult {
     /// For `unsupported`, `error` and scenario-level `timeout`: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `expected-fail`, `unexpected-pass` and `skip`: the expectation entry's reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expectation: Option<String>,
 }
 
 impl ScenarioResult {
+    /// A result for `scenario` on `implementation`, not yet run (status `skip`).
+    pub fn new(scenario: &crate::scenario::Scenario, implementation: &str) -> ScenarioResult {
+        ScenarioResult {
+            scenario: scenario.id.clone(),
+            title: scenario.title.clone(),
+            path: scenario.path.display().to_string(),
+            requirements: scenario.requirements.clone(),
+            implementation: implementation.to_string(),
+            status: Status::Skip,
+            duration: Duration::ZERO,
+            failure: None,
+            reason: None,
+            expectation: None,
+        }
+    }
+
     /// The failure or reason, as one text (empty for a pass).
     pub fn explanation(&self) -> String {
         match (&self.failure, &self.reason) {

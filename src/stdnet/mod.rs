@@ -1,0 +1,52 @@
+//! An implementation over Rust's standard library: `std::net` and `std::os::unix::net`.
+//!
+//! std cannot express everything the suite asks: a TCP socket exists only once it is bound and
+//! listening (`TcpListener::bind`) or connected (`TcpStream::connect`); there is no backlog, no
+//! `SO_REUSEADDR`, no Python-style timeout mode, no recv flags but peek, and name-resolution errors
+//! lose their `EAI_` code. It declares what it can do; what it cannot do at run time is reported
+//! `unsupported`, never worked around.
+//!
+//! One deviation is inherent and documented in `expectations/std.yaml`: `bind` on a stream socket
+//! has to create the listener (`TcpListener::bind` is bind and listen in one), so the socket
+//! accepts connections from `bind` on rather than from `listen` on.
+
+mod session;
+
+use crate::implementation::{Capabilities, Implementation, Session, SessionError};
+use crate::vocab::{Family, Feature, SocketOption, SocketType};
+
+/// Rust's standard library, named `std`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdNet;
+
+impl Implementation for StdNet {
+    fn name(&self) -> &str {
+        "std"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let mut features = vec![
+            Feature::Socketpair,
+            Feature::NonBlockingMode,
+            Feature::UnboundSockets,
+            Feature::Shutdown,
+        ];
+        if cfg!(any(target_os = "linux", target_os = "android")) {
+            features.push(Feature::AbstractNamespace);
+        }
+        Capabilities {
+            families: Family::ALL.into_iter().collect(),
+            types: [SocketType::Stream, SocketType::Dgram]
+                .into_iter()
+                .collect(),
+            options: [SocketOption::RecvTimeoutMs, SocketOption::SendTimeoutMs]
+                .into_iter()
+                .collect(),
+            features: features.into_iter().collect(),
+        }
+    }
+
+    fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
+        Ok(Box::<session::StdSession>::default())
+    }
+}

@@ -1,0 +1,478 @@
+//! The std sockets behind the [`Session`] trait.
+
+use crate::implementation::{Handle, Session, SockResult};
+use crate::vocab::{
+    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+};
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The longest a connect on a socket std has not created yet may block.
+const CONNECT_BOUND: Duration = Duration::from_secs(60);
+
+/// A socket as std can hold it.
+enum Sock {
+    /// `socket()` before bind/connect: std has no such object, so creation waits for them.
+    Fresh(Family, SocketType),
+    TcpListener(TcpListener),
+    TcpStream(TcpStream),
+    Udp(UdpSocket),
+    UnixListener(UnixListener),
+    UnixStream(UnixStream),
+    UnixDatagram(UnixDatagram),
+}
+
+enum Slot {
+    Open(Arc<Mutex<Sock>>),
+    Closed,
+}
+
+#[derive(Default)]
+pub(crate) struct StdSession {
+    table: Mutex<(u64, HashMap<u64, Slot>)>,
+}
+
+fn unsupported(what: &str) -> SockError {
+    SockError {
+        code: ErrorCode::Unsupported,
+        message: format!("std cannot {what}"),
+    }
+}
+
+fn ebadf() -> SockError {
+    SockError::errno(nix::errno::Errno::EBADF)
+}
+
+fn ip(address: &Address) -> SockResult<SocketAddr> {
+    match address {
+        Address::Ip(a) => Ok(*a),
+        Address::Host { .. } => Err(unsupported(
+            "report getaddrinfo's EAI_ error code, so host names are not offered",
+        )),
+        other => Err(SockError {
+            code: ErrorCode::Errno(libc::EAFNOSUPPORT),
+            message: format!("{other} is not an IP address"),
+        }),
+    }
+}
+
+fn unix_addr(address: &Address) -> SockResult<std::os::unix::net::SocketAddr> {
+    match address {
+        Address::UnixPath(p) => Ok(std::os::unix::net::SocketAddr::from_pathname(p)?),
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        Address::UnixAbstract(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            Ok(std::os::unix::net::SocketAddr::from_abstract_name(name)?)
+        }
+        Address::UnixUnnamed => Err(unsupported(
+            "bind a Unix socket to an unnamed (autobind) address",
+        )),
+        other => Err(SockError {
+            code: ErrorCode::Errno(libc::EINVAL),
+            message: format!("{other} is not a Unix address"),
+        }),
+    }
+}
+
+fn from_unix(address: std::os::unix::net::SocketAddr) -> Address {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::linux::net::SocketAddrExt;
+        if let Some(name) = address.as_abstract_name() {
+            return Address::UnixAbstract(name.to_vec());
+        }
+    }
+    match address.as_pathname() {
+        Some(path) => Address::UnixPath(path.to_path_buf()),
+        None => Address::UnixUnnamed,
+    }
+}
+
+/// The unspecified address a datagram socket is bound to before its first send, as the kernel
+/// would autobind it.
+fn any_of(family: Family) -> SocketAddr {
+    match family {
+        Family::Inet6 => SocketAddr::from(([0u16; 8], 0)),
+        _ => SocketAddr::from(([0u8; 4], 0)),
+    }
+}
+
+impl StdSession {
+    fn insert(&self, sock: Sock) -> Handle {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        table.0 += 1;
+        let id = table.0;
+        table.1.insert(id, Slot::Open(Arc::new(Mutex::new(sock))));
+        Handle(id)
+    }
+
+    fn get(&self, handle: Handle) -> SockResult<Arc<Mutex<Sock>>> {
+        match self
+            .table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .get(&handle.0)
+        {
+            Some(Slot::Open(s)) => Ok(Arc::clone(s)),
+            _ => Err(ebadf()),
+        }
+    }
+
+    /// Runs `f` on the socket. The lock is per socket, so a blocked call on one socket never
+    /// stops calls on another; calls on the same socket from one actor are sequential anyway.
+    fn with<T>(&self, handle: Handle, f: impl FnOnce(&mut Sock) -> SockResult<T>) -> SockResult<T> {
+        let sock = self.get(handle)?;
+        let mut sock = sock.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut sock)
+    }
+
+    /// A duplicate of the socket's descriptor for calls that block, so that `interrupt` can reach
+    /// the socket while the call holds it.
+    fn clone_stream(&self, handle: Handle) -> SockResult<Sock> {
+        self.with(handle, |s| {
+            Ok(match s {
+                Sock::TcpListener(l) => Sock::TcpListener(l.try_clone()?),
+                Sock::TcpStream(t) => Sock::TcpStream(t.try_clone()?),
+                Sock::Udp(u) => Sock::Udp(u.try_clone()?),
+                Sock::UnixListener(l) => Sock::UnixListener(l.try_clone()?),
+                Sock::UnixStream(u) => Sock::UnixStream(u.try_clone()?),
+                Sock::UnixDatagram(u) => Sock::UnixDatagram(u.try_clone()?),
+                Sock::Fresh(f, t) => Sock::Fresh(*f, *t),
+            })
+        })
+    }
+}
+
+impl Session for StdSession {
+    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle> {
+        match (family, kind) {
+            (_, SocketType::Seqpacket) => Err(unsupported("create SOCK_SEQPACKET sockets")),
+            (Family::Unix, SocketType::Dgram) => {
+                Ok(self.insert(Sock::UnixDatagram(UnixDatagram::unbound()?)))
+            }
+            _ => Ok(self.insert(Sock::Fresh(family, kind))),
+        }
+    }
+
+    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)> {
+        match (family, kind) {
+            (Family::Unix, SocketType::Stream) => {
+                let (a, b) = UnixStream::pair()?;
+                Ok((
+                    self.insert(Sock::UnixStream(a)),
+                    self.insert(Sock::UnixStream(b)),
+                ))
+            }
+            (Family::Unix, SocketType::Dgram) => {
+                let (a, b) = UnixDatagram::pair()?;
+                Ok((
+                    self.insert(Sock::UnixDatagram(a)),
+                    self.insert(Sock::UnixDatagram(b)),
+                ))
+            }
+            _ => Err(unsupported(
+                "make a socketpair other than Unix stream or datagram",
+            )),
+        }
+    }
+
+    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()> {
+        self.with(socket, |s| {
+            let bound = match s {
+                Sock::Fresh(Family::Unix, SocketType::Stream) => {
+                    Sock::UnixListener(UnixListener::bind_addr(&unix_addr(address)?)?)
+                }
+                // TcpListener::bind is bind(2) and listen(2) in one: std has no bound, idle socket.
+                Sock::Fresh(_, SocketType::Stream) => {
+                    Sock::TcpListener(TcpListener::bind(ip(address)?)?)
+                }
+                Sock::Fresh(_, SocketType::Dgram) => Sock::Udp(UdpSocket::bind(ip(address)?)?),
+                Sock::UnixDatagram(_) => {
+                    Sock::UnixDatagram(UnixDatagram::bind_addr(&unix_addr(address)?)?)
+                }
+                Sock::Fresh(..) => return Err(unsupported("bind this kind of socket")),
+                _ => {
+                    return Err(unsupported(
+                        "bind a socket that is already bound or connected",
+                    ))
+                }
+            };
+            *s = bound;
+            Ok(())
+        })
+    }
+
+    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()> {
+        if backlog.is_some() {
+            return Err(unsupported("set a listen backlog"));
+        }
+        self.with(socket, |s| match s {
+            Sock::TcpListener(_) | Sock::UnixListener(_) => Ok(()),
+            Sock::Fresh(..) => Err(unsupported("listen on a socket that is not bound")),
+            _ => Err(unsupported(
+                "listen on a socket that is connected or not a stream",
+            )),
+        })
+    }
+
+    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)> {
+        let accepted = match self.clone_stream(socket)? {
+            Sock::TcpListener(l) => l
+                .accept()
+                .map(|(t, a)| (Sock::TcpStream(t), Address::Ip(a)))?,
+            Sock::UnixListener(l) => l
+                .accept()
+                .map(|(u, a)| (Sock::UnixStream(u), from_unix(a)))?,
+            _ => return Err(unsupported("accept on a socket that is not a listener")),
+        };
+        Ok((self.insert(accepted.0), accepted.1))
+    }
+
+    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()> {
+        // Connecting can block: take the socket's kind without holding its lock during the call.
+        let kind = self.with(socket, |s| {
+            Ok(match s {
+                Sock::Fresh(f, t) => Some((*f, *t)),
+                _ => None,
+            })
+        })?;
+        let connected = match kind {
+            Some((Family::Unix, SocketType::Stream)) => {
+                Sock::UnixStream(UnixStream::connect_addr(&unix_addr(address)?)?)
+            }
+            // The socket does not exist until std connects it, so the watchdog has nothing to
+            // interrupt: bound the wait instead (far beyond any step's limit).
+            Some((_, SocketType::Stream)) => {
+                Sock::TcpStream(TcpStream::connect_timeout(&ip(address)?, CONNECT_BOUND)?)
+            }
+            Some((family, SocketType::Dgram)) => {
+                let udp = UdpSocket::bind(any_of(family))?;
+                udp.connect(ip(address)?)?;
+                Sock::Udp(udp)
+            }
+            Some(_) => return Err(unsupported("connect this kind of socket")),
+            None => {
+                return self.with(socket, |s| match s {
+                    Sock::Udp(u) => Ok(u.connect(ip(address)?)?),
+                    Sock::UnixDatagram(u) => Ok(u.connect_addr(&unix_addr(address)?)?),
+                    _ => Err(unsupported(
+                        "connect a socket that is already bound, listening or connected",
+                    )),
+                })
+            }
+        };
+        self.with(socket, |s| {
+            *s = connected;
+            Ok(())
+        })
+    }
+
+    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize> {
+        Ok(match self.clone_stream(socket)? {
+            Sock::TcpStream(mut t) => t.write(data)?,
+            Sock::UnixStream(mut u) => u.write(data)?,
+            Sock::Udp(u) => u.send(data)?,
+            Sock::UnixDatagram(u) => u.send(data)?,
+            _ => return Err(unsupported("send on a socket that is not connected")),
+        })
+    }
+
+    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()> {
+        match self.clone_stream(socket)? {
+            Sock::TcpStream(mut t) => Ok(t.write_all(data)?),
+            Sock::UnixStream(mut u) => Ok(u.write_all(data)?),
+            _ => Err(unsupported(
+                "sendall on a socket that is not a connected stream",
+            )),
+        }
+    }
+
+    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize> {
+        let fresh = self.with(socket, |s| {
+            Ok(matches!(s, Sock::Fresh(_, SocketType::Dgram)))
+        })?;
+        if fresh {
+            // The kernel autobinds an unbound datagram socket on its first send; so does this.
+            let family = self.with(socket, |s| {
+                Ok(if let Sock::Fresh(f, _) = s {
+                    *f
+                } else {
+                    Family::Inet
+                })
+            })?;
+            let udp = UdpSocket::bind(any_of(family))?;
+            self.with(socket, |s| {
+                *s = Sock::Udp(udp);
+                Ok(())
+            })?;
+        }
+        Ok(match self.clone_stream(socket)? {
+            Sock::Udp(u) => u.send_to(data, ip(address)?)?,
+            Sock::UnixDatagram(u) => u.send_to_addr(data, &unix_addr(address)?)?,
+            _ => return Err(unsupported("sendto on a stream socket")),
+        })
+    }
+
+    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
+        if flags.waitall || flags.dontwait {
+            return Err(unsupported("pass MSG_WAITALL or MSG_DONTWAIT"));
+        }
+        let mut buffer = vec![0u8; bufsize];
+        let n = match self.clone_stream(socket)? {
+            Sock::TcpStream(t) if flags.peek => t.peek(&mut buffer)?,
+            Sock::TcpStream(mut t) => t.read(&mut buffer)?,
+            Sock::UnixStream(mut u) if !flags.peek => u.read(&mut buffer)?,
+            Sock::Udp(u) if flags.peek => u.peek(&mut buffer)?,
+            Sock::Udp(u) => u.recv(&mut buffer)?,
+            Sock::UnixDatagram(u) if !flags.peek => u.recv(&mut buffer)?,
+            _ => {
+                return Err(unsupported(
+                    "recv on this socket (or peek on a Unix socket)",
+                ))
+            }
+        };
+        buffer.truncate(n);
+        Ok(buffer)
+    }
+
+    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)> {
+        let mut buffer = vec![0u8; bufsize];
+        let (n, from) = match self.clone_stream(socket)? {
+            Sock::Udp(u) => u.recv_from(&mut buffer).map(|(n, a)| (n, Address::Ip(a)))?,
+            Sock::UnixDatagram(u) => u.recv_from(&mut buffer).map(|(n, a)| (n, from_unix(a)))?,
+            _ => {
+                return Err(unsupported(
+                    "recvfrom on a socket that is not a bound datagram socket",
+                ))
+            }
+        };
+        buffer.truncate(n);
+        Ok((buffer, from))
+    }
+
+    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()> {
+        let how = match how {
+            Shutdown::Read => std::net::Shutdown::Read,
+            Shutdown::Write => std::net::Shutdown::Write,
+            Shutdown::Both => std::net::Shutdown::Both,
+        };
+        self.with(socket, |s| match s {
+            Sock::TcpStream(t) => Ok(t.shutdown(how)?),
+            Sock::UnixStream(u) => Ok(u.shutdown(how)?),
+            Sock::UnixDatagram(u) => Ok(u.shutdown(how)?),
+            _ => Err(unsupported("shut down a socket that is not connected")),
+        })
+    }
+
+    fn close(&self, socket: Handle) -> SockResult<()> {
+        let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
+        match table.1.get_mut(&socket.0) {
+            Some(slot) => {
+                *slot = Slot::Closed;
+                Ok(())
+            }
+            None => Err(ebadf()),
+        }
+    }
+
+    fn getsockname(&self, socket: Handle) -> SockResult<Address> {
+        self.with(socket, |s| {
+            Ok(match s {
+                Sock::TcpListener(l) => Address::Ip(l.local_addr()?),
+                Sock::TcpStream(t) => Address::Ip(t.local_addr()?),
+                Sock::Udp(u) => Address::Ip(u.local_addr()?),
+                Sock::UnixListener(l) => from_unix(l.local_addr()?),
+                Sock::UnixStream(u) => from_unix(u.local_addr()?),
+                Sock::UnixDatagram(u) => from_unix(u.local_addr()?),
+                Sock::Fresh(..) => {
+                    return Err(unsupported(
+                        "name a socket that is neither bound nor connected",
+                    ))
+                }
+            })
+        })
+    }
+
+    fn getpeername(&self, socket: Handle) -> SockResult<Address> {
+        self.with(socket, |s| {
+            Ok(match s {
+                Sock::TcpStream(t) => Address::Ip(t.peer_addr()?),
+                Sock::Udp(u) => Address::Ip(u.peer_addr()?),
+                Sock::UnixStream(u) => from_unix(u.peer_addr()?),
+                Sock::UnixDatagram(u) => from_unix(u.peer_addr()?),
+                _ => {
+                    return Err(unsupported(
+                        "ask the peer of a socket that is not connected",
+                    ))
+                }
+            })
+        })
+    }
+
+    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()> {
+        let timeout = (value > 0).then(|| Duration::from_millis(value as u64));
+        self.with(socket, |s| match (option, s) {
+            (SocketOption::RecvTimeoutMs, Sock::TcpStream(t)) => Ok(t.set_read_timeout(timeout)?),
+            (SocketOption::SendTimeoutMs, Sock::TcpStream(t)) => Ok(t.set_write_timeout(timeout)?),
+            (SocketOption::RecvTimeoutMs, Sock::Udp(u)) => Ok(u.set_read_timeout(timeout)?),
+            (SocketOption::SendTimeoutMs, Sock::Udp(u)) => Ok(u.set_write_timeout(timeout)?),
+            (SocketOption::RecvTimeoutMs, Sock::UnixStream(u)) => Ok(u.set_read_timeout(timeout)?),
+            (SocketOption::SendTimeoutMs, Sock::UnixStream(u)) => Ok(u.set_write_timeout(timeout)?),
+            (SocketOption::RecvTimeoutMs, Sock::UnixDatagram(u)) => {
+                Ok(u.set_read_timeout(timeout)?)
+            }
+            (SocketOption::SendTimeoutMs, Sock::UnixDatagram(u)) => {
+                Ok(u.set_write_timeout(timeout)?)
+            }
+            _ => Err(unsupported(&format!("set {option} on this socket"))),
+        })
+    }
+
+    fn getsockopt(&self, _socket: Handle, option: SocketOption) -> SockResult<i64> {
+        Err(unsupported(&format!("read {option}")))
+    }
+
+    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
+        let nonblocking = match mode {
+            Mode::Blocking => false,
+            Mode::NonBlocking => true,
+            Mode::Timeout(_) => return Err(unsupported("use Python's timeout mode")),
+        };
+        self.with(socket, |s| match s {
+            Sock::TcpListener(l) => Ok(l.set_nonblocking(nonblocking)?),
+            Sock::TcpStream(t) => Ok(t.set_nonblocking(nonblocking)?),
+            Sock::Udp(u) => Ok(u.set_nonblocking(nonblocking)?),
+            Sock::UnixListener(l) => Ok(l.set_nonblocking(nonblocking)?),
+            Sock::UnixStream(u) => Ok(u.set_nonblocking(nonblocking)?),
+            Sock::UnixDatagram(u) => Ok(u.set_nonblocking(nonblocking)?),
+            Sock::Fresh(..) => Err(unsupported(
+                "set the mode of a socket before it is bound or connected",
+            )),
+        })
+    }
+
+    fn interrupt(&self, socket: Handle) {
+        // Calls run on duplicated descriptors; shutdown(2) on this one reaches the same socket.
+        if let Ok(sock) = self.clone_stream(socket) {
+            let result = match &sock {
+                Sock::TcpListener(l) => {
+                    socket2::SockRef::from(l).shutdown(std::net::Shutdown::Both)
+                }
+                Sock::TcpStream(t) => t.shutdown(std::net::Shutdown::Both),
+                Sock::Udp(u) => socket2::SockRef::from(u).shutdown(std::net::Shutdown::Both),
+                Sock::UnixListener(l) => {
+                    socket2::SockRef::from(l).shutdown(std::net::Shutdown::Both)
+                }
+                Sock::UnixStream(u) => u.shutdown(std::net::Shutdown::Both),
+                Sock::UnixDatagram(u) => u.shutdown(std::net::Shutdown::Both),
+                Sock::Fresh(..) => Ok(()),
+            };
+            let _ = result;
+        }
+    }
+}
