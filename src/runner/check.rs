@@ -216,7 +216,10 @@ fn diff(expected: &[u8], actual: &[u8]) -> String {
         .zip(actual)
         .position(|(a, b)| a != b)
         .unwrap_or(expected.len().min(actual.len()));
-    let window = |d: &[u8]| preview(&d[at.min(d.len())..(at + 16).min(d.len())]);
+    let window = |d: &[u8]| match &d[at.min(d.len())..(at + 16).min(d.len())] {
+        [] => "the end of the data".to_string(),
+        rest => preview(rest),
+    };
     format!(
         "data differs at byte {at} (expected {} bytes, got {}): expected {}, got {}",
         expected.len(),

@@ -14,7 +14,7 @@ mod watchdog;
 
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
-use crate::implementation::{Implementation, Session};
+use crate::implementation::{Implementation, Session, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
@@ -102,10 +102,25 @@ fn execute(
             )
         }
     };
-    let sessions: Vec<Box<dyn Session>> = match scenario
-        .actors
-        .iter()
-        .map(|_| implementation.open_session())
+    // Opened side by side: a driver's start-up is most of a short scenario's time.
+    let opened: Vec<_> = std::thread::scope(|scope| {
+        let opening: Vec<_> = scenario
+            .actors
+            .iter()
+            .map(|_| scope.spawn(|| implementation.open_session()))
+            .collect();
+        opening.into_iter().map(|o| o.join()).collect()
+    });
+    let sessions: Vec<Box<dyn Session>> = match opened
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|_| {
+                Err(SessionError {
+                    implementation: implementation.name().to_string(),
+                    reason: "opening a session panicked".to_string(),
+                })
+            })
+        })
         .collect()
     {
         Ok(sessions) => sessions,

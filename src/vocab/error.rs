@@ -29,6 +29,10 @@ pub enum ErrorCode {
 
 /// Error names that getaddrinfo(3) defines, with their values on this system.
 const ADDRINFO_ERRORS: &[(&str, i32)] = &[
+    // A glibc extension the libc crate does not export; CPython reports it for an IPv6 socket
+    // given an IPv4 literal.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    ("EAI_ADDRFAMILY", -9),
     ("EAI_AGAIN", libc::EAI_AGAIN),
     ("EAI_BADFLAGS", libc::EAI_BADFLAGS),
     ("EAI_FAIL", libc::EAI_FAIL),

@@ -1,0 +1,136 @@
+//! Out-of-process drivers: CPython's passes its own protocol self-test, and each deliberately
+//! broken driver in `tests/drivers/` is caught with a clear message while the run completes and
+//! no driver process outlives it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `sockspec run` of the driver test scenarios against `tests/drivers/DRIVER.py`.
+fn run_broken(driver: &str) -> (Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--spec", "tests/data/spec", "--jobs", "2"])
+        .arg(format!("--impl=exec:python3 tests/drivers/{driver}.py"))
+        .arg("tests/data/drivers")
+        .current_dir(root())
+        .output()
+        .expect("sockspec runs");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        report.contains("4 scenarios against"),
+        "the run did not complete:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_no_process_runs(driver);
+    (out, report)
+}
+
+/// No process's command line names the driver any more.
+fn assert_no_process_runs(driver: &str) {
+    let needle = format!("tests/drivers/{driver}.py");
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            assert!(
+                !cmdline.contains(&needle),
+                "a driver process was left running: {cmdline}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_driver_that_ignores_bind_errors_fails_the_bind_in_use_scenario() {
+    let (out, report) = run_broken("ignores_bind_errors");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(report.contains("FAIL    bind-in-use"), "{report}");
+    assert!(
+        report.contains("expected error EADDRINUSE, got success"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_driver_that_returns_more_than_bufsize_fails_the_recv_scenario() {
+    let (out, report) = run_broken("recv_more_than_bufsize");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(report.contains("FAIL    recv-at-most-bufsize"), "{report}");
+    assert!(
+        report.contains("got success with data \"abcde\""),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_driver_that_merges_datagrams_fails_the_boundaries_scenario() {
+    let (out, report) = run_broken("merges_datagrams");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(report.contains("FAIL    datagram-boundaries"), "{report}");
+    assert!(
+        report.contains("got success with data \"onetwo\""),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_driver_that_hangs_times_out_and_is_killed() {
+    let (out, report) = run_broken("hangs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(report.contains("TIMEOUT accept-with-client"), "{report}");
+    assert!(report.contains("did not return within 1s"), "{report}");
+}
+
+#[test]
+fn a_driver_that_crashes_is_an_error_naming_its_exit_status_and_stderr() {
+    let (out, report) = run_broken("crashes");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(report.contains("ERROR   accept-with-client"), "{report}");
+    assert!(
+        report.contains("exited without answering `connect` (exit status: 3)"),
+        "{report}"
+    );
+    assert!(report.contains("crashing on purpose"), "{report}");
+}
+
+#[test]
+fn a_driver_that_prints_garbage_is_an_error_quoting_the_line() {
+    let (out, report) = run_broken("garbage");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        report.contains("answered `listen` with garbage"),
+        "{report}"
+    );
+    assert!(
+        report.contains("listening! (this line is not JSON)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_driver_that_does_not_start_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--impl", "exec:/nonexistent/driver"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("failed its handshake"));
+}
+
+#[test]
+fn the_cpython_driver_passes_its_protocol_self_test() {
+    let out = Command::new("python3")
+        .arg("tests/drivers/selftest.py")
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
