@@ -134,3 +134,37 @@ fn the_cpython_driver_passes_its_protocol_self_test() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `sockspec driver-check COMMAND`.
+fn driver_check(command: &str) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["driver-check", command])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn driver_check_passes_the_cpython_driver() {
+    let (code, report) = driver_check("python3 drivers/python/sockspec_driver.py");
+    assert_eq!(code, Some(0), "{report}");
+    assert!(report.contains("4 checks: 4 passed, 0 failed"), "{report}");
+}
+
+#[test]
+fn driver_check_names_the_request_a_broken_driver_gets_wrong() {
+    let (code, report) = driver_check("python3 tests/drivers/merges_datagrams.py");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.contains("step 7 (recvfrom, driver-check/protocol.yaml:51)"),
+        "{report}"
+    );
+    assert!(
+        report.contains("a receive never returns more than bufsize"),
+        "{report}"
+    );
+}

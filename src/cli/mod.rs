@@ -102,6 +102,12 @@ pub enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// Check a driver: the protocol handshake, unknown operations, `bye`, and every operation on
+    /// loopback; says what it gets wrong.
+    DriverCheck {
+        /// The command that starts the driver (run by /bin/sh -c).
+        command: String,
+    },
     /// Run, then print the implementation's expectations file as this run says it should be
     /// (failures added, passes removed, reasons kept); with --write, write it.
     Expectations {
@@ -132,6 +138,7 @@ pub fn main() -> ExitCode {
         Command::Coverage { inputs, json } => coverage(&inputs, json),
         Command::List { inputs } => list(&inputs),
         Command::Expectations { run: args, write } => expectations(&args, write),
+        Command::DriverCheck { command } => driver_check(&command),
     };
     outcome.unwrap_or_else(|code| code)
 }
@@ -359,6 +366,31 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
         print!("{}", coverage.to_text());
     }
     Ok(if coverage.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
+    let findings = crate::driver::check_driver(command);
+    for f in &findings {
+        match &f.problem {
+            None => println!("ok    {}", f.check),
+            Some(problem) => println!(
+                "FAIL  {}\n      {}",
+                f.check,
+                problem.replace('\n', "\n      ")
+            ),
+        }
+    }
+    let failed = findings.iter().filter(|f| f.problem.is_some()).count();
+    println!(
+        "\n{} checks: {} passed, {failed} failed",
+        findings.len(),
+        findings.len() - failed
+    );
+    Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

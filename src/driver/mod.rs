@@ -4,8 +4,11 @@
 //! The runner starts one driver process per actor, so a blocking call in one actor never stops
 //! another; the watchdog ends a blocked call by killing that process.
 
+mod check;
 mod process;
 mod session;
+
+pub use check::{check_driver, Finding};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
 use crate::vocab::SockError;

@@ -165,6 +165,32 @@ impl DriverProcess {
             .map_err(|problem| self.broken(&format!("answered `{op}` with {problem}")))?
     }
 
+    /// `bye`, then waits (bounded) for the process to exit; says what went wrong, if anything.
+    pub fn goodbye(&self) -> Result<(), String> {
+        match self.exchange("bye", json!({}), Some(BYE_GRACE)) {
+            Ok(serde_json::Value::Null) => {}
+            Ok(other) => return Err(format!("`bye` was answered with {other}, not null")),
+            Err(e) => return Err(e.message),
+        }
+        lock(&self.io).stdin.take();
+        // The reply came; the exit follows at once from a correct driver. Wait for it on a
+        // thread so that a driver that lingers is reported, not waited for forever.
+        let (sender, receiver) = mpsc::channel();
+        let pid = lock(&self.child).id();
+        std::thread::spawn(move || {
+            let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+            let _ = sender.send(status);
+        });
+        match receiver.recv_timeout(BYE_GRACE) {
+            Ok(Ok(nix::sys::wait::WaitStatus::Exited(_, 0))) => Ok(()),
+            Ok(Ok(status)) => Err(format!("it exited with {status:?}")),
+            Ok(Err(e)) => Err(format!("cannot tell how it exited: {e}")),
+            Err(_) => Err(format!(
+                "it was still running {BYE_GRACE:?} after answering `bye`"
+            )),
+        }
+    }
+
     /// Says goodbye, and makes sure the process is gone (killing it if it does not leave).
     pub fn finish(&self) {
         if !self.killed.load(Ordering::SeqCst) {

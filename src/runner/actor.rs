@@ -209,6 +209,23 @@ impl ActorRun<'_> {
                 ));
             }
         }
+        // recv(2) never returns more than it was asked for, whatever the step expects.
+        let bufsize = match &step.op {
+            Op::Recv(a) => Some(a.bufsize),
+            Op::Recvfrom(a) => Some(a.bufsize),
+            _ => None,
+        };
+        if let (Some(bufsize), Ok(Value::Data(d) | Value::DataFrom(d, _))) = (bufsize, &outcome) {
+            if d.len() > bufsize {
+                return Err(self.failure(
+                    index,
+                    step,
+                    format!("at most {bufsize} bytes (a receive never returns more than bufsize)"),
+                    describe_outcome(&outcome, self.env),
+                    None,
+                ));
+            }
+        }
         if let Some(signal) = &step.blocks_until {
             if !self.board.is_raised(signal) {
                 return Err(self.failure(
