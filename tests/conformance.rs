@@ -1,33 +1,34 @@
-//! Every fixture against every built-in implementation, each its own test:
-//! `reference::tcp::echo` for `fixtures/tcp/echo.yaml`.
+//! Every fixture against every implementation, each its own test:
+//! `reference::tcp::server::bind_port_in_use` runs `fixtures/tcp/server/bind-port-in-use.yaml`
+//! against the reference implementation; `std::…` and `python::…` against the others.
 //!
 //! Fixtures are found when the test binary runs, so a new YAML file is a new test with no
 //! rebuild. A fixture that does not load is a failing test that prints every error with its
-//! position; a scenario an implementation cannot express is an ignored test.
+//! position. Each implementation's `expectations/NAME.yaml` applies: a known deviation passes as
+//! an expected failure, a listed scenario that passes fails (the entry is stale), and `skip`
+//! entries are ignored tests. A scenario the implementation declares it cannot express is an
+//! ignored test; one it finds it cannot express while running passes, printing why (libtest
+//! cannot turn a running test into an ignored one).
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use sockspec::expectations::Expectations;
 use sockspec::requirements::Requirements;
 use sockspec::runner::{run_scenario, unsupported_reason, RunOptions, Status};
 use sockspec::scenario::{discover, load};
 use std::path::Path;
+use std::sync::Arc;
 
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let requirements = match Requirements::load(&root.join("spec")) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot load the spec: {e}");
-            std::process::exit(101);
-        }
+    let fail = |what: String| -> ! {
+        eprintln!("{what}");
+        std::process::exit(101);
     };
-    let found = match discover(&[root.join("fixtures")]) {
-        Ok(found) => found,
-        Err(e) => {
-            eprintln!("cannot find the fixtures: {e}");
-            std::process::exit(101);
-        }
-    };
+    let requirements = Requirements::load(&root.join("spec"))
+        .unwrap_or_else(|e| fail(format!("cannot load the spec: {e}")));
+    let found = discover(&[root.join("fixtures")])
+        .unwrap_or_else(|e| fail(format!("cannot find the fixtures: {e}")));
     let mut trials = Vec::new();
     for (name, implementation) in
         sockspec::registry::all(&root.join(sockspec::registry::DEFAULT_DRIVERS))
@@ -42,25 +43,34 @@ fn main() {
                 continue;
             }
         };
+        let expectations = Expectations::load(&root.join(Expectations::default_path(&name)), &name)
+            .unwrap_or_else(|e| fail(e));
+        let expectations = Arc::new(expectations);
         for file in &found {
-            let name = format!(
-                "{}::{}",
-                implementation.name(),
-                file.id.replace('/', "::").replace('-', "_")
-            );
+            let test = format!("{name}::{}", file.id.replace('/', "::").replace('-', "_"));
             let trial = match load(file, &requirements) {
                 Ok(scenario) => {
-                    let unsupported =
-                        unsupported_reason(&scenario, implementation.as_ref()).is_some();
+                    let ignored = unsupported_reason(&scenario, implementation.as_ref()).is_some()
+                        || expectations.skip(&scenario.id).is_some();
                     let implementation = implementation.clone();
-                    Trial::test(name, move || {
-                        let result = run_scenario(
+                    let expectations = Arc::clone(&expectations);
+                    Trial::test(test, move || {
+                        let mut result = run_scenario(
                             &scenario,
                             implementation.as_ref(),
                             &RunOptions::default(),
                         );
+                        expectations.apply(&mut result);
                         match result.status {
-                            Status::Pass => Ok(()),
+                            Status::Pass
+                            | Status::ExpectedFail
+                            | Status::Unsupported
+                            | Status::Skip => {
+                                if result.status != Status::Pass {
+                                    println!("[{}] {}", result.status, result.explanation());
+                                }
+                                Ok(())
+                            }
                             _ => Err(Failed::from(format!(
                                 "[{}] {}",
                                 result.status,
@@ -68,7 +78,7 @@ fn main() {
                             ))),
                         }
                     })
-                    .with_ignored_flag(unsupported)
+                    .with_ignored_flag(ignored)
                 }
                 Err(errors) => {
                     let message = errors
@@ -76,7 +86,7 @@ fn main() {
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
                         .join("\n");
-                    Trial::test(name, move || Err(Failed::from(message)))
+                    Trial::test(test, move || Err(Failed::from(message)))
                 }
             };
             trials.push(trial);

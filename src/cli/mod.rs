@@ -49,9 +49,14 @@ pub struct RunArgs {
     #[command(flatten)]
     pub inputs: Inputs,
     /// The implementation to test: `reference`, `std`, a driver named in --drivers, or
-    /// `exec:COMMAND` for any driver.
-    #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
-    pub implementation: String,
+    /// `exec:COMMAND` for any driver. Repeat as ACTOR=NAME to put one actor on another
+    /// implementation (`--impl server=reference --impl client=python`).
+    #[arg(
+        long = "impl",
+        value_name = "NAME|ACTOR=NAME",
+        default_value = "reference"
+    )]
+    pub implementation: Vec<String>,
     /// The named drivers' configuration.
     #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
     pub drivers: PathBuf,
@@ -197,8 +202,7 @@ struct Prepared {
 }
 
 fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
-    let implementation =
-        registry::resolve(&args.implementation, &args.drivers).map_err(input_error)?;
+    let implementation = resolve_assignment(&args.implementation, &args.drivers)?;
     let scenarios = load(&args.inputs)?;
     if scenarios.is_empty() {
         return Err(input_error(
@@ -218,6 +222,42 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         options,
         jobs,
     })
+}
+
+/// `--impl` values: at most one bare NAME (the default, else `reference`) and any ACTOR=NAME.
+fn resolve_assignment(
+    values: &[String],
+    drivers: &std::path::Path,
+) -> Result<Arc<dyn Implementation>, ExitCode> {
+    let mut default: Option<&str> = None;
+    let mut by_actor = std::collections::BTreeMap::new();
+    for value in values {
+        // `exec:` commands may contain `=`; only a plain word before `=` names an actor.
+        match value.split_once('=') {
+            Some((actor, name))
+                if !value.starts_with("exec:")
+                    && !actor.is_empty()
+                    && actor.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            {
+                by_actor.insert(actor.to_string(), registry::resolve(name, drivers).map_err(input_error)?);
+            }
+            _ if default.is_some() => {
+                return Err(input_error(format!(
+                    "two default implementations (`{}` and `{value}`); assign others to actors as ACTOR=NAME",
+                    default.unwrap_or_default()
+                )))
+            }
+            _ => default = Some(value),
+        }
+    }
+    let default =
+        registry::resolve(default.unwrap_or("reference"), drivers).map_err(input_error)?;
+    if by_actor.is_empty() {
+        return Ok(default);
+    }
+    Ok(Arc::new(crate::implementation::Mixed::new(
+        default, by_actor,
+    )))
 }
 
 /// The expectations a run applies: the named file, the implementation's default one, or none.

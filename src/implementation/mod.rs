@@ -4,7 +4,10 @@
 //! that the same operations can be spoken over a pipe to an implementation in another language.
 //! The runner opens one [`Session`] per actor; a handle belongs to the session that created it.
 
+mod mixed;
+
 pub use crate::vocab::{Capabilities, Feature};
+pub use mixed::Mixed;
 
 use crate::vocab::{
     Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
@@ -35,6 +38,13 @@ pub trait Implementation: Send + Sync {
     ///
     /// Dropping the session MUST close every socket still open in it.
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError>;
+
+    /// Opens the session for the actor called `actor`. Only implementations that put different
+    /// actors on different implementations ([`Mixed`]) need to look at the name.
+    fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
+        let _ = actor;
+        self.open_session()
+    }
 }
 
 /// A session could not be opened (e.g. a driver process failed to start).

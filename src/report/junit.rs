@@ -33,7 +33,10 @@ fn test_case(implementation: &str, result: &ScenarioResult) -> TestCase {
     if result.status == Status::ExpectedFail {
         let mut out = format!(
             "expected failure: {}",
-            result.expectation.as_deref().unwrap_or("listed in the expectations file")
+            result
+                .expectation
+                .as_deref()
+                .unwrap_or("listed in the expectations file")
         );
         let explanation = result.explanation();
         if !explanation.is_empty() {
@@ -200,7 +203,10 @@ mod tests {
         r.failure = Some(mismatch());
         r.expectation = Some("std cannot set SO_LINGER".to_string());
         let xml = junit_xml("std", &[r]);
-        assert!(!xml.contains("<failure") && !xml.contains("<error"), "{xml}");
+        assert!(
+            !xml.contains("<failure") && !xml.contains("<error"),
+            "{xml}"
+        );
         let out = element(&xml, "system-out").expect(&xml);
         assert!(out.contains("std cannot set SO_LINGER"), "{out}");
     }
@@ -211,7 +217,10 @@ mod tests {
         r.expectation = Some("old bug".to_string());
         let xml = junit_xml("std", &[r]);
         let failure = element(&xml, "failure").expect(&xml);
-        assert!(failure.contains("stale") && failure.contains("old bug"), "{failure}");
+        assert!(
+            failure.contains("stale") && failure.contains("old bug"),
+            "{failure}"
+        );
     }
 
     #[test]

@@ -3,6 +3,13 @@
 mod coverage;
 mod json;
 mod pretty;
+// TEMP(helper): until the lead wires these in.
+mod junit;
+mod matrix;
+mod tap;
+pub use junit::junit_xml;
+pub use matrix::Matrix;
+pub use tap::tap;
 
 pub use coverage::{Coverage, Covered};
 

@@ -192,7 +192,8 @@ mod tests {
         assert_eq!(l[3], "not ok 2 - data/recv");
         assert_eq!(l[4], "  ---");
         assert!(l[5].starts_with("  message: |2-"), "{out}");
-        assert!(out.contains("\n      byte 4: expected none"), "{out}");
+        // The block's indentation (4), then the text's own: 2 from the failure, 2 from the diff.
+        assert!(out.contains("\n        byte 4: expected none"), "{out}");
         assert!(out.contains("\n  severity: fail\n"), "{out}");
         assert!(out.contains("\n  got: \"data \\\"hello\\\"\"\n"), "{out}");
         assert!(out.contains("\n  ...\n"), "{out}");

@@ -51,8 +51,11 @@ impl ActorRun<'_> {
                 Ok(()) => {}
                 Err(Stop::Stopped) => return Ending::Stopped,
                 Err(Stop::Failed(failure)) => {
+                    // Record the failure before waking the others: a woken call must find the
+                    // scenario already stopping, or it would report itself as the failure.
+                    let first = self.board.fail(*failure);
                     self.watchdog.abort();
-                    return if self.board.fail(*failure) {
+                    return if first {
                         Ending::Failed
                     } else {
                         Ending::Stopped

@@ -107,7 +107,7 @@ fn execute(
         let opening: Vec<_> = scenario
             .actors
             .iter()
-            .map(|_| scope.spawn(|| implementation.open_session()))
+            .map(|actor| scope.spawn(|| implementation.open_session_for(&actor.name)))
             .collect();
         opening.into_iter().map(|o| o.join()).collect()
     });
