@@ -199,3 +199,44 @@ fn coverage_of_a_subset_lists_the_uncovered_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("uncovered: "));
 }
+
+#[test]
+fn check_refuses_destinations_off_this_machine() {
+    let out = sockspec(&[
+        "check",
+        &data("bad/off-machine-destination.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("off-machine-destination.yaml:6:7: `192.0.2.1:53` is not on this machine"),
+        "{err}"
+    );
+    assert!(
+        err.contains("off-machine-destination.yaml:7:7: `example.com:80` is not on this machine"),
+        "{err}"
+    );
+    assert!(!err.contains(":8:7:"), "127.0.0.2 is loopback: {err}");
+}
+
+#[test]
+fn run_puts_each_named_actor_on_its_own_implementation() {
+    // The server on the reference implementation, the client on CPython: they interoperate.
+    let out = sockspec(&[
+        "run",
+        "--impl",
+        "server=reference",
+        "--impl",
+        "client=python",
+        "fixtures/tutorial/echo.yaml",
+    ]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(
+        report
+            .contains("1 scenarios against reference (client=python, server=reference): 1 passed"),
+        "{report}"
+    );
+}

@@ -286,8 +286,9 @@ impl Matrix {
                     escape(this_area)
                 ));
             }
+            // The id lets a link point at a scenario's row (`matrix.html#scenario-tcp/echo`).
             out.push_str(&format!(
-                "<tr><td class=\"scenario\"><code>{}</code>",
+                "<tr id=\"scenario-{0}\"><td class=\"scenario\"><code>{0}</code>",
                 escape(&row.scenario)
             ));
             if !row.title.is_empty() {
@@ -487,10 +488,14 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// `text` in a Markdown table cell: HTML-escaped (GitHub renders inline HTML), `|` would end the
-/// cell and a newline the row.
+/// `text` in a Markdown table cell: `<` and `&` escaped because GitHub renders inline HTML (quotes
+/// stay readable, they mean nothing outside a tag), `|` would end the cell and a newline the row.
 fn markdown_text(text: &str) -> String {
-    escape(text).replace('|', "\\|").replace('\n', " ")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }
 
 /// `text` as inline code in a Markdown table cell; GitHub unescapes `\|` even inside code.
@@ -658,7 +663,7 @@ mod tests {
         assert_eq!(lines[5], "| scenario | requirements | reference | std |");
         assert_eq!(
             lines[7],
-            "| `tcp/a` | `tcp.bind.in-use` Binding a &quot;held&quot; port fails<br>`no.such.id` | ✓ pass | ✗ FAIL |"
+            "| `tcp/a` | `tcp.bind.in-use` Binding a \"held\" port fails<br>`no.such.id` | ✓ pass | ✗ FAIL |"
         );
         assert!(lines[8].ends_with("| ✓ pass | not run |"), "{md}");
     }

@@ -1,7 +1,7 @@
 //! Checks that need the whole scenario: names used before they exist, variables never captured,
 //! signals never raised, spec ids the spec does not define, expectations that cannot apply.
 
-use super::model::{Expect, Location, Op, Returns, Scenario, Step};
+use super::model::{AddressArgs, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
 use super::AddressExpr;
 use crate::requirements::Requirements;
 use crate::yaml::{Positions, Seg};
@@ -82,6 +82,13 @@ pub(crate) fn validate(
             }
             for address in step.op.addresses() {
                 check_address(address, &captured, false, &mut problem);
+            }
+            if let Op::Connect(AddressArgs { address, .. })
+            | Op::Sendto(SendtoArgs { address, .. }) = &step.op
+            {
+                if let Some(reason) = off_machine(address) {
+                    problem(reason);
+                }
             }
             if let Some(address) = &step.expect.0.address {
                 check_address(address, &captured, true, &mut problem);
@@ -192,4 +199,36 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
     if e.value.is_some() && returns != Returns::Value {
         problem(format!("`value` checks getsockopt's result, not `{op}`'s"));
     }
+}
+
+/// Why a destination could reach beyond this machine, if it could. Scenarios send only to
+/// loopback (or the unspecified address, which Linux treats as loopback), to `localhost`, and to
+/// `.invalid` names that never resolve (RFC 6761).
+fn off_machine(address: &AddressExpr) -> Option<String> {
+    let local_ip = |ip: std::net::IpAddr| {
+        ip.is_loopback()
+            || ip.is_unspecified()
+            || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
+    };
+    let local_name = |host: &str| {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => local_ip(ip),
+            Err(_) => {
+                host == "localhost" || host.ends_with(".localhost") || host.ends_with(".invalid")
+            }
+        }
+    };
+    let ok = match address {
+        AddressExpr::Literal(crate::vocab::Address::Ip(a)) => local_ip(a.ip()),
+        AddressExpr::Literal(crate::vocab::Address::Host { host, .. }) => local_name(host),
+        AddressExpr::HostPortOf { host, .. } => local_name(host),
+        _ => true,
+    };
+    (!ok).then(|| {
+        format!(
+            "`{address}` is not on this machine: scenarios connect and send only to loopback \
+             (127.0.0.0/8, ::1), `localhost`, or `.invalid` names"
+        )
+    })
 }
