@@ -163,9 +163,9 @@ impl Matrix {
         out
     }
 
-    /// One self-contained HTML page (inline CSS, no scripts, no external resources): a legend,
-    /// the summary table, then the matrix with a coloured cell per result; failing cells expand
-    /// (`<details>`) to show the failure.
+    /// One self-contained HTML page (inline CSS, no scripts, no external resources): the summary
+    /// table, a legend, then the matrix with a coloured cell per result under a sticky header;
+    /// every cell that is not a plain pass expands (`<details>`) to show the failure or reason.
     pub fn html(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
         out.push_str(concat!(
@@ -183,8 +183,9 @@ impl Matrix {
             if self.rows.len() == 1 { "" } else { "s" },
             self.implementation_list()
         ));
-        self.html_legend(&mut out);
         self.html_summary(&mut out);
+        out.push_str("<h2>Scenarios</h2>\n");
+        html_legend(&mut out);
         self.html_matrix(&mut out);
         out.push_str("</main>\n</body>\n</html>\n");
         out
@@ -202,21 +203,6 @@ impl Matrix {
             Some((last, [])) => last.clone(),
             Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
         }
-    }
-
-    fn html_legend(&self, out: &mut String) {
-        out.push_str("<section class=\"legend\" aria-label=\"Legend\">\n<ul>\n");
-        for status in Status::ALL {
-            let look = look(status);
-            out.push_str(&format!(
-                "<li><span class=\"chip {}\"><span class=\"sym\">{}</span> {}</span> {}</li>\n",
-                look.class,
-                look.symbol,
-                look.word,
-                escape(look.meaning)
-            ));
-        }
-        out.push_str("</ul>\n</section>\n");
     }
 
     fn html_summary(&self, out: &mut String) {
@@ -264,12 +250,15 @@ impl Matrix {
 
     fn html_matrix(&self, out: &mut String) {
         out.push_str(
-            "<h2>Scenarios</h2>\n<table class=\"matrix\">\n<thead><tr>\
+            "<table class=\"matrix\">\n<thead><tr>\
              <th class=\"scenario\">scenario</th><th class=\"reqs\">requirements</th>",
         );
+        // The implementations share what the scenario and requirement columns leave, equally, so
+        // no column looks more important than another.
+        let width = 54.0 / self.implementations.len().max(1) as f64;
         for implementation in &self.implementations {
             out.push_str(&format!(
-                "<th class=\"impl\">{}</th>",
+                "<th class=\"impl\" style=\"width:{width:.2}%\">{}</th>",
                 escape(implementation)
             ));
         }
@@ -323,6 +312,22 @@ impl Matrix {
         }
         out.push_str("</tbody>\n</table>\n");
     }
+}
+
+/// What each cell colour and word means.
+fn html_legend(out: &mut String) {
+    out.push_str("<section class=\"legend\" aria-label=\"Legend\">\n<ul>\n");
+    for status in Status::ALL {
+        let look = look(status);
+        out.push_str(&format!(
+            "<li><span class=\"chip {}\"><span class=\"sym\">{}</span> {}</span> {}</li>\n",
+            look.class,
+            look.symbol,
+            look.word,
+            escape(look.meaning)
+        ));
+    }
+    out.push_str("</ul>\n</section>\n");
 }
 
 /// One result's cell: the status, and for anything but a pass, a `<details>` saying why.
@@ -524,10 +529,11 @@ th, td { text-align: left; vertical-align: top; padding: 6px 10px;
   border-bottom: 1px solid var(--line); }
 thead th { background: var(--head); font-weight: 600; border-bottom: 2px solid var(--line); }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-.legend ul { display: flex; flex-wrap: wrap; gap: 6px 22px; list-style: none; margin: 16px 0 0;
+.legend ul { display: grid; grid-template-columns: repeat(auto-fill, minmax(330px, 1fr)); gap: 6px 22px;
+  list-style: none; margin: 0 0 14px;
   padding: 10px 14px; background: var(--head); border: 1px solid var(--line); border-radius: 6px;
   color: var(--muted); font-size: 12.5px; }
-.legend li { display: flex; align-items: center; gap: 6px; }
+.legend li { display: grid; grid-template-columns: 8.5rem 1fr; align-items: baseline; gap: 10px; }
 .chip, .count { display: inline-block; border-radius: 4px; padding: 0 7px; font-weight: 600;
   white-space: nowrap; }
 .sym { display: inline-block; width: 1.1em; text-align: center; }

@@ -1,20 +1,19 @@
-//! Reports: of a run (human-readable, JSON) and of the spec's coverage by scenarios.
+//! Reports: of a run (pretty, JSON, JUnit XML, TAP), of several implementations side by side (the
+//! conformance matrix), and of the spec's coverage by scenarios.
 
 mod coverage;
 mod json;
-mod pretty;
-// TEMP(helper): until the lead wires these in.
 mod junit;
 mod matrix;
+mod pretty;
 mod tap;
-pub use junit::junit_xml;
-pub use matrix::Matrix;
-pub use tap::tap;
 
 pub use coverage::{Coverage, Covered};
-
 pub use json::json_document;
+pub use junit::junit_xml;
+pub use matrix::Matrix;
 pub use pretty::{failures_in_full, progress_line, summary_line};
+pub use tap::tap;
 
 use crate::runner::{ScenarioResult, Status};
 use serde::Serialize;

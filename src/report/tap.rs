@@ -87,9 +87,13 @@ fn diagnostic(result: &ScenarioResult, message: &str, severity: &str) -> String 
             ("step", failure.step.to_string()),
             ("op", yaml_scalar(&failure.op)),
             ("at", yaml_scalar(&failure.location)),
-            ("expected", yaml_scalar(&failure.expected)),
-            ("got", yaml_scalar(&failure.actual)),
         ]);
+        // A timeout or a broken implementation has no expectation to show, only what happened.
+        for (key, value) in [("expected", &failure.expected), ("got", &failure.actual)] {
+            if !value.is_empty() {
+                fields.push((key, yaml_scalar(value)));
+            }
+        }
     }
     fields.push(("duration_ms", result.duration.as_millis().to_string()));
     let mut block = String::from("  ---\n");
@@ -197,6 +201,32 @@ mod tests {
         assert!(out.contains("\n  severity: fail\n"), "{out}");
         assert!(out.contains("\n  got: \"data \\\"hello\\\"\"\n"), "{out}");
         assert!(out.contains("\n  ...\n"), "{out}");
+    }
+
+    /// The YAML between `  ---` and `  ...` of the first diagnostic, without TAP's indentation.
+    fn first_diagnostic(out: &str) -> serde_yaml::Value {
+        let start = out.find("  ---\n").expect(out) + 6;
+        let end = start + out[start..].find("  ...\n").expect(out);
+        let yaml: String = out[start..end]
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+            .collect();
+        serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{e}:\n{yaml}"))
+    }
+
+    #[rstest]
+    #[case::one_line("expected 4 bytes, got 5: no")]
+    #[case::yaml_lookalikes("- *a: {b} # c")]
+    #[case::multi_line_with_indented_diff(
+        "first line\n  expected: 68 65\n  actual:   68 66\n\nend"
+    )]
+    #[case::control_characters("tab\there\r\nand a NUL \u{0}")]
+    fn the_diagnostic_message_reads_back_exactly(#[case] message: &str) {
+        let mut r = result("a/b", Status::Error);
+        r.reason = Some(message.to_string());
+        let yaml = first_diagnostic(&tap("x", &[r]));
+        assert_eq!(yaml["message"].as_str(), Some(message), "{yaml:?}");
+        assert_eq!(yaml["severity"].as_str(), Some("fail"));
     }
 
     #[rstest]
