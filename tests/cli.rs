@@ -240,3 +240,60 @@ fn run_puts_each_named_actor_on_its_own_implementation() {
         "{report}"
     );
 }
+
+#[test]
+fn matrix_writes_markdown_and_html_for_each_implementation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = (dir.path().join("m.md"), dir.path().join("m.html"));
+    let out = sockspec(&[
+        "matrix",
+        "fixtures/tutorial",
+        "--impl",
+        "reference",
+        "--impl",
+        "std",
+        "--markdown",
+        md.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("| reference |") && markdown.contains("| std |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("`tutorial/echo`"), "{markdown}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"),
+        "{}",
+        &page[..40]
+    );
+    assert!(page.contains("tutorial/echo"));
+}
+
+#[test]
+fn run_formats_junit_and_tap() {
+    let junit = sockspec(&["run", "--format", "junit", "fixtures/tutorial/echo.yaml"]);
+    assert_eq!(junit.status.code(), Some(0));
+    let xml = text(&junit.stdout);
+    assert!(
+        xml.contains("<testsuite") && xml.contains("tutorial/echo"),
+        "{xml}"
+    );
+    let tap = sockspec(&[
+        "run",
+        "--format",
+        "tap",
+        "--spec",
+        TEST_SPEC,
+        &data("failing/wrong-data.yaml"),
+    ]);
+    assert_eq!(tap.status.code(), Some(1));
+    let tap = text(&tap.stdout);
+    assert!(
+        tap.starts_with("TAP version 14\n1..1\nnot ok 1 - wrong-data"),
+        "{tap}"
+    );
+}

@@ -7,7 +7,8 @@ use crate::expectations::Expectations;
 use crate::implementation::Implementation;
 use crate::registry;
 use crate::report::{
-    failures_in_full, json_document, progress_line, summary_line, Coverage, Summary,
+    failures_in_full, json_document, junit_xml, progress_line, summary_line, tap, Coverage, Matrix,
+    Summary,
 };
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
@@ -107,6 +108,36 @@ pub enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
+    /// Run the scenarios against several implementations and write the conformance matrix:
+    /// Markdown and a self-contained HTML page.
+    Matrix {
+        /// Which scenarios.
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The implementations (repeatable; default: every built-in and configured driver).
+        #[arg(long = "impl", value_name = "NAME")]
+        implementations: Vec<String>,
+        /// The named drivers' configuration.
+        #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
+        drivers: PathBuf,
+        /// Scenarios run at once (default: the number of cores).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        /// Where to write the Markdown matrix.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "target/sockspec-matrix/matrix.md"
+        )]
+        markdown: PathBuf,
+        /// Where to write the HTML matrix.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "target/sockspec-matrix/matrix.html"
+        )]
+        html: PathBuf,
+    },
     /// Check a driver: the protocol handshake, unknown operations, `bye`, and every operation on
     /// loopback; says what it gets wrong.
     DriverCheck {
@@ -132,6 +163,10 @@ pub enum Format {
     Pretty,
     /// One JSON document (`spec/scenario-format.md` describes it).
     Json,
+    /// JUnit XML, for CI systems.
+    Junit,
+    /// The Test Anything Protocol, version 14.
+    Tap,
 }
 
 /// Runs the command line; returns the process's exit code.
@@ -144,6 +179,14 @@ pub fn main() -> ExitCode {
         Command::List { inputs } => list(&inputs),
         Command::Expectations { run: args, write } => expectations(&args, write),
         Command::DriverCheck { command } => driver_check(&command),
+        Command::Matrix {
+            inputs,
+            implementations,
+            drivers,
+            jobs,
+            markdown,
+            html,
+        } => matrix(&inputs, &implementations, &drivers, jobs, &markdown, &html),
     };
     outcome.unwrap_or_else(|code| code)
 }
@@ -341,6 +384,8 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
             summary_line(&name, &results)
         ),
         Format::Json => writeln!(stdout, "{}", json_document(&name, &results)),
+        Format::Junit => write!(stdout, "{}", junit_xml(&name, &results)),
+        Format::Tap => write!(stdout, "{}", tap(&name, &results)),
     };
     Ok(if Summary::of(&results).all_passed() {
         ExitCode::SUCCESS
@@ -435,4 +480,60 @@ fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn matrix(
+    inputs: &Inputs,
+    names: &[String],
+    drivers: &std::path::Path,
+    jobs: Option<usize>,
+    markdown: &std::path::Path,
+    html: &std::path::Path,
+) -> Result<ExitCode, ExitCode> {
+    let (scenarios, requirements) = load_with_spec(inputs)?;
+    let names = if names.is_empty() {
+        registry::names(drivers)
+    } else {
+        names.to_vec()
+    };
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut runs = Vec::new();
+    for name in &names {
+        let implementation = registry::resolve(name, drivers).map_err(input_error)?;
+        let expectations =
+            Expectations::load(&Expectations::default_path(name), name).map_err(input_error)?;
+        let prepared = Prepared {
+            implementation,
+            scenarios: scenarios.clone(),
+            options: RunOptions::default(),
+            jobs,
+        };
+        let bar = progress_bar(scenarios.len() as u64, name);
+        let results = execute(&prepared, &expectations, |_| bar.inc(1));
+        bar.finish_and_clear();
+        eprintln!("{}", summary_line(name, &results));
+        runs.push((name.clone(), results));
+    }
+    let matrix = Matrix::new(runs, &requirements);
+    for (path, text) in [(markdown, matrix.markdown()), (html, matrix.html())] {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| input_error(format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(path, text).map_err(|e| input_error(format!("{}: {e}", path.display())))?;
+        eprintln!("sockspec: wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on standard error when it is a terminal; hidden otherwise (CI logs).
+fn progress_bar(length: u64, implementation: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(length);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(implementation.to_string());
+    bar
 }

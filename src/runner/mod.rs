@@ -1,7 +1,7 @@
 //! The runner: executes scenarios against an implementation.
 //!
-//! One thread per actor, a shared [board](board) of captured values and signals, and a
-//! [watchdog](watchdog) that bounds every call without touching socket modes. Everything a
+//! One thread per actor, a shared board of captured values and signals, and a watchdog that
+//! bounds every call without touching socket modes. Everything a
 //! scenario creates (sessions and their sockets, the temporary directory, threads) is gone when
 //! [`run_scenario`] returns, whatever the verdict.
 

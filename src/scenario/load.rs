@@ -45,18 +45,19 @@ pub struct ScenarioPath {
 
 /// Finds the scenario files (`*.yaml`, `*.yml`) in `paths`, sorted by id.
 ///
-/// A directory's files get ids relative to it; a file's id is relative to its nearest ancestor
-/// named `fixtures`, or else its file stem.
+/// Ids are relative to the nearest directory named `fixtures` (the path itself or an ancestor);
+/// outside one, a directory's files get ids relative to it and a file's id is its stem.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ScenarioPath>, LoadError> {
     let mut found = Vec::new();
     for root in paths {
+        // Ids are relative to the nearest `fixtures` directory, so that a scenario has the same
+        // id (and expectation entries still match) however it is named on the command line.
+        let base = root
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "fixtures"));
         if root.is_dir() {
-            walk(root, root, &mut found)?;
+            walk(base.unwrap_or(root), root, &mut found)?;
         } else if root.is_file() {
-            let base = root
-                .ancestors()
-                .skip(1)
-                .find(|a| a.file_name().is_some_and(|n| n == "fixtures"));
             let id = match base {
                 Some(base) => id_of(base, root),
                 None => root
