@@ -8,6 +8,7 @@ pub mod cli;
 pub mod driver;
 pub mod expectations;
 pub mod implementation;
+pub mod properties;
 pub mod reference;
 pub mod registry;
 pub mod report;

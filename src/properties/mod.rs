@@ -1,0 +1,410 @@
+//! Properties that hold for every conforming implementation, checked on inputs that proptest
+//! draws (see `tests/properties.rs`), and turned into a YAML fixture when they fail.
+//!
+//! Each check opens sessions of the implementation like a scenario's actors do, works on real
+//! loopback sockets, and on failure returns a [`Counterexample`] whose `fixture` is a scenario
+//! that `sockspec run` replays: moving that file into `fixtures/` makes the found bug a permanent
+//! test.
+
+mod render;
+
+use crate::implementation::{Handle, Implementation, Session};
+use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
+use render::{datagram_fixture, names_fixture, stream_fixture};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a receiver waits for a datagram that should already be queued.
+const MISSING_AFTER_MS: i64 = 250;
+
+/// How long one check may take before its sockets are interrupted.
+const CHECK_LIMIT: Duration = Duration::from_secs(20);
+
+/// The stream transports the stream property runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamTransport {
+    /// TCP over 127.0.0.1.
+    Tcp4,
+    /// TCP over ::1.
+    Tcp6,
+    /// A Unix stream socket bound to a path.
+    UnixStream,
+}
+
+/// The datagram transports the datagram property runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatagramTransport {
+    /// UDP over 127.0.0.1.
+    Udp4,
+    /// A Unix datagram socket bound to a path.
+    UnixDgram,
+}
+
+/// Bytes as a scenario can write them: `pattern` repeated and cut to `len`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// The repeated text (non-empty, printable ASCII).
+    pub pattern: String,
+    /// The length in bytes.
+    pub len: usize,
+}
+
+impl Payload {
+    /// The bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.pattern.bytes().cycle().take(self.len).collect()
+    }
+}
+
+/// A failed property: what went wrong, and a scenario that shows it.
+#[derive(Clone, Debug)]
+pub struct Counterexample {
+    /// The property's name (`stream-round-trip`).
+    pub property: &'static str,
+    /// The implementation.
+    pub implementation: String,
+    /// What went wrong.
+    pub message: String,
+    /// A scenario (YAML) that reproduces it through `sockspec run`.
+    pub fixture: String,
+}
+
+impl std::fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} on {}: {}",
+            self.property, self.implementation, self.message
+        )
+    }
+}
+
+impl Counterexample {
+    /// Writes the fixture to `dir/PROPERTY-IMPLEMENTATION.yaml` (replacing an older one: the
+    /// shrunk case comes last) and returns its path.
+    pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        std::fs::create_dir_all(dir)?;
+        let name: String = self
+            .implementation
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let path = dir.join(format!("{}-{name}.yaml", self.property));
+        std::fs::write(&path, &self.fixture)?;
+        Ok(path)
+    }
+}
+
+/// Where counterexamples go: `target/sockspec-regressions/` (or `$SOCKSPEC_REGRESSIONS`).
+pub fn regressions_dir() -> PathBuf {
+    std::env::var_os("SOCKSPEC_REGRESSIONS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sockspec-regressions")
+        })
+}
+
+/// A socket call's failure, as text, in context.
+fn call<T>(what: &str, r: Result<T, SockError>) -> Result<T, String> {
+    r.map_err(|e| format!("{what} failed: {e}"))
+}
+
+/// Runs `body`; if it has not finished within [`CHECK_LIMIT`], interrupts `handles` in their
+/// sessions (as the runner's watchdog does) so that it returns.
+fn bounded<T: Send>(
+    interrupt: &[(&dyn Session, Handle)],
+    body: impl FnOnce() -> Result<T, String> + Send,
+) -> Result<T, String> {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            if finished.recv_timeout(CHECK_LIMIT).is_err() {
+                for (session, handle) in interrupt {
+                    session.interrupt(*handle);
+                }
+            }
+        });
+        let result = body();
+        let _ = done.send(());
+        result
+    })
+}
+
+/// Two sessions, like two actors, opened side by side (a driver's start-up is most of a case).
+fn open_two(
+    implementation: &dyn Implementation,
+) -> Result<(Box<dyn Session>, Box<dyn Session>), String> {
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| implementation.open_session());
+        let b = implementation.open_session();
+        (a.join(), b)
+    });
+    let a = a
+        .map_err(|_| "opening a session panicked".to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok((a, b.map_err(|e| e.to_string())?))
+}
+
+/// A connected stream pair across two sessions (like two actors): (sender side, receiver side).
+fn stream_pair(
+    tx: &dyn Session,
+    rx: &dyn Session,
+    transport: StreamTransport,
+    dir: &Path,
+) -> Result<(Handle, Handle, Handle), String> {
+    let (family, bind) = match transport {
+        StreamTransport::Tcp4 => (Family::Inet, Address::from(("127.0.0.1", 0))),
+        StreamTransport::Tcp6 => (Family::Inet6, Address::from(("::1", 0))),
+        StreamTransport::UnixStream => (Family::Unix, Address::UnixPath(dir.join("server.sock"))),
+    };
+    let listener = call("socket", rx.socket(family, SocketType::Stream))?;
+    call("bind", rx.bind(listener, &bind))?;
+    call("listen", rx.listen(listener, None))?;
+    let address = call("getsockname", rx.getsockname(listener))?;
+    let client = call("socket", tx.socket(family, SocketType::Stream))?;
+    // connect completes from the listen queue, before accept.
+    call("connect", tx.connect(client, &address))?;
+    let (conn, _) = call("accept", rx.accept(listener))?;
+    Ok((client, conn, listener))
+}
+
+/// Streams: whatever the payload and the sequence of recv sizes, each recv returns between 1 and
+/// bufsize bytes (0 only at end of stream) and the concatenation is what was sent.
+/// Spec: `data.recv.bufsize`, `data.stream.no-boundaries`, `data.sendall`, `data.eof.shutdown-write`.
+pub fn stream_round_trip(
+    implementation: &dyn Implementation,
+    transport: StreamTransport,
+    payload: &Payload,
+    bufsizes: &[usize],
+) -> Result<(), Counterexample> {
+    let fail = |message: String| Counterexample {
+        property: "stream-round-trip",
+        implementation: implementation.name().to_string(),
+        fixture: stream_fixture(transport, payload, bufsizes, &message),
+        message,
+    };
+    let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
+    let (tx, rx) = open_two(implementation).map_err(fail)?;
+    let (client, conn, _) =
+        stream_pair(tx.as_ref(), rx.as_ref(), transport, dir.path()).map_err(fail)?;
+    let sent = payload.bytes();
+    let interrupt = [(tx.as_ref(), client), (rx.as_ref(), conn)];
+    bounded(&interrupt, || {
+        std::thread::scope(|scope| {
+            let sender = scope.spawn(|| {
+                call("sendall", tx.sendall(client, &sent))?;
+                call("shutdown(SHUT_WR)", tx.shutdown(client, Shutdown::Write))
+            });
+            let mut received = Vec::with_capacity(sent.len());
+            let mut problem = None;
+            for i in 0.. {
+                let bufsize = bufsizes[i % bufsizes.len()];
+                match rx.recv(conn, bufsize, RecvFlags::default()) {
+                    Err(e) => {
+                        problem = Some(format!("recv #{} ({bufsize}) failed: {e}", i + 1));
+                        break;
+                    }
+                    Ok(chunk) if chunk.len() > bufsize => {
+                        problem = Some(format!(
+                            "recv #{} returned {} bytes, more than bufsize {bufsize}",
+                            i + 1,
+                            chunk.len()
+                        ));
+                        break;
+                    }
+                    Ok(chunk) if chunk.is_empty() => break,
+                    Ok(chunk) => received.extend_from_slice(&chunk),
+                }
+                if received.len() > sent.len() {
+                    problem = Some(format!(
+                        "received {} bytes, more than the {} sent",
+                        received.len(),
+                        sent.len()
+                    ));
+                    break;
+                }
+            }
+            if problem.is_some() {
+                // Unblock the sender before joining it.
+                rx.interrupt(conn);
+            }
+            let sender = sender
+                .join()
+                .unwrap_or_else(|_| Err("the sender panicked".to_string()));
+            if let Some(problem) = problem {
+                return Err(problem);
+            }
+            sender?;
+            if received != sent {
+                let at = received
+                    .iter()
+                    .zip(&sent)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(received.len().min(sent.len()));
+                return Err(format!(
+                    "received {} bytes, sent {}; they differ from byte {at}",
+                    received.len(),
+                    sent.len()
+                ));
+            }
+            Ok(())
+        })
+    })
+    .map_err(fail)
+}
+
+/// Datagrams: each recv returns exactly one datagram's first min(len, bufsize) bytes, in order on
+/// loopback, and nothing of a truncated datagram leaks into the next.
+/// Spec: `udp.boundaries`, `udp.truncation`, `udp.delivery.loopback`.
+pub fn datagram_boundaries(
+    implementation: &dyn Implementation,
+    transport: DatagramTransport,
+    datagrams: &[(Payload, usize)],
+) -> Result<(), Counterexample> {
+    let fail = |message: String| Counterexample {
+        property: "datagram-boundaries",
+        implementation: implementation.name().to_string(),
+        fixture: datagram_fixture(transport, datagrams, &message),
+        message,
+    };
+    let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
+    let (tx, rx) = open_two(implementation).map_err(fail)?;
+    let (family, bind) = match transport {
+        DatagramTransport::Udp4 => (Family::Inet, Address::from(("127.0.0.1", 0))),
+        DatagramTransport::UnixDgram => {
+            (Family::Unix, Address::UnixPath(dir.path().join("rx.sock")))
+        }
+    };
+    let check = || -> Result<(), String> {
+        let receiver = call("socket", rx.socket(family, SocketType::Dgram))?;
+        call("bind", rx.bind(receiver, &bind))?;
+        // Everything is sent before anything is read, and loopback queues a datagram before
+        // sendto returns: a datagram that is not there at once is missing (merged into another,
+        // lost), and waiting for it would only stall.
+        if implementation
+            .capabilities()
+            .options
+            .contains(&SocketOption::RecvTimeoutMs)
+        {
+            call(
+                "setsockopt(SO_RCVTIMEO)",
+                rx.setsockopt(receiver, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
+            )?;
+        }
+        let address = call("getsockname", rx.getsockname(receiver))?;
+        let sender = call("socket", tx.socket(family, SocketType::Dgram))?;
+        if family == Family::Unix {
+            call(
+                "bind",
+                tx.bind(sender, &Address::UnixPath(dir.path().join("tx.sock"))),
+            )?;
+        }
+        for (i, (payload, _)) in datagrams.iter().enumerate() {
+            let n = call(
+                &format!("sendto #{}", i + 1),
+                tx.sendto(sender, &payload.bytes(), &address),
+            )?;
+            if n != payload.len {
+                return Err(format!(
+                    "sendto #{} took {n} of {} bytes",
+                    i + 1,
+                    payload.len
+                ));
+            }
+        }
+        bounded(&[(rx.as_ref(), receiver)], || {
+            for (i, (payload, bufsize)) in datagrams.iter().enumerate() {
+                let got = call(
+                    &format!("recv #{} ({bufsize})", i + 1),
+                    rx.recv(receiver, *bufsize, RecvFlags::default()),
+                )?;
+                let bytes = payload.bytes();
+                let want = &bytes[..payload.len.min(*bufsize)];
+                if got != want {
+                    return Err(format!(
+                        "recv #{} ({bufsize}) returned {} bytes; datagram #{} of {} bytes should give its first {}",
+                        i + 1,
+                        got.len(),
+                        i + 1,
+                        payload.len,
+                        want.len()
+                    ));
+                }
+            }
+            Ok(())
+        })
+    };
+    check().map_err(fail)
+}
+
+/// Names: the addresses getsockname, getpeername, accept and recvfrom report agree between the
+/// two ends. Spec: `names.getpeername.connected`, `names.getsockname.implicit`, `udp.recvfrom.sender`.
+pub fn names_agree(
+    implementation: &dyn Implementation,
+    host: std::net::Ipv4Addr,
+) -> Result<(), Counterexample> {
+    let fail = |message: String| Counterexample {
+        property: "names-agree",
+        implementation: implementation.name().to_string(),
+        fixture: names_fixture(host, &message),
+        message,
+    };
+    let (a, b) = open_two(implementation).map_err(fail)?;
+    let check = || -> Result<(), String> {
+        let bind = Address::from((host.to_string().as_str(), 0));
+        let listener = call("socket", b.socket(Family::Inet, SocketType::Stream))?;
+        call("bind", b.bind(listener, &bind))?;
+        call("listen", b.listen(listener, None))?;
+        let server = call("getsockname", b.getsockname(listener))?;
+        let client = call("socket", a.socket(Family::Inet, SocketType::Stream))?;
+        call("connect", a.connect(client, &server))?;
+        let (conn, peer) = call("accept", b.accept(listener))?;
+        let client_name = call("getsockname", a.getsockname(client))?;
+        let client_peer = call("getpeername", a.getpeername(client))?;
+        let conn_name = call("getsockname", b.getsockname(conn))?;
+        let conn_peer = call("getpeername", b.getpeername(conn))?;
+        let agree = |what: &str, x: &Address, y: &Address| {
+            if x == y {
+                Ok(())
+            } else {
+                Err(format!("{what}: {x} != {y}"))
+            }
+        };
+        agree(
+            "accept's peer vs the client's getsockname",
+            &peer,
+            &client_name,
+        )?;
+        agree(
+            "the connection's getpeername vs the client's getsockname",
+            &conn_peer,
+            &client_name,
+        )?;
+        agree(
+            "the client's getpeername vs the listener's getsockname",
+            &client_peer,
+            &server,
+        )?;
+        agree(
+            "the connection's getsockname vs the listener's getsockname",
+            &conn_name,
+            &server,
+        )?;
+
+        let rx = call("socket", b.socket(Family::Inet, SocketType::Dgram))?;
+        call("bind", b.bind(rx, &bind))?;
+        let rx_name = call("getsockname", b.getsockname(rx))?;
+        let tx = call("socket", a.socket(Family::Inet, SocketType::Dgram))?;
+        // Bound explicitly: an autobound sender reports the wildcard address, not the one used.
+        call("bind", a.bind(tx, &bind))?;
+        call("sendto", a.sendto(tx, b"who", &rx_name))?;
+        let tx_name = call("getsockname", a.getsockname(tx))?;
+        let (_, from) = call("recvfrom", b.recvfrom(rx, 16))?;
+        agree(
+            "recvfrom's sender vs the sender's getsockname",
+            &from,
+            &tx_name,
+        )
+    };
+    check().map_err(fail)
+}

@@ -1,0 +1,265 @@
+//! Properties over every implementation (reference, std, CPython), on inputs proptest draws.
+//!
+//! `cargo test` runs a small number of cases (fast); `PROPTEST_CASES=N` raises it:
+//! `PROPTEST_CASES=500 cargo test --release --test properties` is the long run. A failure writes
+//! its shrunk case as a scenario under `target/sockspec-regressions/` that `sockspec run`
+//! replays. The deliberately broken drivers in `tests/drivers/` prove the properties catch what
+//! they claim to.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use sockspec::driver::Driver;
+use sockspec::implementation::{Feature, Implementation};
+use sockspec::properties::{
+    datagram_boundaries, names_agree, regressions_dir, stream_round_trip, Counterexample,
+    DatagramTransport, Payload, StreamTransport,
+};
+use sockspec::vocab::{Family, SocketType};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Cases per property for in-process implementations: PROPTEST_CASES, else a few.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(12)
+}
+
+fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+fn python() -> Arc<dyn Implementation> {
+    static PYTHON: OnceLock<Arc<dyn Implementation>> = OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            std::env::set_current_dir(root()).unwrap();
+            Arc::new(
+                Driver::start("python", "python3 drivers/python/sockspec_driver.py")
+                    .expect("the CPython driver starts"),
+            )
+        })
+        .clone()
+}
+
+fn driver(file: &str) -> Arc<dyn Implementation> {
+    std::env::set_current_dir(root()).unwrap();
+    let command = format!("python3 tests/drivers/{file}");
+    Arc::new(Driver::start(&format!("exec:{command}"), &command).expect("the driver starts"))
+}
+
+fn payload(max: usize) -> impl Strategy<Value = Payload> {
+    ("[a-z0-9]{1,7}", prop_oneof![0..=2048usize, 0..=max])
+        .prop_map(|(pattern, len)| Payload { pattern, len })
+}
+
+fn stream_transport() -> impl Strategy<Value = StreamTransport> {
+    prop::sample::select(vec![
+        StreamTransport::Tcp4,
+        StreamTransport::Tcp6,
+        StreamTransport::UnixStream,
+    ])
+}
+
+fn datagrams() -> impl Strategy<Value = Vec<(Payload, usize)>> {
+    // Bounded so that everything sent fits the receive queue before anything is read.
+    prop::collection::vec((payload(65_507), 1..=70_000usize), 1..=5)
+        .prop_filter("fits a default receive buffer", |d| {
+            d.iter().map(|(p, _)| p.len).sum::<usize>() <= 150_000
+        })
+}
+
+fn supports(implementation: &dyn Implementation, family: Family, kind: SocketType) -> bool {
+    let c = implementation.capabilities();
+    c.families.contains(&family)
+        && c.types.contains(&kind)
+        && c.features.contains(&Feature::UnboundSockets)
+}
+
+fn family_of(t: StreamTransport) -> Family {
+    match t {
+        StreamTransport::Tcp4 => Family::Inet,
+        StreamTransport::Tcp6 => Family::Inet6,
+        StreamTransport::UnixStream => Family::Unix,
+    }
+}
+
+/// A failure as a test failure, after writing its scenario out.
+fn reported(counterexample: Counterexample) -> TestCaseError {
+    let written = counterexample.write(&regressions_dir());
+    let path = written.map_or_else(
+        |e| format!("(could not write the scenario: {e})"),
+        |p| p.display().to_string(),
+    );
+    TestCaseError::fail(format!("{counterexample}\nreplay: sockspec run {path}"))
+}
+
+fn check_streams(
+    implementation: &dyn Implementation,
+    config: Config,
+    max: usize,
+) -> Result<(), String> {
+    let mut runner = TestRunner::new(config);
+    let strategy = (
+        stream_transport(),
+        payload(max),
+        prop::collection::vec(1..=100_000usize, 1..6),
+    );
+    runner
+        .run(&strategy, |(transport, payload, bufsizes)| {
+            if !supports(implementation, family_of(transport), SocketType::Stream) {
+                return Ok(());
+            }
+            stream_round_trip(implementation, transport, &payload, &bufsizes).map_err(reported)
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn check_datagrams(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
+    let mut runner = TestRunner::new(config);
+    let strategy = (
+        prop::sample::select(vec![DatagramTransport::Udp4, DatagramTransport::UnixDgram]),
+        datagrams(),
+    );
+    runner
+        .run(&strategy, |(transport, datagrams)| {
+            let family = if transport == DatagramTransport::Udp4 {
+                Family::Inet
+            } else {
+                Family::Unix
+            };
+            if !supports(implementation, family, SocketType::Dgram) {
+                return Ok(());
+            }
+            datagram_boundaries(implementation, transport, &datagrams).map_err(reported)
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn check_names(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
+    let mut runner = TestRunner::new(config);
+    // Any address in 127.0.0.0/8 is this machine's on Linux.
+    let strategy =
+        (0u8..=255, 0u8..=255, 1u8..=254).prop_map(|(b, c, d)| Ipv4Addr::new(127, b, c, d));
+    runner
+        .run(&strategy, |host| {
+            if !supports(implementation, Family::Inet, SocketType::Stream) {
+                return Ok(());
+            }
+            names_agree(implementation, host).map_err(reported)
+        })
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn streams_arrive_intact_whatever_the_recv_sizes() {
+    for implementation in [
+        &sockspec::reference::Reference as &dyn Implementation,
+        &sockspec::stdnet::StdNet,
+    ] {
+        check_streams(implementation, config(cases()), 4 << 20).unwrap();
+    }
+    check_streams(python().as_ref(), config((cases() / 4).max(2)), 256 << 10).unwrap();
+}
+
+#[test]
+fn datagrams_keep_their_boundaries_and_truncate_alone() {
+    for implementation in [
+        &sockspec::reference::Reference as &dyn Implementation,
+        &sockspec::stdnet::StdNet,
+    ] {
+        check_datagrams(implementation, config(cases())).unwrap();
+    }
+    check_datagrams(python().as_ref(), config((cases() / 4).max(2))).unwrap();
+}
+
+#[test]
+fn both_ends_agree_on_names() {
+    for implementation in [
+        &sockspec::reference::Reference as &dyn Implementation,
+        &sockspec::stdnet::StdNet,
+    ] {
+        check_names(implementation, config(cases())).unwrap();
+    }
+    check_names(python().as_ref(), config((cases() / 4).max(2))).unwrap();
+}
+
+/// For the broken drivers: enough cases to find the bug, a short shrink (the point is that the
+/// bug is found and the scenario replays it, not the smallest case).
+fn hunting() -> Config {
+    Config {
+        max_shrink_iters: 6,
+        ..config(64)
+    }
+}
+
+/// The written scenario fails on `broken` and passes on the reference implementation.
+fn assert_replays(property: &str, broken: &dyn Implementation) {
+    let file: String = broken
+        .name()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let path = regressions_dir().join(format!("{property}-{file}.yaml"));
+    assert!(path.exists(), "no scenario written at {}", path.display());
+    let run = |implementation: &str| {
+        Command::new(env!("CARGO_BIN_EXE_sockspec"))
+            .arg("run")
+            .arg(format!("--impl={implementation}"))
+            .arg(&path)
+            .current_dir(root())
+            .output()
+            .unwrap()
+    };
+    let on_broken = run(broken.name());
+    assert_eq!(
+        on_broken.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&on_broken.stdout)
+    );
+    let on_reference = run("reference");
+    assert_eq!(
+        on_reference.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&on_reference.stdout)
+    );
+}
+
+#[test]
+fn a_driver_that_drops_the_last_byte_of_large_sends_is_caught_and_replayed() {
+    let broken = driver("drops_last_byte.py");
+    let failure =
+        check_streams(broken.as_ref(), hunting(), 1 << 20).expect_err("the property should fail");
+    assert!(failure.contains("stream-round-trip"), "{failure}");
+    assert_replays("stream-round-trip", broken.as_ref());
+}
+
+#[test]
+fn a_driver_that_merges_datagrams_is_caught_and_replayed() {
+    let broken = driver("merges_datagrams.py");
+    let failure =
+        check_datagrams(broken.as_ref(), hunting()).expect_err("the property should fail");
+    assert!(failure.contains("datagram-boundaries"), "{failure}");
+    assert_replays("datagram-boundaries", broken.as_ref());
+}
+
+#[test]
+fn a_driver_that_reports_the_wrong_peer_is_caught_and_replayed() {
+    let broken = driver("wrong_peer.py");
+    let failure = check_names(broken.as_ref(), hunting()).expect_err("the property should fail");
+    assert!(failure.contains("names-agree"), "{failure}");
+    assert_replays("names-agree", broken.as_ref());
+}
