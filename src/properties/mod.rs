@@ -130,10 +130,11 @@ fn bounded<T: Send>(
     })
 }
 
+/// A session of the implementation under test.
+type Sessions = Box<dyn Session>;
+
 /// Two sessions, like two actors, opened side by side (a driver's start-up is most of a case).
-fn open_two(
-    implementation: &dyn Implementation,
-) -> Result<(Box<dyn Session>, Box<dyn Session>), String> {
+fn open_two(implementation: &dyn Implementation) -> Result<(Sessions, Sessions), String> {
     let (a, b) = std::thread::scope(|scope| {
         let a = scope.spawn(|| implementation.open_session());
         let b = implementation.open_session();
