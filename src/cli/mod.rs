@@ -341,21 +341,16 @@ fn execute(
         .collect();
     let to_run: Vec<Scenario> = to_run.into_iter().cloned().collect();
     let implementation = prepared.implementation.as_ref();
-    let run = run_all(
+    results.extend(run_all(
         &to_run,
         implementation,
         &prepared.options,
         prepared.jobs,
         |r| {
-            let mut r = r.clone();
-            expectations.apply(&mut r);
-            on_result(&r);
+            expectations.apply(r);
+            on_result(r);
         },
-    );
-    results.extend(run.into_iter().map(|mut r| {
-        expectations.apply(&mut r);
-        r
-    }));
+    ));
     results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
     results
 }

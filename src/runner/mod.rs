@@ -229,14 +229,14 @@ fn force_step_timeouts(scenario: &Scenario, force: Option<Duration>) -> Scenario
     scenario
 }
 
-/// Runs scenarios on `jobs` threads, calling `on_result` as each finishes (in completion order);
-/// returns the results in the scenarios' order.
+/// Runs scenarios on `jobs` threads, calling `on_result` as each finishes (in completion order;
+/// it may amend the result, e.g. apply expectations); returns the results in the scenarios' order.
 pub fn run_all(
     scenarios: &[Scenario],
     implementation: &dyn Implementation,
     options: &RunOptions,
     jobs: usize,
-    mut on_result: impl FnMut(&ScenarioResult),
+    mut on_result: impl FnMut(&mut ScenarioResult),
 ) -> Vec<ScenarioResult> {
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
@@ -259,8 +259,8 @@ pub fn run_all(
             });
         }
         drop(sender);
-        for (index, result) in receiver {
-            on_result(&result);
+        for (index, mut result) in receiver {
+            on_result(&mut result);
             results[index] = Some(result);
         }
     });
