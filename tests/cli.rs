@@ -297,3 +297,38 @@ fn run_formats_junit_and_tap() {
         "{tap}"
     );
 }
+
+#[test]
+fn a_parameterised_failure_is_shrunk_to_the_smallest_failing_values() {
+    let out = sockspec(&[
+        "run",
+        "--spec",
+        TEST_SPEC,
+        &data("parameterised/fails-above-100.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("with size=101 (the smallest failing values found)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn check_reports_parameters_declared_wrong_or_undeclared() {
+    let out = sockspec(&[
+        "check",
+        "--spec",
+        TEST_SPEC,
+        &data("bad/undeclared-parameter.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for expected in [
+        "undeclared-parameter.yaml:4:3: parameter `size` is never used",
+        "undeclared-parameter.yaml:5:12: parameter `unused`: min 5 is greater than max 1",
+        "undeclared-parameter.yaml:9:54: `$(sise)` is not a parameter this scenario declares",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+}

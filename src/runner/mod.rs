@@ -9,6 +9,7 @@ mod actor;
 mod board;
 mod check;
 mod env;
+mod parameters;
 mod result;
 mod watchdog;
 
@@ -53,7 +54,12 @@ pub fn run_scenario(
 ) -> ScenarioResult {
     let started = Instant::now();
     let mut result = ScenarioResult::new(scenario, implementation.name());
-    let (status, failure, reason) = execute(scenario, implementation, options);
+    let (status, failure, reason) = match &scenario.parameters {
+        Some(parameters) => {
+            parameters::execute_parameterised(scenario, parameters, implementation, options)
+        }
+        None => execute(scenario, implementation, options),
+    };
     result.status = status;
     result.failure = failure;
     result.reason = reason;

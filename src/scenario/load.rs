@@ -1,9 +1,10 @@
 //! Finding scenario files, parsing them, and naming them.
 
-use super::model::{Actor, Location, Scenario, ScenarioFile, Step};
+use super::model::{Actor, Location, ParameterHeader, Parameters, Scenario, ScenarioFile, Step};
 use super::validate::validate;
 use crate::requirements::Requirements;
 use crate::yaml::{self, Positions, Seg};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -123,8 +124,121 @@ pub fn load(found: &ScenarioPath, requirements: &Requirements) -> Result<Scenari
     parse(found, &text, requirements)
 }
 
-/// Parses and validates scenario text as if it were the file `found`.
+/// Parses and validates scenario text as if it were the file `found`. A parameterised scenario
+/// (`parameters:`) is checked as its case with every parameter at its minimum, and keeps its text
+/// for [`instantiate`].
 pub fn parse(
+    found: &ScenarioPath,
+    text: &str,
+    requirements: &Requirements,
+) -> Result<Scenario, Vec<LoadError>> {
+    let at = |location: Location, message: String| LoadError {
+        path: found.path.clone(),
+        location,
+        message,
+    };
+    let header: ParameterHeader = match yaml::from_str(text) {
+        Ok(header) => header,
+        // A plain scenario with a syntax error: parse it as such, for the full message.
+        Err(_) => return parse_case(found, text, requirements),
+    };
+    if header.parameters.is_empty() {
+        return parse_case(found, text, requirements);
+    }
+    let mut problems = Vec::new();
+    for (name, range) in &header.parameters {
+        if range.min > range.max {
+            let location = Positions::of(text)
+                .find(&[Seg::Key("parameters"), Seg::Key(name)])
+                .unwrap_or_default();
+            problems.push(at(
+                location,
+                format!(
+                    "parameter `{name}`: min {} is greater than max {}",
+                    range.min, range.max
+                ),
+            ));
+        }
+        if !text.contains(&format!("$({name})")) {
+            let location = Positions::of(text)
+                .find_key(&[Seg::Key("parameters")], name)
+                .unwrap_or_default();
+            problems.push(at(
+                location,
+                format!(
+                    "parameter `{name}` is never used (write `$({name})` where its value goes)"
+                ),
+            ));
+        }
+    }
+    for (line, row) in text.lines().enumerate() {
+        for (column, _) in row.match_indices("$(") {
+            let name: String = row[column + 2..]
+                .chars()
+                .take_while(|c| *c != ')')
+                .collect();
+            if !header.parameters.contains_key(&name) {
+                problems.push(at(
+                    Location {
+                        line: line + 1,
+                        column: column + 1,
+                    },
+                    format!("`$({name})` is not a parameter this scenario declares"),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let minimum = header
+        .parameters
+        .iter()
+        .map(|(name, range)| (name.clone(), range.min))
+        .collect();
+    let mut scenario = parse_case(found, &substitute(text, &minimum), requirements)?;
+    scenario.parameters = Some(Parameters {
+        ranges: header.parameters,
+        cases: header.cases.unwrap_or(16),
+        template: text.to_string(),
+    });
+    Ok(scenario)
+}
+
+/// `$(name)` replaced by each value.
+fn substitute(template: &str, values: &BTreeMap<String, u64>) -> String {
+    values
+        .iter()
+        .fold(template.to_string(), |text, (name, value)| {
+            text.replace(&format!("$({name})"), &value.to_string())
+        })
+}
+
+/// One case of a parameterised scenario: its text with these values, parsed. The case keeps the
+/// scenario's id and file; its requirement ids were checked when the scenario was loaded.
+pub fn instantiate(
+    scenario: &Scenario,
+    values: &BTreeMap<String, u64>,
+) -> Result<Scenario, Vec<LoadError>> {
+    let Some(parameters) = &scenario.parameters else {
+        return Ok(scenario.clone());
+    };
+    let mut known = Requirements::default();
+    let headings: String = scenario
+        .requirements
+        .iter()
+        .map(|id| format!("### `{id}` — cited\n"))
+        .collect();
+    let _ = known.add_file(Path::new("cited"), &headings);
+    let found = ScenarioPath {
+        path: scenario.path.clone(),
+        id: scenario.id.clone(),
+    };
+    parse_case(&found, &substitute(&parameters.template, values), &known)
+}
+
+/// Parses and validates the text of one concrete scenario.
+fn parse_case(
     found: &ScenarioPath,
     text: &str,
     requirements: &Requirements,
@@ -169,6 +283,7 @@ pub fn parse(
         timeout: file.timeout,
         step_timeout: file.step_timeout,
         actors,
+        parameters: None,
     };
     let problems = validate(&scenario, &positions, requirements);
     if problems.is_empty() {

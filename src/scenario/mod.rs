@@ -9,11 +9,12 @@ mod payload;
 mod validate;
 
 pub use address_expr::AddressExpr;
-pub use load::{discover, load, load_all, parse, LoadError, ScenarioPath};
+pub use load::{discover, instantiate, load, load_all, parse, LoadError, ScenarioPath};
 pub use model::{
     AcceptArgs, Actor, AddressArgs, Expect, ExpectFields, GetsockoptArgs, ListenArgs, Location,
-    NameArgs, Op, OptionValue, RecvArgs, RecvExactArgs, RecvUntilEofArgs, RecvfromArgs, Requires,
-    Returns, Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs,
-    ShutdownArgs, SocketArgs, SocketRef, SocketpairArgs, Step, STEP_KEYS,
+    NameArgs, Op, OptionValue, Parameters, Range, RecvArgs, RecvExactArgs, RecvUntilEofArgs,
+    RecvfromArgs, Requires, Returns, Scenario, SendArgs, SendtoArgs, SetblockingArgs,
+    SetsockoptArgs, SettimeoutArgs, ShutdownArgs, SocketArgs, SocketRef, SocketpairArgs, Step,
+    STEP_KEYS,
 };
 pub use payload::{hex, Payload};

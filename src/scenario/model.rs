@@ -37,6 +37,20 @@ pub struct Scenario {
     pub step_timeout: Option<Duration>,
     /// The actors, in file order.
     pub actors: Vec<Actor>,
+    /// For a parameterised scenario: its parameters, and the text its cases are made from. The
+    /// scenario itself is the case with every parameter at its minimum.
+    pub parameters: Option<Parameters>,
+}
+
+/// A parameterised scenario's parameters (`parameters:` and `cases:` in YAML).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parameters {
+    /// Each parameter's range, by name.
+    pub ranges: std::collections::BTreeMap<String, Range>,
+    /// How many cases to draw (default 16).
+    pub cases: u32,
+    /// The scenario's text, with `$(name)` where a value goes.
+    pub template: String,
 }
 
 impl Scenario {
@@ -754,7 +768,31 @@ pub(crate) struct ScenarioFile {
     pub timeout: Option<Duration>,
     #[serde(default, deserialize_with = "optional_duration")]
     pub step_timeout: Option<Duration>,
+    // Read by ParameterHeader; named here so that deny_unknown_fields accepts them.
+    #[serde(default, rename = "parameters")]
+    pub _parameters: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "cases")]
+    pub _cases: Option<serde::de::IgnoredAny>,
     pub actors: OrderedMap<Vec<ParsedStep>>,
+}
+
+/// The top of a parameterised scenario, read before its `$(name)` references are replaced (every
+/// other key is skipped unread).
+#[derive(Deserialize)]
+pub(crate) struct ParameterHeader {
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, Range>,
+    pub cases: Option<u32>,
+}
+
+/// `{min: A, max: B}`: the integers from A to B, both included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// The smallest value.
+    pub min: u64,
+    /// The largest value.
+    pub max: u64,
 }
 
 /// A YAML map kept in file order, with duplicate keys refused.
