@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod differential;
 pub mod driver;
 pub mod expectations;
 pub mod implementation;

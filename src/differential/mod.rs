@@ -1,0 +1,321 @@
+//! Model-based differential testing: random sequences of socket operations, run step by step on
+//! an implementation and on the reference, compared outcome by outcome.
+//!
+//! Sequences are drawn as *intentions* (plain numbers) that a small model of socket state turns
+//! into operations that cannot block for ever: `accept` only when a connection is queued, `recv`
+//! only when the model knows bytes are queued (with `MSG_WAITALL` for exactly those bytes, so
+//! the result does not depend on timing) or the stream has ended. Everything runs in blocking
+//! mode, where timing only ever means a short wait, never a different outcome. The model follows
+//! the reference's outcomes; each implementation gets its own pool of ports, and addresses are
+//! compared by their place in the pool. A difference is rendered as a scenario (the sequence,
+//! with the reference's outcomes as expectations) that `sockspec run` replays.
+
+mod model;
+mod render;
+
+use crate::implementation::{Handle, Implementation, Session};
+use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketType};
+use model::Model;
+pub use model::{Intention, Op};
+use std::hash::{BuildHasher, Hasher};
+
+/// A sequence's result on one implementation, normalised for comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Success with nothing to compare.
+    Ok,
+    /// A count (send).
+    Count(usize),
+    /// Bytes (recv).
+    Data(Vec<u8>),
+    /// An address, with pool ports as `P0`…, other ports as `ephemeral`.
+    Address(String),
+    /// An error, by name.
+    Error(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Ok => f.write_str("ok"),
+            Outcome::Count(n) => write!(f, "ok, {n}"),
+            Outcome::Data(d) => write!(f, "ok, {} bytes", d.len()),
+            Outcome::Address(a) => write!(f, "ok, {a}"),
+            Outcome::Error(e) => write!(f, "error {e}"),
+        }
+    }
+}
+
+/// How long a call may wait before the model is known to have chosen one that blocks.
+const STALL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How many ports each run's pool holds: few, so that binds collide.
+pub const POOL: usize = 3;
+
+/// One implementation's side of a run: its session, its sockets and its pool.
+struct Side {
+    session: std::sync::Arc<dyn Session>,
+    handles: Vec<Handle>,
+    pool: Vec<u16>,
+    /// Other ports in the order they appeared: `E0`, `E1`… (the same order on both sides).
+    seen: Vec<u16>,
+}
+
+impl Side {
+    fn new(implementation: &dyn Implementation, pool: Vec<u16>) -> Result<Side, String> {
+        let session: std::sync::Arc<dyn Session> = implementation
+            .open_session()
+            .map_err(|e| e.to_string())?
+            .into();
+        Ok(Side {
+            session,
+            handles: Vec::new(),
+            pool,
+            seen: Vec::new(),
+        })
+    }
+
+    fn address(&self, port: usize) -> Address {
+        Address::from(("127.0.0.1", self.pool[port % POOL]))
+    }
+
+    fn normalise(&mut self, address: &Address) -> String {
+        let Address::Ip(a) = address else {
+            return address.to_string();
+        };
+        if let Some(i) = self.pool.iter().position(|p| *p == a.port()) {
+            return format!("{}:P{i}", a.ip());
+        }
+        if a.port() == 0 {
+            return format!("{}:0", a.ip());
+        }
+        let i = match self.seen.iter().position(|p| *p == a.port()) {
+            Some(i) => i,
+            None => {
+                self.seen.push(a.port());
+                self.seen.len() - 1
+            }
+        };
+        format!("{}:E{i}", a.ip())
+    }
+
+    /// [`run`](Side::run), but a call still waiting after [`STALL`] has its sockets interrupted
+    /// and is reported as `stalled`: the model chose a call that could block, which is a bug in
+    /// the model, and must fail a test rather than hang it.
+    fn run_bounded(&mut self, op: &Op) -> Outcome {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let (session, handles) = (std::sync::Arc::clone(&self.session), self.handles.clone());
+        let watcher = std::thread::spawn(move || {
+            let stalled = finished.recv_timeout(STALL).is_err();
+            if stalled {
+                for handle in handles {
+                    session.interrupt(handle);
+                }
+            }
+            stalled
+        });
+        let outcome = self.run(op);
+        let _ = done.send(());
+        if watcher.join().unwrap_or(false) {
+            return Outcome::Error("stalled".to_string());
+        }
+        outcome
+    }
+
+    fn run(&mut self, op: &Op) -> Outcome {
+        let handles = self.handles.clone();
+        let h = |i: usize| handles[i];
+        let s = self.session.as_ref();
+        let result: Result<Outcome, SockError> = match *op {
+            Op::Socket { udp } => {
+                let kind = if udp {
+                    SocketType::Dgram
+                } else {
+                    SocketType::Stream
+                };
+                s.socket(Family::Inet, kind).map(|handle| {
+                    self.handles.push(handle);
+                    Outcome::Ok
+                })
+            }
+            Op::Bind { socket, port } => {
+                s.bind(h(socket), &self.address(port)).map(|()| Outcome::Ok)
+            }
+            Op::Listen { socket } => s
+                .listen(h(socket), Some(model::BACKLOG))
+                .map(|()| Outcome::Ok),
+            Op::Connect { socket, port } => s
+                .connect(h(socket), &self.address(port))
+                .map(|()| Outcome::Ok),
+            Op::Accept { socket } => s.accept(h(socket)).map(|(handle, peer)| {
+                self.handles.push(handle);
+                Outcome::Address(peer.to_string())
+            }),
+            Op::Send { socket, len } => s.send(h(socket), &model::bytes(len)).map(Outcome::Count),
+            Op::Recv {
+                socket,
+                bufsize,
+                waitall,
+            } => {
+                let flags = RecvFlags {
+                    waitall,
+                    ..RecvFlags::default()
+                };
+                s.recv(h(socket), bufsize, flags).map(Outcome::Data)
+            }
+            Op::Shutdown { socket, write } => {
+                let how = if write {
+                    Shutdown::Write
+                } else {
+                    Shutdown::Read
+                };
+                s.shutdown(h(socket), how).map(|()| Outcome::Ok)
+            }
+            Op::Close { socket } => s.close(h(socket)).map(|()| Outcome::Ok),
+            Op::Getsockname { socket } => s
+                .getsockname(h(socket))
+                .map(|a| Outcome::Address(a.to_string())),
+            Op::Getpeername { socket } => s
+                .getpeername(h(socket))
+                .map(|a| Outcome::Address(a.to_string())),
+        };
+        match result {
+            Ok(Outcome::Address(text)) => match text.parse::<Address>() {
+                Ok(address) => Outcome::Address(self.normalise(&address)),
+                Err(_) => Outcome::Address(text),
+            },
+            Ok(other) => other,
+            Err(e) => Outcome::Error(e.code.name()),
+        }
+    }
+}
+
+/// Two disjoint pools of ports, free for TCP and UDP a moment ago, taken from below the
+/// kernel's ephemeral range: a port the kernel hands out for an implicit bind (connect, listen,
+/// sendto) then never lands on a pool port between two steps, on one side only.
+fn reserve_pools() -> Result<(Vec<u16>, Vec<u16>), String> {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| {
+            r.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+        })
+        .unwrap_or(32768);
+    let (first, last) = (10_000u16.min(low / 2), low.saturating_sub(1));
+    // A different starting point each time, so that parallel runs rarely probe the same ports.
+    let seed = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let span = u64::from(last - first) + 1;
+    let mut held = Vec::new();
+    let mut ports = Vec::new();
+    for k in 0..span {
+        if ports.len() == 2 * POOL {
+            break;
+        }
+        let port = first + ((seed.wrapping_add(k.wrapping_mul(7919))) % span) as u16;
+        if ports.contains(&port) {
+            continue;
+        }
+        // Free for both protocols, and kept so until every port is chosen.
+        if let (Ok(t), Ok(u)) = (
+            std::net::TcpListener::bind(("127.0.0.1", port)),
+            std::net::UdpSocket::bind(("127.0.0.1", port)),
+        ) {
+            held.push((t, u));
+            ports.push(port);
+        }
+    }
+    if ports.len() < 2 * POOL {
+        return Err("no free ports below the ephemeral range".to_string());
+    }
+    let theirs = ports.split_off(POOL);
+    Ok((ports, theirs))
+}
+
+/// Why a comparison did not come out equal.
+#[derive(Debug)]
+pub enum CompareError {
+    /// The run could not be set up (no free ports, a session that would not open).
+    Setup(String),
+    /// The implementation did something other than the reference.
+    Differs(Box<Difference>),
+}
+
+impl std::fmt::Display for CompareError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompareError::Setup(why) => write!(f, "the comparison could not be set up: {why}"),
+            CompareError::Differs(d) => d.fmt(f),
+        }
+    }
+}
+
+/// Where an implementation first did something other than the reference.
+#[derive(Clone, Debug)]
+pub struct Difference {
+    /// The implementation.
+    pub implementation: String,
+    /// The operations up to and including the differing one.
+    pub ops: Vec<Op>,
+    /// The reference's outcome of each of them.
+    pub reference: Vec<Outcome>,
+    /// What the implementation did at the last one.
+    pub actual: Outcome,
+    /// A scenario replaying the sequence with the reference's outcomes as expectations.
+    pub fixture: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.ops.len();
+        write!(
+            f,
+            "{} differs from the reference at step {n} ({:?}): the reference gave {}, it gave {}",
+            self.implementation,
+            self.ops[n - 1],
+            self.reference[n - 1],
+            self.actual
+        )
+    }
+}
+
+/// Runs the sequence the intentions describe on `implementation` and on the reference, step by
+/// step; the first difference, if any. Operations the implementation says it cannot express end
+/// the comparison without a difference.
+pub fn compare(
+    implementation: &dyn Implementation,
+    intentions: &[Intention],
+) -> Result<(), CompareError> {
+    let reference = crate::reference::Reference;
+    let (mine, theirs) = reserve_pools().map_err(CompareError::Setup)?;
+    let mut expected = Side::new(&reference, mine).map_err(CompareError::Setup)?;
+    let mut actual = Side::new(implementation, theirs).map_err(CompareError::Setup)?;
+    let mut model = Model::default();
+    let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
+    for intention in intentions {
+        let Some(op) = model.choose(intention) else {
+            continue;
+        };
+        let want = expected.run_bounded(&op);
+        let got = actual.run_bounded(&op);
+        ops.push(op);
+        outcomes.push(want.clone());
+        if got == Outcome::Error("unsupported".to_string()) {
+            return Ok(());
+        }
+        if got != want {
+            let fixture = render::scenario(&ops, &outcomes);
+            return Err(CompareError::Differs(Box::new(Difference {
+                implementation: implementation.name().to_string(),
+                ops,
+                reference: outcomes,
+                actual: got,
+                fixture,
+            })));
+        }
+        model.apply(&op, &want);
+    }
+    Ok(())
+}

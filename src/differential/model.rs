@@ -1,0 +1,419 @@
+//! The model: what it knows of each socket, enough to choose only operations that cannot block
+//! for ever, and to follow the reference's outcomes.
+
+use super::{Outcome, POOL};
+use std::collections::VecDeque;
+
+/// The backlog every `listen` uses.
+pub const BACKLOG: i32 = 4;
+
+/// At most this many sockets in one sequence.
+const MAX_SOCKETS: usize = 8;
+
+/// Queued bytes a connection may hold, well under any socket buffer, so that send never waits.
+const MAX_QUEUED: usize = 48 * 1024;
+
+/// A step as drawn: plain numbers that the model interprets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Intention {
+    /// Which kind of operation.
+    pub kind: u8,
+    /// Which socket (modulo how many exist).
+    pub socket: u8,
+    /// A port index, a length or a flag.
+    pub arg: u16,
+}
+
+/// An operation on the sockets of one run, by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `socket(AF_INET, SOCK_DGRAM or SOCK_STREAM)`.
+    Socket {
+        /// A UDP socket (else TCP).
+        udp: bool,
+    },
+    /// `bind` to a pool port on 127.0.0.1.
+    Bind {
+        /// The socket.
+        socket: usize,
+        /// The pool port.
+        port: usize,
+    },
+    /// `listen(BACKLOG)`.
+    Listen {
+        /// The socket.
+        socket: usize,
+    },
+    /// `connect` to a pool port on 127.0.0.1.
+    Connect {
+        /// The socket.
+        socket: usize,
+        /// The pool port.
+        port: usize,
+    },
+    /// `accept()`.
+    Accept {
+        /// The listener.
+        socket: usize,
+    },
+    /// `send` of `len` bytes.
+    Send {
+        /// The socket.
+        socket: usize,
+        /// How many bytes.
+        len: usize,
+    },
+    /// `recv(bufsize)`, with `MSG_WAITALL` when the model knows that many bytes are queued.
+    Recv {
+        /// The socket.
+        socket: usize,
+        /// The buffer size.
+        bufsize: usize,
+        /// Whether `MSG_WAITALL` is set.
+        waitall: bool,
+    },
+    /// `shutdown(SHUT_WR or SHUT_RD)`.
+    Shutdown {
+        /// The socket.
+        socket: usize,
+        /// `SHUT_WR` (else `SHUT_RD`).
+        write: bool,
+    },
+    /// `close()`.
+    Close {
+        /// The socket.
+        socket: usize,
+    },
+    /// `getsockname()`.
+    Getsockname {
+        /// The socket.
+        socket: usize,
+    },
+    /// `getpeername()`.
+    Getpeername {
+        /// The socket.
+        socket: usize,
+    },
+}
+
+/// The bytes a `send` of `len` sends.
+pub fn bytes(len: usize) -> Vec<u8> {
+    b"differential".iter().copied().cycle().take(len).collect()
+}
+
+/// Where a TCP socket's connection stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Link {
+    /// Not connected (as far as the model knows).
+    #[default]
+    None,
+    /// Connected, waiting in a listener's queue.
+    Queued,
+    /// Connected to this socket.
+    Peer(usize),
+    /// Connected to something the model does not follow (e.g. itself): left alone.
+    Unknown,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Sock {
+    udp: bool,
+    closed: bool,
+    listening: bool,
+    link: Link,
+    /// Bytes queued for this socket to read (TCP).
+    unread: usize,
+    /// Datagrams queued for this socket (UDP).
+    datagrams: usize,
+    /// A recv with nothing queued returns b'' at once (peer finished, or own SHUT_RD).
+    ended: bool,
+    /// The peer is closed or finished writing: sending to it is left alone (its reset is
+    /// asynchronous).
+    peer_gone: bool,
+    /// This socket's own SHUT_WR.
+    write_shut: bool,
+    /// A reset is on its way (its listener closed while it was queued).
+    reset: bool,
+    /// Pool port a UDP socket is connected to.
+    udp_peer: Option<usize>,
+    /// Pool port the socket is bound to.
+    bound: Option<usize>,
+    /// Connections waiting to be accepted (listeners).
+    queue: VecDeque<usize>,
+}
+
+/// The model of one sequence's sockets.
+#[derive(Debug, Default)]
+pub struct Model {
+    socks: Vec<Sock>,
+    /// The socket bound to each pool port, per protocol.
+    tcp_port: [Option<usize>; POOL],
+    udp_port: [Option<usize>; POOL],
+}
+
+impl Model {
+    /// The operation this intention means now, or `None` when it would block (or is unsafe).
+    pub fn choose(&self, i: &Intention) -> Option<Op> {
+        // Weighted so that connections form and carry data: closes are rare, sends and receives
+        // common. Kind numbers: 0 socket, 1 bind, 2 listen, 3 connect, 4 accept, 5 send, 6 recv,
+        // 7 shutdown, 8 close, 9 getsockname, 10 getpeername.
+        const WEIGHTS: [u8; 24] = [
+            0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6, 7, 8, 9, 10,
+        ];
+        let i = &Intention {
+            kind: WEIGHTS[i.kind as usize % WEIGHTS.len()],
+            ..*i
+        };
+        let n = self.socks.len();
+        if i.kind % 11 == 0 {
+            return (n < MAX_SOCKETS).then_some(Op::Socket {
+                udp: i.arg % 3 == 0,
+            });
+        }
+        if n == 0 {
+            return None;
+        }
+        let socket = self.target(i, n);
+        let s = &self.socks[socket];
+        let listening: Vec<usize> = (0..POOL)
+            .filter(|&p| {
+                self.tcp_port[p].is_some_and(|l| self.socks[l].listening && !self.socks[l].closed)
+            })
+            .collect();
+        // Connects mostly go where someone listens, so that connections form.
+        let port = if i.kind == 3 && !listening.is_empty() && i.arg % 4 != 0 {
+            listening[(i.arg as usize / 4) % listening.len()]
+        } else {
+            i.arg as usize % POOL
+        };
+        if s.closed {
+            // Every call on a closed socket fails at once (EBADF); recv and accept included.
+            return Some(match i.kind % 11 {
+                1 => Op::Bind { socket, port },
+                2 => Op::Listen { socket },
+                3 => Op::Connect { socket, port },
+                4 => Op::Accept { socket },
+                5 => Op::Send { socket, len: 1 },
+                6 => Op::Recv {
+                    socket,
+                    bufsize: 16,
+                    waitall: false,
+                },
+                7 => Op::Shutdown {
+                    socket,
+                    write: true,
+                },
+                8 => Op::Close { socket },
+                9 => Op::Getsockname { socket },
+                _ => Op::Getpeername { socket },
+            });
+        }
+        match i.kind % 11 {
+            1 => Some(Op::Bind { socket, port }),
+            2 => Some(Op::Listen { socket }),
+            3 => {
+                // A full listen queue drops the SYN: connect would wait. Leave it.
+                let full = self.tcp_port[port]
+                    .map(|l| &self.socks[l])
+                    .is_some_and(|l| l.listening && l.queue.len() >= BACKLOG as usize);
+                (s.udp || !full).then_some(Op::Connect { socket, port })
+            }
+            4 => {
+                let would_wait = !s.udp && s.listening && s.queue.is_empty();
+                (!would_wait && n < MAX_SOCKETS).then_some(Op::Accept { socket })
+            }
+            5 => {
+                let len = 1 + i.arg as usize % 2048;
+                if s.udp {
+                    // Only to a datagram socket the model knows will take it.
+                    return self
+                        .receiver_of(socket)
+                        .filter(|o| !self.socks[*o].closed && self.socks[*o].datagrams < 8)
+                        .map(|_| Op::Send { socket, len });
+                }
+                match s.link {
+                    Link::Peer(p) if !s.peer_gone && !s.write_shut => (self.socks[p].unread + len
+                        <= MAX_QUEUED)
+                        .then_some(Op::Send { socket, len }),
+                    Link::Peer(_) if s.write_shut => Some(Op::Send { socket, len }),
+                    Link::None if !s.listening => Some(Op::Send { socket, len }),
+                    _ => None,
+                }
+            }
+            6 => {
+                let bufsize = 1 + i.arg as usize % 4096;
+                if s.udp {
+                    return (s.datagrams > 0).then_some(Op::Recv {
+                        socket,
+                        bufsize,
+                        waitall: false,
+                    });
+                }
+                match s.link {
+                    _ if s.unread > 0 => Some(Op::Recv {
+                        socket,
+                        bufsize: bufsize.min(s.unread),
+                        waitall: true,
+                    }),
+                    _ if s.ended || s.reset => Some(Op::Recv {
+                        socket,
+                        bufsize,
+                        waitall: false,
+                    }),
+                    // Never connected: recv fails at once with ENOTCONN.
+                    Link::None => Some(Op::Recv {
+                        socket,
+                        bufsize,
+                        waitall: false,
+                    }),
+                    _ => None,
+                }
+            }
+            7 => (!s.listening).then_some(Op::Shutdown {
+                socket,
+                write: i.arg % 2 == 0,
+            }),
+            // Closing with unread bytes resets the peer asynchronously: left alone.
+            8 => (s.unread == 0).then_some(Op::Close { socket }),
+            9 => Some(Op::Getsockname { socket }),
+            _ => Some(Op::Getpeername { socket }),
+        }
+    }
+
+    /// Follows the reference's outcome of `op`.
+    pub fn apply(&mut self, op: &Op, outcome: &Outcome) {
+        let ok = !matches!(outcome, Outcome::Error(_));
+        match *op {
+            Op::Socket { udp } if ok => self.socks.push(Sock {
+                udp,
+                ..Sock::default()
+            }),
+            Op::Bind { socket, port } if ok => {
+                self.socks[socket].bound = Some(port);
+                let table = if self.socks[socket].udp {
+                    &mut self.udp_port
+                } else {
+                    &mut self.tcp_port
+                };
+                table[port] = Some(socket);
+            }
+            Op::Listen { socket } if ok => self.socks[socket].listening = true,
+            Op::Connect { socket, port } if ok => {
+                if self.socks[socket].udp {
+                    self.socks[socket].udp_peer = Some(port);
+                    return;
+                }
+                match self.tcp_port[port] {
+                    Some(l) if self.socks[l].listening && l != socket => {
+                        self.socks[l].queue.push_back(socket);
+                        self.socks[socket].link = Link::Queued;
+                    }
+                    _ => self.socks[socket].link = Link::Unknown,
+                }
+            }
+            Op::Accept { socket } if ok => {
+                let client = self.socks[socket].queue.pop_front();
+                let child = self.socks.len();
+                let mut sock = Sock::default();
+                match client {
+                    Some(c) => {
+                        sock.link = Link::Peer(c);
+                        self.socks[c].link = Link::Peer(child);
+                    }
+                    None => sock.link = Link::Unknown,
+                }
+                self.socks.push(sock);
+            }
+            Op::Send { socket, .. } => {
+                if let (Outcome::Count(n), Some(target)) = (outcome, self.receiver_of(socket)) {
+                    let target = &mut self.socks[target];
+                    if target.udp {
+                        target.datagrams += 1;
+                    } else {
+                        target.unread += n;
+                    }
+                }
+            }
+            Op::Recv { socket, .. } => {
+                let s = &mut self.socks[socket];
+                match outcome {
+                    Outcome::Data(_) if s.udp => s.datagrams = s.datagrams.saturating_sub(1),
+                    Outcome::Data(d) => s.unread = s.unread.saturating_sub(d.len()),
+                    Outcome::Error(_) if s.reset => {
+                        s.reset = false;
+                        s.ended = true;
+                    }
+                    _ => {}
+                }
+            }
+            Op::Shutdown { socket, write } if ok => {
+                if write {
+                    self.socks[socket].write_shut = true;
+                    if let Link::Peer(p) = self.socks[socket].link {
+                        self.socks[p].ended = true;
+                        self.socks[p].peer_gone = true;
+                    }
+                } else {
+                    self.socks[socket].ended = true;
+                }
+            }
+            Op::Close { socket } if ok => {
+                let s = &mut self.socks[socket];
+                s.closed = true;
+                let (link, queued) = (s.link, std::mem::take(&mut s.queue));
+                if let Link::Peer(p) = link {
+                    self.socks[p].ended = true;
+                    self.socks[p].peer_gone = true;
+                }
+                for c in queued {
+                    self.socks[c].reset = true;
+                    self.socks[c].peer_gone = true;
+                }
+                for table in [&mut self.tcp_port, &mut self.udp_port] {
+                    for owner in table.iter_mut() {
+                        if *owner == Some(socket) {
+                            *owner = None;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The socket an intention acts on. Three times in four, accept, send and recv go to a socket
+    /// where they do something (a listener with a queued connection, a connected socket, one with
+    /// bytes to read), so that sequences exchange data rather than mostly collect errors.
+    fn target(&self, i: &Intention, n: usize) -> usize {
+        let useful = |s: &Sock| match i.kind {
+            4 => s.listening && !s.queue.is_empty(),
+            5 => !s.closed && (matches!(s.link, Link::Peer(_)) || s.udp_peer.is_some()),
+            6 => !s.closed && (s.unread > 0 || s.datagrams > 0),
+            _ => false,
+        };
+        let candidates: Vec<usize> = (0..n).filter(|&k| useful(&self.socks[k])).collect();
+        if candidates.is_empty() || i.arg % 4 == 0 {
+            i.socket as usize % n
+        } else {
+            candidates[i.socket as usize % candidates.len()]
+        }
+    }
+
+    /// Who receives what `socket` sends, if the model follows it.
+    fn receiver_of(&self, socket: usize) -> Option<usize> {
+        let s = &self.socks[socket];
+        if s.udp {
+            // A connected datagram socket only takes datagrams from its peer's address.
+            let owner = s.udp_peer.and_then(|p| self.udp_port[p])?;
+            let accepts = match self.socks[owner].udp_peer {
+                None => true,
+                Some(q) => s.bound == Some(q),
+            };
+            return accepts.then_some(owner);
+        }
+        match s.link {
+            Link::Peer(p) => Some(p),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! A differing sequence as a scenario: the operations, with the reference's outcomes as
+//! expectations, replayable by `sockspec run`.
+
+use super::model::{bytes, Op, BACKLOG};
+use super::{Outcome, POOL};
+use crate::scenario::hex;
+use std::fmt::Write;
+
+/// The scenario for `ops`, expecting `outcomes`.
+pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Written by the differential test: an implementation differed from the reference at"
+    );
+    let _ = writeln!(out, "# the last step. Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/.");
+    let _ = writeln!(out, "title: \"A sequence of {} operations on which an implementation differed from the reference\"", ops.len());
+    let _ = writeln!(out, "requirements: [tcp.server.bind.in-use, tcp.client.connect, data.recv.bufsize, names.getsockname.bound]");
+    let _ = writeln!(out, "tags: [differential, regression]");
+    let _ = writeln!(out, "actors:\n  main:");
+    // The pool: ports that were free, held by captured names.
+    for p in 0..POOL {
+        let _ = writeln!(
+            out,
+            "    - socket: {{family: inet, type: stream, as: pool{p}}}"
+        );
+        let _ = writeln!(
+            out,
+            "    - bind: {{socket: pool{p}, address: \"127.0.0.1:0\"}}"
+        );
+        let _ = writeln!(out, "    - getsockname: {{socket: pool{p}, capture: p{p}}}");
+        let _ = writeln!(out, "    - close: {{socket: pool{p}}}");
+    }
+    let mut sockets = 0;
+    for (op, outcome) in ops.iter().zip(outcomes) {
+        let step = match *op {
+            Op::Socket { udp } => {
+                let step = format!(
+                    "socket: {{family: inet, type: {}, as: s{sockets}}}",
+                    if udp { "dgram" } else { "stream" }
+                );
+                if !matches!(outcome, Outcome::Error(_)) {
+                    sockets += 1;
+                }
+                step
+            }
+            Op::Bind { socket, port } => {
+                format!("bind: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
+            }
+            Op::Listen { socket } => format!("listen: {{socket: s{socket}, backlog: {BACKLOG}}}"),
+            Op::Connect { socket, port } => {
+                format!("connect: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
+            }
+            Op::Accept { socket } => {
+                let step = format!("accept: {{socket: s{socket}, as: s{sockets}}}");
+                if !matches!(outcome, Outcome::Error(_)) {
+                    sockets += 1;
+                }
+                step
+            }
+            Op::Send { socket, len } => format!(
+                "send: {{socket: s{socket}, data: {{hex: \"{}\"}}}}",
+                hex(&bytes(len))
+            ),
+            Op::Recv {
+                socket,
+                bufsize,
+                waitall,
+            } => {
+                format!("recv: {{socket: s{socket}, bufsize: {bufsize}, flags: {{waitall: {waitall}}}}}")
+            }
+            Op::Shutdown { socket, write } => format!(
+                "shutdown: {{socket: s{socket}, how: {}}}",
+                if write { "write" } else { "read" }
+            ),
+            Op::Close { socket } => format!("close: {{socket: s{socket}}}"),
+            Op::Getsockname { socket } => format!("getsockname: {{socket: s{socket}}}"),
+            Op::Getpeername { socket } => format!("getpeername: {{socket: s{socket}}}"),
+        };
+        let expect = match outcome {
+            Outcome::Ok => None,
+            Outcome::Count(n) => Some(format!("{{returns: {n}}}")),
+            Outcome::Data(d) => Some(format!("{{data: {{hex: \"{}\"}}}}", hex(d))),
+            Outcome::Address(a) => address(a).map(|a| format!("{{address: \"{a}\"}}")),
+            Outcome::Error(e) => Some(format!("{{error: {e}}}")),
+        };
+        let _ = writeln!(out, "    - {step}");
+        if let Some(expect) = expect {
+            let _ = writeln!(out, "      expect: {expect}");
+        }
+    }
+    out
+}
+
+/// A normalised address as a scenario pattern: pool ports by their captured name, other ports as
+/// any port (their numbering across steps cannot be written as a pattern).
+fn address(normalised: &str) -> Option<String> {
+    let (host, port) = normalised.rsplit_once(':')?;
+    if let Some(p) = port.strip_prefix('P') {
+        return Some(format!("{host}:$p{p}"));
+    }
+    if port.starts_with('E') {
+        return Some(format!("{host}:*"));
+    }
+    Some(normalised.to_string())
+}

@@ -1,0 +1,91 @@
+//! Model-based differential testing: random operation sequences on each implementation and on
+//! the reference, compared step by step (see `sockspec::differential`).
+//!
+//! `cargo test` runs a few sequences; `PROPTEST_CASES=N` raises the count. A difference is written
+//! as a scenario to `target/sockspec-regressions/differential-IMPLEMENTATION.yaml`.
+//!
+//! The deliberately broken drivers are caught by the properties (`tests/properties.rs`); the
+//! generator here seldom builds long-lived connections, so it is not the test that finds them.
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use sockspec::differential::{compare, CompareError, Intention};
+use sockspec::driver::Driver;
+use sockspec::implementation::Implementation;
+use sockspec::properties::regressions_dir;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(24)
+}
+
+fn intentions() -> impl Strategy<Value = Vec<Intention>> {
+    prop::collection::vec(
+        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(kind, socket, arg)| Intention {
+            kind,
+            socket,
+            arg,
+        }),
+        1..60,
+    )
+}
+
+fn driver(command: &str) -> Driver {
+    std::env::set_current_dir(root()).unwrap();
+    Driver::start(&format!("exec:{command}"), command).expect("the driver starts")
+}
+
+/// Runs sequences; on a difference, writes its scenario and returns the message and the file.
+fn differences(
+    implementation: &dyn Implementation,
+    cases: u32,
+    shrink: u32,
+) -> Result<(), (String, PathBuf)> {
+    let name: String = implementation
+        .name()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let path = regressions_dir().join(format!("differential-{name}.yaml"));
+    let mut runner = TestRunner::new(Config {
+        cases,
+        max_shrink_iters: shrink,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&intentions(), |intentions| {
+            compare(implementation, &intentions).map_err(|e| {
+                if let CompareError::Differs(d) = &e {
+                    let _ = std::fs::create_dir_all(regressions_dir());
+                    let _ = std::fs::write(&path, &d.fixture);
+                }
+                TestCaseError::fail(e.to_string())
+            })
+        })
+        .map_err(|e| (e.to_string(), path))
+}
+
+#[test]
+fn the_reference_agrees_with_itself() {
+    // The model must only choose calls whose outcome does not depend on timing; two runs of the
+    // reference side by side prove it.
+    if let Err((message, path)) = differences(&sockspec::reference::Reference, cases(), 0) {
+        panic!("{message}\nscenario: {}", path.display());
+    }
+}
+
+#[test]
+fn cpython_agrees_with_the_reference() {
+    let python = driver("python3 drivers/python/sockspec_driver.py");
+    if let Err((message, path)) = differences(&python, (cases() / 3).max(4), 16) {
+        panic!("{message}\nscenario: {}", path.display());
+    }
+}
