@@ -89,3 +89,41 @@ fn cpython_agrees_with_the_reference() {
         panic!("{message}\nscenario: {}", path.display());
     }
 }
+
+#[test]
+fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
+    use sockspec::requirements::Requirements;
+    use sockspec::runner::{run_scenario, RunOptions, Status};
+    use sockspec::scenario::{parse, ScenarioPath};
+    let requirements = Requirements::load(&root().join("spec")).unwrap();
+    let mut runner = TestRunner::new(Config {
+        cases: cases(),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&intentions(), |intentions| {
+            let text =
+                sockspec::differential::scenario_of(&intentions).map_err(TestCaseError::fail)?;
+            let file = ScenarioPath {
+                path: PathBuf::from("differential.yaml"),
+                id: "differential".to_string(),
+            };
+            let scenario = parse(&file, &text, &requirements)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
+            let result = run_scenario(
+                &scenario,
+                &sockspec::reference::Reference,
+                &RunOptions::default(),
+            );
+            prop_assert_eq!(
+                result.status,
+                Status::Pass,
+                "{}\n{}",
+                result.explanation(),
+                text
+            );
+            Ok(())
+        })
+        .unwrap();
+}

@@ -281,6 +281,25 @@ impl std::fmt::Display for Difference {
     }
 }
 
+/// The scenario the intentions describe, with the reference's outcomes as expectations (what a
+/// difference is written as).
+pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
+    let (pool, _) = reserve_pools()?;
+    let mut side = Side::new(&crate::reference::Reference, pool)?;
+    let mut model = Model::default();
+    let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
+    for intention in intentions {
+        let Some(op) = model.choose(intention) else {
+            continue;
+        };
+        let outcome = side.run_bounded(&op);
+        model.apply(&op, &outcome);
+        ops.push(op);
+        outcomes.push(outcome);
+    }
+    Ok(render::scenario(&ops, &outcomes))
+}
+
 /// Runs the sequence the intentions describe on `implementation` and on the reference, step by
 /// step; the first difference, if any. Operations the implementation says it cannot express end
 /// the comparison without a difference.
