@@ -14,7 +14,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 use sockspec::expectations::Expectations;
 use sockspec::requirements::Requirements;
 use sockspec::runner::{run_scenario, unsupported_reason, RunOptions, Status};
-use sockspec::scenario::{discover, load};
+use sockspec::scenario::{discover, load, LoadError};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,11 +76,7 @@ fn main() {
                     .with_ignored_flag(ignored)
                 }
                 Err(errors) => {
-                    let message = errors
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n");
+                    let message = LoadError::lines(&errors);
                     Trial::test(test, move || Err(Failed::from(message)))
                 }
             };

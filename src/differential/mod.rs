@@ -13,7 +13,7 @@
 mod model;
 mod render;
 
-use crate::implementation::{Handle, Implementation, Session};
+use crate::implementation::{within, Handle, Implementation, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketType};
 use model::Model;
 pub use model::{Intention, Op};
@@ -103,23 +103,16 @@ impl Side {
     /// and is reported as `stalled`: the model chose a call that could block, which is a bug in
     /// the model, and must fail a test rather than hang it.
     fn run_bounded(&mut self, op: &Op) -> Outcome {
-        let (done, finished) = std::sync::mpsc::channel::<()>();
-        let (session, handles) = (std::sync::Arc::clone(&self.session), self.handles.clone());
-        let watcher = std::thread::spawn(move || {
-            let stalled = finished.recv_timeout(STALL).is_err();
-            if stalled {
-                for handle in handles {
-                    session.interrupt(handle);
-                }
-            }
-            stalled
-        });
-        let outcome = self.run(op);
-        let _ = done.send(());
-        if watcher.join().unwrap_or(false) {
-            return Outcome::Error("stalled".to_string());
+        let session = std::sync::Arc::clone(&self.session);
+        let handles: Vec<(&dyn Session, Handle)> = self
+            .handles
+            .iter()
+            .map(|h| (session.as_ref(), *h))
+            .collect();
+        match within(STALL, &handles, || self.run(op)) {
+            (_, true) => Outcome::Error("stalled".to_string()),
+            (outcome, false) => outcome,
         }
-        outcome
     }
 
     fn run(&mut self, op: &Op) -> Outcome {

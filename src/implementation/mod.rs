@@ -105,3 +105,29 @@ pub trait Session: Send + Sync {
     /// and the runner reports the step as timed out. Unknown or closed handles are ignored.
     fn interrupt(&self, socket: Handle);
 }
+
+/// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
+/// [`interrupt`](Session::interrupt) its socket, so that a blocked call returns. Returns the body's
+/// result and whether the limit passed first. (The runner's watchdog does the same per step,
+/// with a deadline for each actor.)
+pub fn within<T>(
+    limit: std::time::Duration,
+    interrupt: &[(&dyn Session, Handle)],
+    body: impl FnOnce() -> T,
+) -> (T, bool) {
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let watcher = scope.spawn(move || {
+            let expired = finished.recv_timeout(limit).is_err();
+            if expired {
+                for (session, handle) in interrupt {
+                    session.interrupt(*handle);
+                }
+            }
+            expired
+        });
+        let result = body();
+        let _ = done.send(());
+        (result, watcher.join().unwrap_or(false))
+    })
+}

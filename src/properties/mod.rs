@@ -8,7 +8,7 @@
 
 mod render;
 
-use crate::implementation::{Handle, Implementation, Session};
+use crate::implementation::{within, Handle, Implementation, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
 use render::{datagram_fixture, names_fixture, stream_fixture};
 use std::path::{Path, PathBuf};
@@ -109,25 +109,12 @@ fn call<T>(what: &str, r: Result<T, SockError>) -> Result<T, String> {
     r.map_err(|e| format!("{what} failed: {e}"))
 }
 
-/// Runs `body`; if it has not finished within [`CHECK_LIMIT`], interrupts `handles` in their
-/// sessions (as the runner's watchdog does) so that it returns.
-fn bounded<T: Send>(
-    interrupt: &[(&dyn Session, Handle)],
-    body: impl FnOnce() -> Result<T, String> + Send,
+/// Runs `body`, interrupting `handles` if it takes longer than [`CHECK_LIMIT`].
+fn bounded<T>(
+    handles: &[(&dyn Session, Handle)],
+    body: impl FnOnce() -> Result<T, String>,
 ) -> Result<T, String> {
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            if finished.recv_timeout(CHECK_LIMIT).is_err() {
-                for (session, handle) in interrupt {
-                    session.interrupt(*handle);
-                }
-            }
-        });
-        let result = body();
-        let _ = done.send(());
-        result
-    })
+    within(CHECK_LIMIT, handles, body).0
 }
 
 /// A session of the implementation under test.

@@ -3,8 +3,7 @@
 use super::{execute, RunOptions, Status};
 use crate::implementation::Implementation;
 use crate::runner::Failure;
-use crate::scenario::{instantiate, Parameters, Scenario};
-use proptest::strategy::Strategy;
+use crate::scenario::{instantiate, LoadError, Parameters, Scenario};
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -46,16 +45,12 @@ pub(super) fn execute_parameterised(
     let last_failure: Mutex<Option<Outcome>> = Mutex::new(None);
     let unsupported: Mutex<Option<String>> = Mutex::new(None);
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&strategy.prop_map(|v| v), |drawn| {
+    let result = runner.run(&strategy, |drawn| {
         let values = values_of(&drawn);
         let case = match instantiate(scenario, &values) {
             Ok(case) => case,
             Err(errors) => {
-                let message = errors
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let message = LoadError::lines(&errors);
                 let outcome = (
                     Status::Error,
                     None,

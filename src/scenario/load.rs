@@ -19,6 +19,26 @@ pub struct LoadError {
     pub message: String,
 }
 
+impl LoadError {
+    /// An error in `found` at `location`.
+    pub fn at(found: &ScenarioPath, location: Location, message: String) -> LoadError {
+        LoadError {
+            path: found.path.clone(),
+            location,
+            message,
+        }
+    }
+
+    /// Several errors, one `path:line:column: message` per line.
+    pub fn lines(errors: &[LoadError]) -> String {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.location.line {
@@ -114,11 +134,7 @@ fn id_of(root: &Path, path: &Path) -> String {
 /// Reads, parses and validates one scenario file. Every problem found is returned, each with its
 /// position.
 pub fn load(found: &ScenarioPath, requirements: &Requirements) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError {
-        path: found.path.clone(),
-        location,
-        message,
-    };
+    let at = |location: Location, message: String| LoadError::at(found, location, message);
     let text = std::fs::read_to_string(&found.path)
         .map_err(|e| vec![at(Location::default(), format!("cannot read: {e}"))])?;
     parse(found, &text, requirements)
@@ -132,11 +148,7 @@ pub fn parse(
     text: &str,
     requirements: &Requirements,
 ) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError {
-        path: found.path.clone(),
-        location,
-        message,
-    };
+    let at = |location: Location, message: String| LoadError::at(found, location, message);
     let header: ParameterHeader = match yaml::from_str(text) {
         Ok(header) => header,
         // A plain scenario with a syntax error: parse it as such, for the full message.
@@ -243,11 +255,7 @@ fn parse_case(
     text: &str,
     requirements: &Requirements,
 ) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError {
-        path: found.path.clone(),
-        location,
-        message,
-    };
+    let at = |location: Location, message: String| LoadError::at(found, location, message);
     let file: ScenarioFile = yaml::from_str(text).map_err(|e| vec![at(e.location, e.message)])?;
     let positions = Positions::of(text);
     let actors = file

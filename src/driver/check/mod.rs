@@ -8,7 +8,7 @@ use super::process::DriverProcess;
 use super::{handshake, Driver};
 use crate::requirements::Requirements;
 use crate::runner::{run_scenario, RunOptions, Status};
-use crate::scenario::{parse, ScenarioPath};
+use crate::scenario::{parse, LoadError, ScenarioPath};
 use crate::vocab::ErrorCode;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -95,7 +95,7 @@ pub fn check_driver(command: &str) -> Vec<Finding> {
     let scenario = match parse(&found, SCENARIO, &requirements) {
         Ok(s) => s,
         Err(e) => {
-            findings.push(Finding::wrong("embedded scenario", format!("{e:?}")));
+            findings.push(Finding::wrong("embedded scenario", LoadError::lines(&e)));
             return findings;
         }
     };
