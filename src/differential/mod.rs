@@ -196,26 +196,37 @@ fn reserve_pools() -> Result<(Vec<u16>, Vec<u16>), String> {
         })
         .unwrap_or(32768);
     let (first, last) = (10_000u16.min(low / 2), low.saturating_sub(1));
-    // A different starting point each time, so that parallel runs rarely probe the same ports.
-    let seed = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
+    // One cursor for the whole process walks the range, so runs going on at the same time in this
+    // process never draw the same ports (a pool is released before the next run uses it, and the
+    // cursor comes back to it only after the whole range). The cursor starts at a random place so
+    // that separate processes rarely meet.
+    static CURSOR: std::sync::OnceLock<std::sync::atomic::AtomicU64> = std::sync::OnceLock::new();
+    let cursor = CURSOR.get_or_init(|| {
+        std::sync::atomic::AtomicU64::new(
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish(),
+        )
+    });
     let span = u64::from(last - first) + 1;
     let mut held = Vec::new();
     let mut ports = Vec::new();
-    for k in 0..span {
+    for _ in 0..span {
         if ports.len() == 2 * POOL {
             break;
         }
-        let port = first + ((seed.wrapping_add(k.wrapping_mul(7919))) % span) as u16;
+        let k = cursor.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = first + (k % span) as u16;
         if ports.contains(&port) {
             continue;
         }
         // Free for both protocols, and kept so until every port is chosen.
-        if let (Ok(t), Ok(u)) = (
-            std::net::TcpListener::bind(("127.0.0.1", port)),
-            std::net::UdpSocket::bind(("127.0.0.1", port)),
-        ) {
+        // The TCP probe binds as the sequence will, without SO_REUSEADDR (which std's listener
+        // would set), so that a port with connections lingering in TIME_WAIT counts as taken.
+        let address = socket2::SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+        let tcp = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .and_then(|t| t.bind(&address).map(|()| t));
+        if let (Ok(t), Ok(u)) = (tcp, std::net::UdpSocket::bind(("127.0.0.1", port))) {
             held.push((t, u));
             ports.push(port);
         }

@@ -1,5 +1,10 @@
 //! A differing sequence as a scenario: the operations, with the reference's outcomes as
 //! expectations, replayable by `sockspec run`.
+//!
+//! A scenario gets its pool ports by binding to port 0 and letting go, so they lie in the
+//! ephemeral range, unlike the differential run's own pools: about once in a thousand sequences
+//! an implicit bind (connect, listen) lands on a pool port and the replay differs at that step.
+//! Run it again before suspecting the implementation.
 
 use super::model::{bytes, Op, BACKLOG};
 use super::{Outcome, POOL};
