@@ -14,8 +14,14 @@ use render::{datagram_fixture, names_fixture, stream_fixture};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long a receiver waits for a datagram that should already be queued.
+/// How long a receiver waits for a datagram (or socketpair bytes) that should already be queued.
 const MISSING_AFTER_MS: i64 = 250;
+
+/// The most a socketpair's end sends before its peer drains it: both ends belong to one session,
+/// whose calls run one at a time, so a send must never wait for the peer to read. Far below
+/// Linux's default Unix stream buffer (208 KiB); a multiple of 420 so that every chunk of a
+/// pattern of 1 to 7 bytes starts at the pattern's start (the fixture repeats one chunk).
+pub const SOCKETPAIR_CHUNK: usize = 65_520;
 
 /// How long one check may take before its sockets are interrupted.
 const CHECK_LIMIT: Duration = Duration::from_secs(20);
@@ -29,6 +35,8 @@ pub enum StreamTransport {
     Tcp6,
     /// A Unix stream socket bound to a path.
     UnixStream,
+    /// Both ends of a stream `socketpair()`, in one session (one actor).
+    Socketpair,
 }
 
 /// The datagram transports the datagram property runs over.
@@ -144,6 +152,9 @@ fn stream_pair(
         StreamTransport::Tcp4 => (Family::Inet, Address::from(("127.0.0.1", 0))),
         StreamTransport::Tcp6 => (Family::Inet6, Address::from(("::1", 0))),
         StreamTransport::UnixStream => (Family::Unix, Address::UnixPath(dir.join("server.sock"))),
+        StreamTransport::Socketpair => {
+            return Err("a socketpair is made by socketpair(), not a listener".to_string())
+        }
     };
     let listener = call("socket", rx.socket(family, SocketType::Stream))?;
     call("bind", rx.bind(listener, &bind))?;
@@ -166,11 +177,19 @@ pub fn stream_round_trip(
     bufsizes: &[usize],
 ) -> Result<(), Counterexample> {
     let fail = |message: String| Counterexample {
-        property: "stream-round-trip",
+        // Its own name over a socketpair: the scenario has another shape, and its own file.
+        property: if transport == StreamTransport::Socketpair {
+            "socketpair-round-trip"
+        } else {
+            "stream-round-trip"
+        },
         implementation: implementation.name().to_string(),
         fixture: stream_fixture(transport, payload, bufsizes, &message),
         message,
     };
+    if transport == StreamTransport::Socketpair {
+        return socketpair_round_trip(implementation, payload, bufsizes).map_err(fail);
+    }
     let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
     let (tx, rx) = open_two(implementation).map_err(fail)?;
     let (client, conn, _) =
@@ -183,33 +202,16 @@ pub fn stream_round_trip(
                 call("sendall", tx.sendall(client, &sent))?;
                 call("shutdown(SHUT_WR)", tx.shutdown(client, Shutdown::Write))
             });
-            let mut received = Vec::with_capacity(sent.len());
+            let mut reader = Reader::new(bufsizes, sent.len());
             let mut problem = None;
-            for i in 0.. {
-                let bufsize = bufsizes[i % bufsizes.len()];
-                match rx.recv(conn, bufsize, RecvFlags::default()) {
+            loop {
+                match reader.recv(rx.as_ref(), conn) {
                     Err(e) => {
-                        problem = Some(format!("recv #{} ({bufsize}) failed: {e}", i + 1));
+                        problem = Some(e);
                         break;
                     }
-                    Ok(chunk) if chunk.len() > bufsize => {
-                        problem = Some(format!(
-                            "recv #{} returned {} bytes, more than bufsize {bufsize}",
-                            i + 1,
-                            chunk.len()
-                        ));
-                        break;
-                    }
-                    Ok(chunk) if chunk.is_empty() => break,
-                    Ok(chunk) => received.extend_from_slice(&chunk),
-                }
-                if received.len() > sent.len() {
-                    problem = Some(format!(
-                        "received {} bytes, more than the {} sent",
-                        received.len(),
-                        sent.len()
-                    ));
-                    break;
+                    Ok(0) => break,
+                    Ok(_) => {}
                 }
             }
             if problem.is_some() {
@@ -223,22 +225,140 @@ pub fn stream_round_trip(
                 return Err(problem);
             }
             sender?;
-            if received != sent {
-                let at = received
-                    .iter()
-                    .zip(&sent)
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(received.len().min(sent.len()));
-                return Err(format!(
-                    "received {} bytes, sent {}; they differ from byte {at}",
-                    received.len(),
-                    sent.len()
-                ));
-            }
-            Ok(())
+            reader.matches(&sent)
         })
     })
     .map_err(fail)
+}
+
+/// The stream property over a `socketpair()`: one session holds both ends, so the sender sends
+/// at most [`SOCKETPAIR_CHUNK`] bytes with `sendall` and the receiver drains them before the next
+/// chunk; recv sizes still cycle through `bufsizes` across chunks.
+fn socketpair_round_trip(
+    implementation: &dyn Implementation,
+    payload: &Payload,
+    bufsizes: &[usize],
+) -> Result<(), String> {
+    let session = implementation.open_session().map_err(|e| e.to_string())?;
+    let session = session.as_ref();
+    let (left, right) = call(
+        "socketpair",
+        session.socketpair(Family::Unix, SocketType::Stream),
+    )?;
+    // A Unix stream queues the bytes at the peer before send returns: bytes that are not there
+    // at once are missing (dropped), and waiting for them would only stall.
+    if implementation
+        .capabilities()
+        .options
+        .contains(&SocketOption::RecvTimeoutMs)
+    {
+        call(
+            "setsockopt(SO_RCVTIMEO)",
+            session.setsockopt(right, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
+        )?;
+    }
+    let sent = payload.bytes();
+    bounded(&[(session, left), (session, right)], || {
+        let mut reader = Reader::new(bufsizes, sent.len());
+        for chunk in sent.chunks(chunk_of(payload)) {
+            call("sendall", session.sendall(left, chunk))?;
+            let want = reader.received.len() + chunk.len();
+            while reader.received.len() < want {
+                let before = reader.received.len();
+                let got = reader.recv(session, right).map_err(|e| {
+                    format!(
+                        "{e}, with {} of the {want} bytes sent so far received",
+                        before
+                    )
+                })?;
+                if got == 0 {
+                    return Err(format!(
+                        "recv returned b'' (end of stream) after {} of {} bytes",
+                        reader.received.len(),
+                        sent.len()
+                    ));
+                }
+            }
+        }
+        call("shutdown(SHUT_WR)", session.shutdown(left, Shutdown::Write))?;
+        let n = reader.recv(session, right)?;
+        if n != 0 {
+            return Err(format!(
+                "recv returned {n} more bytes after everything sent had arrived"
+            ));
+        }
+        reader.matches(&sent)
+    })
+}
+
+/// The socketpair chunk for `payload`: [`SOCKETPAIR_CHUNK`] rounded down to whole patterns, so
+/// that every chunk is the same bytes.
+pub(crate) fn chunk_of(payload: &Payload) -> usize {
+    let pattern = payload.pattern.len().max(1);
+    (SOCKETPAIR_CHUNK / pattern).max(1) * pattern
+}
+
+/// The receiving end of the stream property: recv sizes cycle through `bufsizes`; every recv is
+/// checked against its bufsize and the total against what was sent.
+struct Reader<'a> {
+    bufsizes: &'a [usize],
+    expected: usize,
+    calls: usize,
+    received: Vec<u8>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(bufsizes: &'a [usize], expected: usize) -> Self {
+        Reader {
+            bufsizes,
+            expected,
+            calls: 0,
+            received: Vec::with_capacity(expected),
+        }
+    }
+
+    /// One recv; the number of bytes it returned (0: end of stream).
+    fn recv(&mut self, session: &dyn Session, socket: Handle) -> Result<usize, String> {
+        let bufsize = self.bufsizes[self.calls % self.bufsizes.len()];
+        self.calls += 1;
+        let n = self.calls;
+        let chunk = session
+            .recv(socket, bufsize, RecvFlags::default())
+            .map_err(|e| format!("recv #{n} ({bufsize}) failed: {e}"))?;
+        if chunk.len() > bufsize {
+            return Err(format!(
+                "recv #{n} returned {} bytes, more than bufsize {bufsize}",
+                chunk.len()
+            ));
+        }
+        self.received.extend_from_slice(&chunk);
+        if self.received.len() > self.expected {
+            return Err(format!(
+                "received {} bytes, more than the {} sent",
+                self.received.len(),
+                self.expected
+            ));
+        }
+        Ok(chunk.len())
+    }
+
+    /// Whether the concatenation is `sent`; where they differ if not.
+    fn matches(&self, sent: &[u8]) -> Result<(), String> {
+        if self.received == sent {
+            return Ok(());
+        }
+        let at = self
+            .received
+            .iter()
+            .zip(sent)
+            .position(|(a, b)| a != b)
+            .unwrap_or(self.received.len().min(sent.len()));
+        Err(format!(
+            "received {} bytes, sent {}; they differ from byte {at}",
+            self.received.len(),
+            sent.len()
+        ))
+    }
 }
 
 /// Datagrams: each recv returns exactly one datagram's first min(len, bufsize) bytes, in order on

@@ -34,6 +34,7 @@ pub(super) fn stream_fixture(
     message: &str,
 ) -> String {
     let (family, address) = match transport {
+        StreamTransport::Socketpair => return socketpair_fixture(payload, bufsizes, message),
         StreamTransport::Tcp4 => ("inet", "\"127.0.0.1:0\""),
         StreamTransport::Tcp6 => ("inet6", "\"[::1]:0\""),
         StreamTransport::UnixStream => ("unix", "\"unix:server.sock\""),
@@ -70,6 +71,55 @@ pub(super) fn stream_fixture(
 ",
         len = payload.len,
         data = repeat(payload),
+    );
+    out
+}
+
+/// The socketpair form of [`stream_fixture`]: one actor sends a chunk at a time and drains it
+/// before the next, as the property does.
+fn socketpair_fixture(payload: &Payload, bufsizes: &[usize], message: &str) -> String {
+    let smallest = bufsizes.iter().copied().min().unwrap_or(1).max(1);
+    let largest = bufsizes.iter().copied().max().unwrap_or(1).max(1);
+    let mut out = header(
+        "socketpair-round-trip",
+        message,
+        &format!(
+            "{} bytes over a stream socketpair arrive intact, received {smallest} bytes at a time",
+            payload.len
+        ),
+        "data.recv.bufsize, data.stream.no-boundaries, data.sendall, data.eof.shutdown-write",
+    );
+    out.push_str(
+        "actors:
+  pair:
+    - socketpair: {type: stream, as: [left, right]}
+    - setsockopt: {socket: right, option: recv_timeout_ms, value: 250}
+",
+    );
+    let chunk = super::chunk_of(payload);
+    let mut left = payload.len;
+    while left > 0 {
+        let part = Payload {
+            pattern: payload.pattern.clone(),
+            len: left.min(chunk),
+        };
+        left -= part.len;
+        let _ = write!(
+            out,
+            "    - sendall: {{socket: left, data: {data}}}
+    - recv_exact: {{socket: right, size: {len}, bufsize: {smallest}}}
+      expect: {{data: {data}}}
+",
+            data = repeat(&part),
+            len = part.len,
+        );
+    }
+    let _ = write!(
+        out,
+        "    - shutdown: {{socket: left, how: write}}
+    - recv: {{socket: right, bufsize: {largest}}}
+      expect: {{eof: true}}
+"
     );
     out
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A broken driver (test fixture): sendall of more than 64 KiB silently drops the last byte
+"""A broken driver (test fixture): sendall of 32 KiB or more silently drops the last byte
 (and still reports success), the kind of off-by-one a user-space stack's segmentation can have.
 
 Everything else is drivers/python/sockspec_driver.py unchanged.
@@ -15,7 +15,7 @@ import sockspec_driver  # noqa: E402
 class DropsLastByte(sockspec_driver.Driver):
     def op_sendall(self, request):
         data = self.data(request)
-        if len(data) > 65536:
+        if len(data) >= 32768:
             data = data[:-1]
         self.sock(request).sendall(data)
         return None
