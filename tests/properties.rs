@@ -11,14 +11,16 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sockspec::driver::Driver;
 use sockspec::implementation::{Feature, Implementation};
 use sockspec::properties::{
-    datagram_boundaries, names_agree, regressions_dir, stream_round_trip, Counterexample,
-    DatagramTransport, Payload, StreamTransport,
+    closed_socket_refuses_everything, datagram_boundaries, names_agree, regressions_dir,
+    shutdown_interleaving, stream_round_trip, Action, AfterClose, Choice, ClosedSocket,
+    Counterexample, DatagramTransport, Payload, Setup, StreamTransport,
 };
-use sockspec::vocab::{Family, SocketType};
+use sockspec::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -168,6 +170,163 @@ fn check_names(implementation: &dyn Implementation, config: Config) -> Result<()
         .map_err(|e| e.to_string())
 }
 
+fn closed_socket() -> impl Strategy<Value = ClosedSocket> {
+    (
+        prop::sample::select(vec![Family::Inet, Family::Inet6, Family::Unix]),
+        prop::sample::select(vec![SocketType::Stream, SocketType::Dgram]),
+        prop::sample::select(vec![
+            Setup::Unbound,
+            Setup::Bound,
+            Setup::Listening,
+            Setup::Connected,
+            Setup::Accepted,
+            Setup::Paired,
+            Setup::ShutDown,
+        ]),
+    )
+        .prop_map(|(family, kind, setup)| ClosedSocket {
+            family,
+            kind,
+            setup,
+        })
+        .prop_filter("a possible history", ClosedSocket::is_possible)
+}
+
+fn after_close() -> impl Strategy<Value = AfterClose> {
+    let how = prop::sample::select(vec![Shutdown::Read, Shutdown::Write, Shutdown::Both]);
+    let option = prop::sample::select(SocketOption::ALL.to_vec());
+    let mode = prop_oneof![
+        Just(Mode::Blocking),
+        Just(Mode::NonBlocking),
+        (1u64..5000).prop_map(|ms| Mode::Timeout(Duration::from_millis(ms))),
+    ];
+    prop_oneof![
+        prop::sample::select(vec![
+            AfterClose::Bind,
+            AfterClose::Listen,
+            AfterClose::Accept,
+            AfterClose::Connect,
+            AfterClose::Send,
+            AfterClose::Sendall,
+            AfterClose::Sendto,
+            AfterClose::Recv,
+            AfterClose::Recvfrom,
+            AfterClose::Getsockname,
+            AfterClose::Getpeername,
+            AfterClose::Close,
+        ]),
+        how.prop_map(AfterClose::Shutdown),
+        option.clone().prop_map(AfterClose::Setsockopt),
+        option.prop_map(AfterClose::Getsockopt),
+        mode.prop_map(AfterClose::SetMode),
+    ]
+}
+
+/// Whether the implementation can express the operation at all (else it is left out).
+fn expressible(implementation: &dyn Implementation, op: AfterClose) -> bool {
+    let c = implementation.capabilities();
+    match op {
+        AfterClose::Setsockopt(o) | AfterClose::Getsockopt(o) => c.options.contains(&o),
+        AfterClose::SetMode(Mode::Timeout(_)) => c.features.contains(&Feature::TimeoutMode),
+        AfterClose::SetMode(_) => c.features.contains(&Feature::NonBlockingMode),
+        AfterClose::Shutdown(_) => c.features.contains(&Feature::Shutdown),
+        _ => true,
+    }
+}
+
+fn check_closed(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
+    let mut runner = TestRunner::new(config);
+    let strategy = (closed_socket(), prop::collection::vec(after_close(), 1..12));
+    runner
+        .run(&strategy, |(target, ops)| {
+            let c = implementation.capabilities();
+            if !supports(implementation, target.family, target.kind)
+                || (target.setup == Setup::Paired && !c.features.contains(&Feature::Socketpair))
+            {
+                return Ok(());
+            }
+            let ops: Vec<AfterClose> = ops
+                .into_iter()
+                .filter(|&op| expressible(implementation, op))
+                .collect();
+            closed_socket_refuses_everything(implementation, target, &ops).map_err(reported)
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn choices() -> impl Strategy<Value = Vec<Choice>> {
+    prop::collection::vec(
+        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(end, kind, arg)| Choice {
+            end,
+            kind,
+            arg,
+        }),
+        1..40,
+    )
+}
+
+/// Runs the interleaving property; returns the actions of every case that ran.
+fn check_interleavings(
+    implementation: &dyn Implementation,
+    config: Config,
+) -> Result<Vec<Action>, String> {
+    let mut runner = TestRunner::new(config);
+    let strategy = (prop::sample::select(EVERY_STREAM.to_vec()), choices());
+    let ran = std::sync::Mutex::new(Vec::new());
+    runner
+        .run(&strategy, |(transport, choices)| {
+            let c = implementation.capabilities();
+            if !supports(implementation, family_of(transport), SocketType::Stream)
+                || !c.features.contains(&Feature::Shutdown)
+                || (transport == StreamTransport::Socketpair
+                    && !c.features.contains(&Feature::Socketpair))
+            {
+                return Ok(());
+            }
+            let actions =
+                shutdown_interleaving(implementation, transport, &choices).map_err(reported)?;
+            ran.lock().unwrap().extend(actions);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(ran.into_inner().unwrap())
+}
+
+#[test]
+fn every_operation_on_a_closed_socket_fails_with_ebadf() {
+    for implementation in [
+        &sockspec::reference::Reference as &dyn Implementation,
+        &sockspec::stdnet::StdNet,
+    ] {
+        check_closed(implementation, config(cases() * 2)).unwrap();
+    }
+    check_closed(python().as_ref(), config((cases() / 2).max(2))).unwrap();
+}
+
+#[test]
+fn shutdown_behaves_as_the_spec_says_in_any_interleaving() {
+    let mut actions = Vec::new();
+    for implementation in [
+        &sockspec::reference::Reference as &dyn Implementation,
+        &sockspec::stdnet::StdNet,
+    ] {
+        actions.extend(check_interleavings(implementation, config(cases() * 2)).unwrap());
+    }
+    actions.extend(check_interleavings(python().as_ref(), config((cases() / 2).max(2))).unwrap());
+    // The generator reaches the interesting cases: shutdowns in both directions, and receives
+    // and sends made after them.
+    for how in [Shutdown::Read, Shutdown::Write] {
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::Shutdown { how: h, .. } if *h == how)),
+            "no shutdown({how}) was drawn"
+        );
+    }
+    assert!(actions.iter().any(|a| matches!(a, Action::Recv { .. })));
+    assert!(actions.iter().any(|a| matches!(a, Action::Send { .. })));
+}
+
 #[test]
 fn streams_arrive_intact_whatever_the_recv_sizes() {
     for implementation in [
@@ -290,4 +449,21 @@ fn a_driver_that_reports_the_wrong_peer_is_caught_and_replayed() {
     let failure = check_names(broken.as_ref(), hunting()).expect_err("the property should fail");
     assert!(failure.contains("names-agree"), "{failure}");
     assert_replays("names-agree", broken.as_ref());
+}
+
+#[test]
+fn a_driver_whose_shutdown_read_also_shuts_writing_is_caught_and_replayed() {
+    let broken = driver("shutdown_read_closes_both.py");
+    let failure =
+        check_interleavings(broken.as_ref(), hunting()).expect_err("the property should fail");
+    assert!(failure.contains("shutdown-interleaving"), "{failure}");
+    assert_replays("shutdown-interleaving", broken.as_ref());
+}
+
+#[test]
+fn a_driver_whose_recv_after_close_returns_nothing_is_caught_and_replayed() {
+    let broken = driver("recv_after_close_returns_nothing.py");
+    let failure = check_closed(broken.as_ref(), hunting()).expect_err("the property should fail");
+    assert!(failure.contains("use-after-close"), "{failure}");
+    assert_replays("use-after-close", broken.as_ref());
 }

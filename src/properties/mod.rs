@@ -6,7 +6,13 @@
 //! that `sockspec run` replays: moving that file into `fixtures/` makes the found bug a permanent
 //! test.
 
+mod lifecycle;
 mod render;
+
+pub use lifecycle::{
+    closed_socket_refuses_everything, shutdown_interleaving, stream_bytes, Action, AfterClose,
+    Choice, ClosedSocket, ConnectionModel, End, Expected, Observed, Ran, Setup,
+};
 
 use crate::implementation::{within, Handle, Implementation, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};

@@ -1,6 +1,9 @@
 //! Counterexamples as scenarios: YAML that `sockspec run` replays.
 
+use super::lifecycle::{self, Action, AfterClose, ClosedSocket, Expected, Observed, Ran, Setup};
 use super::{DatagramTransport, Payload, StreamTransport};
+use crate::scenario::hex;
+use crate::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
 use std::fmt::Write;
 
 fn header(property: &str, message: &str, title: &str, requirements: &str) -> String {
@@ -225,4 +228,337 @@ pub(super) fn names_fixture(host: std::net::Ipv4Addr, message: &str) -> String {
 "
     );
     out
+}
+
+/// An address of `family` as a scenario writes it, `name` for a Unix path.
+fn address_text(family: Family, name: &str) -> String {
+    match family {
+        Family::Inet => "\"127.0.0.1:0\"".to_string(),
+        Family::Inet6 => "\"[::1]:0\"".to_string(),
+        Family::Unix => format!("\"unix:{name}\""),
+    }
+}
+
+fn family_text(family: Family) -> &'static str {
+    match family {
+        Family::Inet => "inet",
+        Family::Inet6 => "inet6",
+        Family::Unix => "unix",
+    }
+}
+
+fn how_text(how: Shutdown) -> &'static str {
+    match how {
+        Shutdown::Read => "read",
+        Shutdown::Write => "write",
+        Shutdown::Both => "both",
+    }
+}
+
+/// A scenario that builds the socket, closes it and expects EBADF from each operation.
+pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: &str) -> String {
+    let ClosedSocket {
+        family,
+        kind,
+        setup,
+    } = target;
+    let fam = family_text(family);
+    let kind_text = if kind == SocketType::Stream {
+        "stream"
+    } else {
+        "dgram"
+    };
+    let mut out = header(
+        "use-after-close",
+        message,
+        &format!("Every operation on a closed {fam} {kind_text} socket ({setup:?} before) fails with EBADF"),
+        "close.use-after-close, close.twice",
+    );
+    let _ = writeln!(out, "actors:\n  main:");
+    let mut step = |text: String| {
+        let _ = writeln!(out, "    - {text}");
+    };
+    if setup == Setup::Paired {
+        step(format!("socketpair: {{type: {kind_text}, as: [s, other]}}"));
+    } else {
+        step(format!(
+            "socket: {{family: {fam}, type: {kind_text}, as: s}}"
+        ));
+    }
+    match setup {
+        Setup::Unbound | Setup::Paired => {}
+        Setup::Bound | Setup::Listening => {
+            step(format!(
+                "bind: {{socket: s, address: {}}}",
+                address_text(family, "s.sock")
+            ));
+            if setup == Setup::Listening {
+                step("listen: {socket: s}".to_string());
+            }
+        }
+        Setup::Connected | Setup::Accepted | Setup::ShutDown => {
+            step(format!(
+                "socket: {{family: {fam}, type: {kind_text}, as: other}}"
+            ));
+            step(format!(
+                "bind: {{socket: other, address: {}}}",
+                address_text(family, "peer.sock")
+            ));
+            if kind == SocketType::Stream {
+                step("listen: {socket: other}".to_string());
+            }
+            step("getsockname: {socket: other, capture: other}".to_string());
+            if setup == Setup::Accepted {
+                step("socket: {family: ".to_string() + fam + ", type: stream, as: client}");
+                step("connect: {socket: client, address: $other}".to_string());
+                step("accept: {socket: other, as: s}".to_string());
+            } else {
+                step("connect: {socket: s, address: $other}".to_string());
+            }
+            if setup == Setup::ShutDown {
+                step("shutdown: {socket: s, how: both}".to_string());
+            }
+        }
+    }
+    step("close: {socket: s}".to_string());
+    let somewhere = address_text(family, "after-close.sock");
+    for op in ops {
+        let text = match op {
+            AfterClose::Bind => format!("bind: {{socket: s, address: {somewhere}}}"),
+            AfterClose::Listen => "listen: {socket: s}".to_string(),
+            AfterClose::Accept => "accept: {socket: s, as: never}".to_string(),
+            AfterClose::Connect => format!("connect: {{socket: s, address: {somewhere}}}"),
+            AfterClose::Send => "send: {socket: s, data: x}".to_string(),
+            AfterClose::Sendall => "sendall: {socket: s, data: x}".to_string(),
+            AfterClose::Sendto => {
+                format!("sendto: {{socket: s, data: x, address: {somewhere}}}")
+            }
+            AfterClose::Recv => "recv: {socket: s, bufsize: 16}".to_string(),
+            AfterClose::Recvfrom => "recvfrom: {socket: s, bufsize: 16}".to_string(),
+            AfterClose::Shutdown(how) => {
+                format!("shutdown: {{socket: s, how: {}}}", how_text(*how))
+            }
+            AfterClose::Getsockname => "getsockname: {socket: s}".to_string(),
+            AfterClose::Getpeername => "getpeername: {socket: s}".to_string(),
+            AfterClose::Setsockopt(o) => format!(
+                "setsockopt: {{socket: s, option: {}, value: 1}}",
+                option_text(*o)
+            ),
+            AfterClose::Getsockopt(o) => {
+                format!("getsockopt: {{socket: s, option: {}}}", option_text(*o))
+            }
+            AfterClose::SetMode(Mode::Blocking) => {
+                "settimeout: {socket: s, timeout: null}".to_string()
+            }
+            AfterClose::SetMode(Mode::NonBlocking) => {
+                "setblocking: {socket: s, blocking: false}".to_string()
+            }
+            AfterClose::SetMode(Mode::Timeout(t)) => {
+                format!("settimeout: {{socket: s, timeout: {}ms}}", t.as_millis())
+            }
+            AfterClose::Close => "close: {socket: s}".to_string(),
+        };
+        if *op == AfterClose::Close {
+            step(text);
+        } else {
+            step(format!("{text}\n      expect: {{error: EBADF}}"));
+        }
+    }
+    out
+}
+
+fn option_text(option: SocketOption) -> String {
+    serde_json::to_value(option)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A scenario replaying the calls of [`super::shutdown_interleaving`]: calls that passed expect
+/// what they did (where the spec allows alternatives that leave the stream alone, all of them);
+/// the failing call expects what the model allowed.
+pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message: &str) -> String {
+    let mut out = header(
+        "shutdown-interleaving",
+        message,
+        &format!(
+            "{} sends, receives and shutdowns on both ends of a connected stream",
+            ran.len()
+        ),
+        "data.shutdown.write.send, data.shutdown.read, data.shutdown.read.data, data.eof.shutdown-write, data.half-close, data.shutdown.repeat, data.shutdown.both-finished",
+    );
+    // Socket names, per end; and the actor each end belongs to.
+    let (names, peers) = match transport {
+        StreamTransport::Socketpair => (["a", "b"], ["$b_name", "$a_name"]),
+        _ => (["cli", "conn"], ["$server", "$client"]),
+    };
+    let _ = writeln!(out, "actors:");
+    let mut actors: [String; 2] = Default::default();
+    if transport == StreamTransport::Socketpair {
+        actors[0] = "    - socketpair: {type: stream, as: [a, b]}\n    - getsockname: {socket: a, capture: a_name}\n    - getsockname: {socket: b, capture: b_name}\n".to_string();
+    } else {
+        let (family, address) = match transport {
+            StreamTransport::Tcp4 => ("inet", "\"127.0.0.1:0\""),
+            StreamTransport::Tcp6 => ("inet6", "\"[::1]:0\""),
+            _ => ("unix", "\"unix:server.sock\""),
+        };
+        actors[1] = format!(
+            "    - socket: {{family: {family}, type: stream, as: srv}}
+    - bind: {{socket: srv, address: {address}}}
+    - listen: {{socket: srv}}
+    - getsockname: {{socket: srv, capture: server}}
+    - accept: {{socket: srv, as: conn, peer: client}}
+    - signal: accepted
+"
+        );
+        actors[0] = format!(
+            "    - socket: {{family: {family}, type: stream, as: cli}}
+    - connect: {{socket: cli, address: $server}}
+    - wait: accepted
+"
+        );
+    }
+    let single = transport == StreamTransport::Socketpair;
+    // Which actor writes a step: with two actors, a turn passes by a signal.
+    let mut turn: Option<usize> = None;
+    let mut signals = 0;
+    for r in ran {
+        let e = match r.action.end() {
+            lifecycle::End::A => 0,
+            lifecycle::End::B => 1,
+        };
+        let actor = if single { 0 } else { e };
+        if !single && turn.is_some_and(|t| t != actor) {
+            signals += 1;
+            let _ = writeln!(actors[1 - actor], "    - signal: turn{signals}");
+            let _ = writeln!(actors[actor], "    - wait: turn{signals}");
+        }
+        turn = Some(actor);
+        let socket = names[e];
+        let (step, mut alternatives) = match r.action {
+            Action::Send { end, len } => (
+                format!(
+                    "send: {{socket: {socket}, data: {}}}",
+                    stream_repeat(end, r.position, len)
+                ),
+                send_alternatives(&r.expected, r.observed.as_ref(), len),
+            ),
+            Action::Recv { end, bufsize } => (
+                format!("recv: {{socket: {socket}, bufsize: {bufsize}}}"),
+                recv_alternatives(r, end.peer(), bufsize),
+            ),
+            Action::Shutdown { how, .. } => (
+                format!("shutdown: {{socket: {socket}, how: {}}}", how_text(how)),
+                match r.expected {
+                    Expected::OkOrNotConnected => {
+                        vec!["ok".to_string(), "{error: ENOTCONN}".to_string()]
+                    }
+                    _ => vec!["ok".to_string()],
+                },
+            ),
+            Action::Getpeername { .. } => (
+                format!("getpeername: {{socket: {socket}}}"),
+                match r.expected {
+                    Expected::Peer { maybe_closed: true } => vec![
+                        format!("{{address: {}}}", peers[e]),
+                        "{error: ENOTCONN}".to_string(),
+                    ],
+                    _ => vec![format!("{{address: {}}}", peers[e])],
+                },
+            ),
+        };
+        if r.reset_possible {
+            for error in ["ECONNRESET", "EPIPE", "ENOTCONN"] {
+                let alternative = format!("{{error: {error}}}");
+                if !alternatives.contains(&alternative) {
+                    alternatives.push(alternative);
+                }
+            }
+        }
+        let _ = writeln!(actors[actor], "    - {step}");
+        match alternatives.as_slice() {
+            [only] if only == "ok" => {}
+            [only] => {
+                let _ = writeln!(actors[actor], "      expect: {only}");
+            }
+            _ => {
+                let _ = writeln!(
+                    actors[actor],
+                    "      expect:\n        one_of: [{}]\n        why: {WHY:?}",
+                    alternatives.join(", ")
+                );
+            }
+        }
+        if r.reset_possible
+            && r.observed
+                .as_ref()
+                .is_some_and(|o| matches!(o, Observed::Failed(_)))
+        {
+            break;
+        }
+    }
+    let labels = if single { ["pair", ""] } else { ["a", "b"] };
+    for (label, steps) in labels.iter().zip(&actors) {
+        if !label.is_empty() {
+            let _ = write!(out, "  {label}:\n{steps}");
+        }
+    }
+    out
+}
+
+/// Why a step allows several outcomes, in every scenario this property writes.
+const WHY: &str = "implementation-defined: after SHUT_RD, data sent to the socket may be delivered, refused (EPIPE) or reset the connection (data.shutdown.read.data; Linux resets TCP shut down both ways); once both ends of a TCP connection shut down writing, shutdown and getpeername may fail with ENOTCONN (data.shutdown.both-finished)";
+
+/// `len` bytes of `end`'s stream from `at`, as a scenario payload.
+fn stream_repeat(end: lifecycle::End, at: usize, len: usize) -> String {
+    format!(
+        "{{repeat: {:?}, len: {len}}}",
+        lifecycle::stream_pattern(end, at)
+    )
+}
+
+fn send_alternatives(expected: &Expected, observed: Option<&Observed>, len: usize) -> Vec<String> {
+    let count = match observed {
+        Some(Observed::Count(n)) => *n,
+        _ => len,
+    };
+    match expected {
+        Expected::BrokenPipe => vec!["{error: EPIPE}".to_string()],
+        Expected::SendsOrRefused(_) => vec![
+            format!("{{returns: {count}}}"),
+            "{error: EPIPE}".to_string(),
+            "{error: ECONNRESET}".to_string(),
+        ],
+        _ => vec![format!("{{returns: {count}}}")],
+    }
+}
+
+/// A recv that passed expects what it returned; the failing one what the model allowed.
+fn recv_alternatives(r: &Ran, from: lifecycle::End, bufsize: usize) -> Vec<String> {
+    let data = |at: usize, len: usize| format!("{{data: {}}}", stream_repeat(from, at, len));
+    if let Some(Observed::Bytes(got)) = &r.observed {
+        return vec![if got.is_empty() {
+            "{eof: true}".to_string()
+        } else {
+            // Where the bytes start in the peer's stream: the model's cursor, plus what a
+            // SHUT_RD may have skipped; found again by searching the stream.
+            let next = match &r.expected {
+                Expected::Data { next } => next.clone(),
+                Expected::EofOrLater { rest } => rest.clone(),
+                _ => Vec::new(),
+            };
+            match next.windows(got.len()).position(|w| w == got.as_slice()) {
+                Some(skip) => data(r.position + skip, got.len()),
+                None => format!("{{data: {{hex: \"{}\"}}}}", hex(got)),
+            }
+        }];
+    }
+    match &r.expected {
+        Expected::Data { next } => vec![data(r.position, next.len())],
+        Expected::EofOrLater { rest } => vec![
+            "{eof: true}".to_string(),
+            data(r.position, rest.len().min(bufsize)),
+        ],
+        _ => vec!["{eof: true}".to_string()],
+    }
 }

@@ -433,15 +433,18 @@ impl Session for StdSession {
         })
     }
 
-    fn getsockopt(&self, _socket: Handle, option: SocketOption) -> SockResult<i64> {
-        Err(unsupported(&format!("read {option}")))
+    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64> {
+        // A closed socket is EBADF, like any other call on it; only a live one is unsupported.
+        self.with(socket, |_| Err(unsupported(&format!("read {option}"))))
     }
 
     fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
         let nonblocking = match mode {
             Mode::Blocking => false,
             Mode::NonBlocking => true,
-            Mode::Timeout(_) => return Err(unsupported("use Python's timeout mode")),
+            Mode::Timeout(_) => {
+                return self.with(socket, |_| Err(unsupported("use Python's timeout mode")))
+            }
         };
         self.with(socket, |s| match s {
             Sock::TcpListener(l) => Ok(l.set_nonblocking(nonblocking)?),
