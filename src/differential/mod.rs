@@ -14,9 +14,9 @@ mod model;
 mod render;
 
 use crate::implementation::{within, Handle, Implementation, Session};
-use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketType};
+use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
 use model::Model;
-pub use model::{Intention, Op};
+pub use model::{Intention, Op, Profile};
 use std::hash::{BuildHasher, Hasher};
 
 /// A sequence's result on one implementation, normalised for comparison.
@@ -59,6 +59,10 @@ struct Side {
     pool: Vec<u16>,
     /// Other ports in the order they appeared: `E0`, `E1`… (the same order on both sides).
     seen: Vec<u16>,
+    /// Set `SO_REUSEADDR` before binding a stream socket (`Profile::reuse_addr_streams`).
+    reuse_addr_streams: bool,
+    /// Which sockets are streams.
+    streams: Vec<bool>,
 }
 
 impl Side {
@@ -72,6 +76,8 @@ impl Side {
             handles: Vec::new(),
             pool,
             seen: Vec::new(),
+            reuse_addr_streams: false,
+            streams: Vec::new(),
         })
     }
 
@@ -128,20 +134,26 @@ impl Side {
                 };
                 s.socket(Family::Inet, kind).map(|handle| {
                     self.handles.push(handle);
+                    self.streams.push(!udp);
                     Outcome::Ok
                 })
             }
             Op::Bind { socket, port } => {
+                if self.reuse_addr_streams && self.streams[socket] {
+                    // Fails only on a closed socket, where bind fails the same way next.
+                    let _ = s.setsockopt(h(socket), SocketOption::ReuseAddr, 1);
+                }
                 s.bind(h(socket), &self.address(port)).map(|()| Outcome::Ok)
             }
-            Op::Listen { socket } => s
-                .listen(h(socket), Some(model::BACKLOG))
+            Op::Listen { socket, backlog } => s
+                .listen(h(socket), backlog.then_some(model::BACKLOG))
                 .map(|()| Outcome::Ok),
             Op::Connect { socket, port } => s
                 .connect(h(socket), &self.address(port))
                 .map(|()| Outcome::Ok),
             Op::Accept { socket } => s.accept(h(socket)).map(|(handle, peer)| {
                 self.handles.push(handle);
+                self.streams.push(true);
                 Outcome::Address(peer.to_string())
             }),
             Op::Send { socket, len } => s.send(h(socket), &model::bytes(len)).map(Outcome::Count),
@@ -305,17 +317,29 @@ pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
 }
 
 /// Runs the sequence the intentions describe on `implementation` and on the reference, step by
-/// step; the first difference, if any. Operations the implementation says it cannot express end
-/// the comparison without a difference.
+/// step; the first difference, if any, else how many operations agreed. An operation the
+/// implementation says it cannot express ends the comparison without a difference.
 pub fn compare(
     implementation: &dyn Implementation,
     intentions: &[Intention],
-) -> Result<(), CompareError> {
+) -> Result<usize, CompareError> {
+    let profile = Profile::of(&implementation.capabilities());
+    compare_with(implementation, intentions, profile)
+}
+
+/// [`compare`], drawing only what `profile` allows (for an implementation with known
+/// limits beyond its declared capabilities, such as `std`'s listening `bind`).
+pub fn compare_with(
+    implementation: &dyn Implementation,
+    intentions: &[Intention],
+    profile: Profile,
+) -> Result<usize, CompareError> {
     let reference = crate::reference::Reference;
     let (mine, theirs) = reserve_pools().map_err(CompareError::Setup)?;
     let mut expected = Side::new(&reference, mine).map_err(CompareError::Setup)?;
+    expected.reuse_addr_streams = profile.reuse_addr_streams;
     let mut actual = Side::new(implementation, theirs).map_err(CompareError::Setup)?;
-    let mut model = Model::default();
+    let mut model = Model::with(profile);
     let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
     for intention in intentions {
         let Some(op) = model.choose(intention) else {
@@ -326,7 +350,7 @@ pub fn compare(
         ops.push(op);
         outcomes.push(want.clone());
         if got == Outcome::Error("unsupported".to_string()) {
-            return Ok(());
+            return Ok(ops.len() - 1);
         }
         if got != want {
             let fixture = render::scenario(&ops, &outcomes);
@@ -340,5 +364,5 @@ pub fn compare(
         }
         model.apply(&op, &want);
     }
-    Ok(())
+    Ok(ops.len())
 }

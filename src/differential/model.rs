@@ -39,10 +39,12 @@ pub enum Op {
         /// The pool port.
         port: usize,
     },
-    /// `listen(BACKLOG)`.
+    /// `listen(BACKLOG)`, or `listen()` for an implementation without a backlog argument.
     Listen {
         /// The socket.
         socket: usize,
+        /// Whether the backlog is given (else the system's default, which is larger).
+        backlog: bool,
     },
     /// `connect` to a pool port on 127.0.0.1.
     Connect {
@@ -142,9 +144,65 @@ struct Sock {
     queue: VecDeque<usize>,
 }
 
+/// What the implementation under test can express, so that the model draws only operations it
+/// can run (the reference runs the same ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// `listen` takes a backlog (`Feature::Backlog`); else `listen()`, whose larger default the
+    /// model's queue limit stays well under.
+    pub backlog: bool,
+    /// `recv` takes `MSG_WAITALL` (`Feature::RecvFlags`). Without it the model never receives
+    /// on a TCP connection with bytes queued: how many come back would depend on timing.
+    pub waitall: bool,
+    /// A stream `bind` is always followed at once by `listen`: for an implementation with no
+    /// bound-but-idle stream socket (Rust's `std::net`, whose `TcpListener::bind` listens), so
+    /// that the model never observes that state.
+    pub listen_after_bind: bool,
+    /// Calls that can only fail because of the socket's state are drawn: `accept` on a socket
+    /// that is not listening, `send`, `recv`, `shutdown` or `getpeername` on one that is not
+    /// connected, `listen` or `getsockname` on one never bound. An implementation over an API
+    /// that has no object for such a socket (std's `TcpStream` exists only once connected)
+    /// cannot make them.
+    pub wrong_state_calls: bool,
+    /// The implementation sets `SO_REUSEADDR` on every stream socket it binds (std's
+    /// `TcpListener::bind` does, on Unix): the reference does too, so that the port rules
+    /// compared are the same.
+    pub reuse_addr_streams: bool,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            backlog: true,
+            waitall: true,
+            listen_after_bind: false,
+            wrong_state_calls: true,
+            reuse_addr_streams: false,
+        }
+    }
+}
+
+impl Profile {
+    /// The profile an implementation's declared capabilities give.
+    pub fn of(capabilities: &crate::vocab::Capabilities) -> Profile {
+        use crate::vocab::Feature;
+        Profile {
+            backlog: capabilities.features.contains(&Feature::Backlog),
+            waitall: capabilities.features.contains(&Feature::RecvFlags),
+            listen_after_bind: false,
+            wrong_state_calls: true,
+            reuse_addr_streams: false,
+        }
+    }
+}
+
 /// The model of one sequence's sockets.
 #[derive(Debug, Default)]
 pub struct Model {
+    /// What may be drawn.
+    pub profile: Profile,
+    /// A stream socket just bound, to be made to listen next (`Profile::listen_after_bind`).
+    must_listen: Option<usize>,
     socks: Vec<Sock>,
     /// The socket bound to each pool port, per protocol.
     tcp_port: [Option<usize>; POOL],
@@ -152,8 +210,63 @@ pub struct Model {
 }
 
 impl Model {
+    /// A model drawing what `profile` allows.
+    pub fn with(profile: Profile) -> Model {
+        Model {
+            profile,
+            ..Model::default()
+        }
+    }
+
     /// The operation this intention means now, or `None` when it would block (or is unsafe).
     pub fn choose(&self, i: &Intention) -> Option<Op> {
+        let op = self.choose_any(i)?;
+        (self.profile.wrong_state_calls || self.in_state(&op)).then_some(op)
+    }
+
+    /// Whether `op` suits its socket's state (see `Profile::wrong_state_calls`). Calls on a
+    /// closed socket always do: they fail with EBADF whatever it was.
+    fn in_state(&self, op: &Op) -> bool {
+        let socket = match *op {
+            Op::Socket { .. } | Op::Close { .. } => return true,
+            Op::Bind { socket, .. }
+            | Op::Listen { socket, .. }
+            | Op::Connect { socket, .. }
+            | Op::Accept { socket }
+            | Op::Send { socket, .. }
+            | Op::Recv { socket, .. }
+            | Op::Shutdown { socket, .. }
+            | Op::Getsockname { socket }
+            | Op::Getpeername { socket } => socket,
+        };
+        let s = &self.socks[socket];
+        if s.closed {
+            return true;
+        }
+        let fresh = s.bound.is_none() && s.link == Link::None && s.udp_peer.is_none();
+        let connected = !s.udp && s.link != Link::None;
+        match op {
+            Op::Bind { .. } => fresh && !s.listening,
+            Op::Listen { .. } => !s.udp && s.bound.is_some() && s.link == Link::None,
+            Op::Connect { .. } => s.udp || (fresh && !s.listening),
+            Op::Accept { .. } => s.listening,
+            Op::Send { .. } => connected || s.udp_peer.is_some(),
+            Op::Recv { .. } => connected || (s.udp && !fresh),
+            Op::Shutdown { .. } => connected,
+            Op::Getsockname { .. } => !fresh || s.listening,
+            Op::Getpeername { .. } => connected || (s.udp && !fresh),
+            Op::Socket { .. } | Op::Close { .. } => true,
+        }
+    }
+
+    /// [`choose`](Model::choose), whatever the socket's state.
+    fn choose_any(&self, i: &Intention) -> Option<Op> {
+        if let Some(socket) = self.must_listen {
+            return Some(Op::Listen {
+                socket,
+                backlog: self.profile.backlog,
+            });
+        }
         // Weighted so that connections form and carry data: closes are rare, sends and receives
         // common. Kind numbers: 0 socket, 1 bind, 2 listen, 3 connect, 4 accept, 5 send, 6 recv,
         // 7 shutdown, 8 close, 9 getsockname, 10 getpeername.
@@ -190,7 +303,10 @@ impl Model {
             // Every call on a closed socket fails at once (EBADF); recv and accept included.
             return Some(match i.kind % 11 {
                 1 => Op::Bind { socket, port },
-                2 => Op::Listen { socket },
+                2 => Op::Listen {
+                    socket,
+                    backlog: self.profile.backlog,
+                },
                 3 => Op::Connect { socket, port },
                 4 => Op::Accept { socket },
                 5 => Op::Send { socket, len: 1 },
@@ -210,7 +326,10 @@ impl Model {
         }
         match i.kind % 11 {
             1 => Some(Op::Bind { socket, port }),
-            2 => Some(Op::Listen { socket }),
+            2 => Some(Op::Listen {
+                socket,
+                backlog: self.profile.backlog,
+            }),
             3 => {
                 // A full listen queue drops the SYN: connect would wait. Leave it.
                 let full = self.tcp_port[port]
@@ -250,7 +369,7 @@ impl Model {
                     });
                 }
                 match s.link {
-                    _ if s.unread > 0 => Some(Op::Recv {
+                    _ if s.unread > 0 => self.profile.waitall.then_some(Op::Recv {
                         socket,
                         bufsize: bufsize.min(s.unread),
                         waitall: true,
@@ -283,6 +402,9 @@ impl Model {
     /// Follows the reference's outcome of `op`.
     pub fn apply(&mut self, op: &Op, outcome: &Outcome) {
         let ok = !matches!(outcome, Outcome::Error(_));
+        if matches!(op, Op::Listen { .. }) {
+            self.must_listen = None;
+        }
         match *op {
             Op::Socket { udp } if ok => self.socks.push(Sock {
                 udp,
@@ -290,6 +412,9 @@ impl Model {
             }),
             Op::Bind { socket, port } if ok => {
                 self.socks[socket].bound = Some(port);
+                if self.profile.listen_after_bind && !self.socks[socket].udp {
+                    self.must_listen = Some(socket);
+                }
                 let table = if self.socks[socket].udp {
                     &mut self.udp_port
                 } else {
@@ -297,7 +422,7 @@ impl Model {
                 };
                 table[port] = Some(socket);
             }
-            Op::Listen { socket } if ok => self.socks[socket].listening = true,
+            Op::Listen { socket, .. } if ok => self.socks[socket].listening = true,
             Op::Connect { socket, port } if ok => {
                 if self.socks[socket].udp {
                     self.socks[socket].udp_peer = Some(port);

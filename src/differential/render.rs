@@ -52,7 +52,11 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
             Op::Bind { socket, port } => {
                 format!("bind: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
             }
-            Op::Listen { socket } => format!("listen: {{socket: s{socket}, backlog: {BACKLOG}}}"),
+            Op::Listen {
+                socket,
+                backlog: true,
+            } => format!("listen: {{socket: s{socket}, backlog: {BACKLOG}}}"),
+            Op::Listen { socket, .. } => format!("listen: {{socket: s{socket}}}"),
             Op::Connect { socket, port } => {
                 format!("connect: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
             }
@@ -72,7 +76,14 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
                 bufsize,
                 waitall,
             } => {
-                format!("recv: {{socket: s{socket}, bufsize: {bufsize}, flags: {{waitall: {waitall}}}}}")
+                if waitall {
+                    format!(
+                        "recv: {{socket: s{socket}, bufsize: {bufsize}, flags: {{waitall: true}}}}"
+                    )
+                } else {
+                    // No flags: a scenario that needs none runs where flags are unsupported.
+                    format!("recv: {{socket: s{socket}, bufsize: {bufsize}}}")
+                }
             }
             Op::Shutdown { socket, write } => format!(
                 "shutdown: {{socket: s{socket}, how: {}}}",
