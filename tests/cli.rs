@@ -327,7 +327,26 @@ fn check_reports_parameters_declared_wrong_or_undeclared() {
     for expected in [
         "undeclared-parameter.yaml:4:3: parameter `size` is never used",
         "undeclared-parameter.yaml:5:12: parameter `unused`: min 5 is greater than max 1",
-        "undeclared-parameter.yaml:9:54: `$(sise)` is not a parameter this scenario declares",
+        "undeclared-parameter.yaml:9:54: `sise` in `$(sise)` is not a parameter this scenario declares",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+}
+
+#[test]
+fn check_reports_template_expressions_that_do_not_parse_or_go_negative() {
+    let out = sockspec(&[
+        "check",
+        "--spec",
+        TEST_SPEC,
+        &data("bad/bad-expression.yaml"),
+        &data("bad/negative-expression.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for expected in [
+        "bad-expression.yaml:9:62: in `$(size +)`: the expression ends here; expected a number",
+        "negative-expression.yaml:10:34: `$(bufsize - size)`: evaluates to -9, which is negative (with bufsize=1, size=10)",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in\n{err}");
     }

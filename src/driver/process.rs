@@ -31,8 +31,14 @@ pub(crate) struct DriverProcess {
     io: Mutex<Io>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     readers: Mutex<Vec<JoinHandle<()>>>,
+    /// Receives once the driver's stderr has reached its end (the process exited).
+    stderr_ended: Mutex<mpsc::Receiver<()>>,
     killed: AtomicBool,
 }
+
+/// How long a driver that closed its stdout gets to finish exiting, so that the error can name
+/// its exit status and the last lines of its stderr.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -73,6 +79,7 @@ impl DriverProcess {
         });
         let tail = Arc::new(Mutex::new(VecDeque::new()));
         let stderr_tail = Arc::clone(&tail);
+        let (ended, stderr_ended) = mpsc::channel();
         let stderr_reader = std::thread::spawn(move || {
             let mut bytes = Vec::new();
             let mut stderr = stderr;
@@ -94,6 +101,7 @@ impl DriverProcess {
             if !bytes.is_empty() {
                 lock(&stderr_tail).push_back(String::from_utf8_lossy(&bytes).into_owned());
             }
+            let _ = ended.send(());
         });
         Ok(DriverProcess {
             name: name.to_string(),
@@ -105,6 +113,7 @@ impl DriverProcess {
             }),
             stderr: tail,
             readers: Mutex::new(vec![stdout_reader, stderr_reader]),
+            stderr_ended: Mutex::new(stderr_ended),
             killed: AtomicBool::new(false),
         })
     }
@@ -158,6 +167,7 @@ impl DriverProcess {
                 })
             }
             Err(RecvTimeoutError::Disconnected) => {
+                self.settle();
                 return Err(self.broken(&format!("exited without answering `{op}`")))
             }
         };
@@ -220,6 +230,20 @@ impl DriverProcess {
 
     /// A [`ErrorCode::Broken`] error saying what the driver did, with its exit status and last
     /// stderr lines.
+    /// Waits (at most [`EXIT_GRACE`]) for a driver that closed its stdout to finish exiting:
+    /// its stderr to end and its exit status to be there. The standard library has no wait with
+    /// a time limit, so the status is polled until the deadline.
+    fn settle(&self) {
+        let deadline = std::time::Instant::now() + EXIT_GRACE;
+        let _ = lock(&self.stderr_ended).recv_timeout(EXIT_GRACE);
+        while std::time::Instant::now() < deadline {
+            if !matches!(lock(&self.child).try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     fn broken(&self, what: &str) -> SockError {
         let status = match lock(&self.child).try_wait() {
             Ok(Some(status)) => format!(" ({status})"),

@@ -1,6 +1,7 @@
 //! Finding scenario files, parsing them, and naming them.
 
 use super::model::{Actor, Location, ParameterHeader, Parameters, Scenario, ScenarioFile, Step};
+use super::template;
 use super::validate::validate;
 use crate::requirements::Requirements;
 use crate::yaml::{self, Positions, Seg};
@@ -171,7 +172,34 @@ pub fn parse(
                 ),
             ));
         }
-        if !text.contains(&format!("$({name})")) {
+    }
+    let mut used = std::collections::BTreeSet::new();
+    for (line, column, body) in template::templates(text) {
+        match template::Expr::parse(body) {
+            Err(e) => problems.push(at(
+                Location {
+                    line,
+                    column: column + 2 + e.offset,
+                },
+                format!("in `$({body})`: {}", e.message),
+            )),
+            Ok(expr) => {
+                for name in expr.names() {
+                    used.insert(name.to_string());
+                    if !header.parameters.contains_key(name) {
+                        problems.push(at(
+                            Location { line, column },
+                            format!(
+                                "`{name}` in `$({body})` is not a parameter this scenario declares"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for name in header.parameters.keys() {
+        if !used.contains(name) {
             let location = Positions::of(text)
                 .find_key(&[Seg::Key("parameters")], name)
                 .unwrap_or_default();
@@ -183,20 +211,32 @@ pub fn parse(
             ));
         }
     }
-    for (line, row) in text.lines().enumerate() {
-        for (column, _) in row.match_indices("$(") {
-            let name: String = row[column + 2..]
-                .chars()
-                .take_while(|c| *c != ')')
-                .collect();
-            if !header.parameters.contains_key(&name) {
+    if problems.is_empty() {
+        // Every expression must have a value at every corner of the ranges (all minimums, all
+        // maximums, and each mix): a size that goes negative is the author's mistake, found
+        // here rather than in a drawn case.
+        let names: Vec<&String> = header.parameters.keys().collect();
+        for corner in 0u32..(1 << names.len().min(8)) {
+            let values = names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let range = &header.parameters[*name];
+                    let v = if corner & (1 << i) == 0 {
+                        range.min
+                    } else {
+                        range.max
+                    };
+                    ((*name).clone(), v)
+                })
+                .collect::<BTreeMap<_, _>>();
+            if let Err((line, column, message)) = template::expand(text, &values) {
+                let shown: Vec<String> = values.iter().map(|(n, v)| format!("{n}={v}")).collect();
                 problems.push(at(
-                    Location {
-                        line: line + 1,
-                        column: column + 1,
-                    },
-                    format!("`$({name})` is not a parameter this scenario declares"),
+                    Location { line, column },
+                    format!("{message} (with {})", shown.join(", ")),
                 ));
+                break;
             }
         }
     }
@@ -208,22 +248,15 @@ pub fn parse(
         .iter()
         .map(|(name, range)| (name.clone(), range.min))
         .collect();
-    let mut scenario = parse_case(found, &substitute(text, &minimum), requirements)?;
+    let case = template::expand(text, &minimum)
+        .map_err(|(line, column, message)| vec![at(Location { line, column }, message)])?;
+    let mut scenario = parse_case(found, &case, requirements)?;
     scenario.parameters = Some(Parameters {
         ranges: header.parameters,
         cases: header.cases.unwrap_or(16),
         template: text.to_string(),
     });
     Ok(scenario)
-}
-
-/// `$(name)` replaced by each value.
-fn substitute(template: &str, values: &BTreeMap<String, u64>) -> String {
-    values
-        .iter()
-        .fold(template.to_string(), |text, (name, value)| {
-            text.replace(&format!("$({name})"), &value.to_string())
-        })
 }
 
 /// One case of a parameterised scenario: its text with these values, parsed. The case keeps the
@@ -246,7 +279,11 @@ pub fn instantiate(
         path: scenario.path.clone(),
         id: scenario.id.clone(),
     };
-    parse_case(&found, &substitute(&parameters.template, values), &known)
+    let case =
+        template::expand(&parameters.template, values).map_err(|(line, column, message)| {
+            vec![LoadError::at(&found, Location { line, column }, message)]
+        })?;
+    parse_case(&found, &case, &known)
 }
 
 /// Parses and validates the text of one concrete scenario.

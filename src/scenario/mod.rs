@@ -6,6 +6,7 @@ mod address_expr;
 mod load;
 mod model;
 mod payload;
+pub mod template;
 mod validate;
 
 pub use address_expr::AddressExpr;
