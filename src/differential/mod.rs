@@ -6,8 +6,10 @@
 //! only when the model knows bytes are queued (with `MSG_WAITALL` for exactly those bytes, so
 //! the result does not depend on timing) or the stream has ended. Everything runs in blocking
 //! mode, where timing only ever means a short wait, never a different outcome. The model follows
-//! the reference's outcomes; each implementation gets its own pool of ports, and addresses are
-//! compared by their place in the pool. A difference is rendered as a scenario (the sequence,
+//! the reference's outcomes; each implementation gets its own pool of ports (for TCP and UDP)
+//! and of paths (for Unix streams and datagrams, in a directory of its own), and addresses are
+//! compared by their place in the pool. A Unix socket's file outlives it, so paths collide even
+//! more than ports. A difference is rendered as a scenario (the sequence,
 //! with the reference's outcomes as expectations) that `sockspec run` replays.
 
 mod model;
@@ -63,6 +65,11 @@ struct Side {
     reuse_addr_streams: bool,
     /// Which sockets are streams.
     streams: Vec<bool>,
+    /// Which sockets are Unix-domain.
+    unix: Vec<bool>,
+    /// Where the pool's paths are: `p0.sock`, `p1.sock`… (each side has its own directory, so
+    /// paths, unlike ports, need no reserving).
+    dir: tempfile::TempDir,
 }
 
 impl Side {
@@ -78,14 +85,29 @@ impl Side {
             seen: Vec::new(),
             reuse_addr_streams: false,
             streams: Vec::new(),
+            unix: Vec::new(),
+            dir: tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?,
         })
     }
 
-    fn address(&self, port: usize) -> Address {
+    /// Pool entry `port` for `socket`: a port on 127.0.0.1, or a path for a Unix socket.
+    fn address(&self, socket: usize, port: usize) -> Address {
+        if self.unix.get(socket).copied().unwrap_or(false) {
+            return Address::UnixPath(self.dir.path().join(format!("p{}.sock", port % POOL)));
+        }
         Address::from(("127.0.0.1", self.pool[port % POOL]))
     }
 
     fn normalise(&mut self, address: &Address) -> String {
+        if let Address::UnixPath(path) = address {
+            // A pool path by its place in the pool, like a port.
+            if let Ok(name) = path.strip_prefix(self.dir.path()) {
+                let name = name.to_string_lossy();
+                if let Some(i) = name.strip_prefix('p').and_then(|n| n.strip_suffix(".sock")) {
+                    return format!("unix:P{i}");
+                }
+            }
+        }
         let Address::Ip(a) = address else {
             return address.to_string();
         };
@@ -126,15 +148,17 @@ impl Side {
         let h = |i: usize| handles[i];
         let s = self.session.as_ref();
         let result: Result<Outcome, SockError> = match *op {
-            Op::Socket { udp } => {
+            Op::Socket { udp, unix } => {
                 let kind = if udp {
                     SocketType::Dgram
                 } else {
                     SocketType::Stream
                 };
-                s.socket(Family::Inet, kind).map(|handle| {
+                let family = if unix { Family::Unix } else { Family::Inet };
+                s.socket(family, kind).map(|handle| {
                     self.handles.push(handle);
                     self.streams.push(!udp);
+                    self.unix.push(unix);
                     Outcome::Ok
                 })
             }
@@ -143,17 +167,19 @@ impl Side {
                     // Fails only on a closed socket, where bind fails the same way next.
                     let _ = s.setsockopt(h(socket), SocketOption::ReuseAddr, 1);
                 }
-                s.bind(h(socket), &self.address(port)).map(|()| Outcome::Ok)
+                s.bind(h(socket), &self.address(socket, port))
+                    .map(|()| Outcome::Ok)
             }
             Op::Listen { socket, backlog } => s
                 .listen(h(socket), backlog.then_some(model::BACKLOG))
                 .map(|()| Outcome::Ok),
             Op::Connect { socket, port } => s
-                .connect(h(socket), &self.address(port))
+                .connect(h(socket), &self.address(socket, port))
                 .map(|()| Outcome::Ok),
             Op::Accept { socket } => s.accept(h(socket)).map(|(handle, peer)| {
                 self.handles.push(handle);
                 self.streams.push(true);
+                self.unix.push(self.unix[socket]);
                 Outcome::Address(peer.to_string())
             }),
             Op::Send { socket, len } => s.send(h(socket), &model::bytes(len)).map(Outcome::Count),

@@ -27,16 +27,18 @@ pub struct Intention {
 /// An operation on the sockets of one run, by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// `socket(AF_INET, SOCK_DGRAM or SOCK_STREAM)`.
+    /// `socket(AF_INET or AF_UNIX, SOCK_DGRAM or SOCK_STREAM)`.
     Socket {
-        /// A UDP socket (else TCP).
+        /// A datagram socket (else a stream).
         udp: bool,
+        /// `AF_UNIX` (else `AF_INET`).
+        unix: bool,
     },
-    /// `bind` to a pool port on 127.0.0.1.
+    /// `bind` to a pool port on 127.0.0.1, or a pool path for a Unix socket.
     Bind {
         /// The socket.
         socket: usize,
-        /// The pool port.
+        /// The pool port (or path).
         port: usize,
     },
     /// `listen(BACKLOG)`, or `listen()` for an implementation without a backlog argument.
@@ -46,11 +48,11 @@ pub enum Op {
         /// Whether the backlog is given (else the system's default, which is larger).
         backlog: bool,
     },
-    /// `connect` to a pool port on 127.0.0.1.
+    /// `connect` to a pool port on 127.0.0.1, or a pool path for a Unix socket.
     Connect {
         /// The socket.
         socket: usize,
-        /// The pool port.
+        /// The pool port (or path).
         port: usize,
     },
     /// `accept()`.
@@ -98,6 +100,11 @@ pub enum Op {
     },
 }
 
+/// The index of a kind of socket in [`Model::owners`]: its pool ports (or paths) are its own.
+fn kind(unix: bool, datagram: bool) -> usize {
+    usize::from(unix) * 2 + usize::from(datagram)
+}
+
 /// The bytes a `send` of `len` sends.
 pub fn bytes(len: usize) -> Vec<u8> {
     b"differential".iter().copied().cycle().take(len).collect()
@@ -119,7 +126,10 @@ enum Link {
 
 #[derive(Clone, Debug, Default)]
 struct Sock {
+    /// A datagram socket (UDP or Unix datagram).
     udp: bool,
+    /// A Unix-domain socket.
+    unix: bool,
     closed: bool,
     listening: bool,
     link: Link,
@@ -136,9 +146,9 @@ struct Sock {
     write_shut: bool,
     /// A reset is on its way (its listener closed while it was queued).
     reset: bool,
-    /// Pool port a UDP socket is connected to.
+    /// Pool port (path) a datagram socket is connected to.
     udp_peer: Option<usize>,
-    /// Pool port the socket is bound to.
+    /// Pool port (path) the socket is bound to.
     bound: Option<usize>,
     /// Connections waiting to be accepted (listeners).
     queue: VecDeque<usize>,
@@ -204,9 +214,9 @@ pub struct Model {
     /// A stream socket just bound, to be made to listen next (`Profile::listen_after_bind`).
     must_listen: Option<usize>,
     socks: Vec<Sock>,
-    /// The socket bound to each pool port, per protocol.
-    tcp_port: [Option<usize>; POOL],
-    udp_port: [Option<usize>; POOL],
+    /// The socket bound to each pool port or path, per kind: TCP, UDP, Unix stream, Unix
+    /// datagram (see [`kind`]).
+    owners: [[Option<usize>; POOL]; 4],
 }
 
 impl Model {
@@ -281,6 +291,7 @@ impl Model {
         if i.kind % 11 == 0 {
             return (n < MAX_SOCKETS).then_some(Op::Socket {
                 udp: i.arg % 3 == 0,
+                unix: (i.arg / 3) % 3 == 0,
             });
         }
         if n == 0 {
@@ -290,7 +301,8 @@ impl Model {
         let s = &self.socks[socket];
         let listening: Vec<usize> = (0..POOL)
             .filter(|&p| {
-                self.tcp_port[p].is_some_and(|l| self.socks[l].listening && !self.socks[l].closed)
+                self.owners[kind(s.unix, false)][p]
+                    .is_some_and(|l| self.socks[l].listening && !self.socks[l].closed)
             })
             .collect();
         // Connects mostly go where someone listens, so that connections form.
@@ -332,7 +344,7 @@ impl Model {
             }),
             3 => {
                 // A full listen queue drops the SYN: connect would wait. Leave it.
-                let full = self.tcp_port[port]
+                let full = self.owners[kind(s.unix, false)][port]
                     .map(|l| &self.socks[l])
                     .is_some_and(|l| l.listening && l.queue.len() >= BACKLOG as usize);
                 (s.udp || !full).then_some(Op::Connect { socket, port })
@@ -406,8 +418,9 @@ impl Model {
             self.must_listen = None;
         }
         match *op {
-            Op::Socket { udp } if ok => self.socks.push(Sock {
+            Op::Socket { udp, unix } if ok => self.socks.push(Sock {
                 udp,
+                unix,
                 ..Sock::default()
             }),
             Op::Bind { socket, port } if ok => {
@@ -415,12 +428,8 @@ impl Model {
                 if self.profile.listen_after_bind && !self.socks[socket].udp {
                     self.must_listen = Some(socket);
                 }
-                let table = if self.socks[socket].udp {
-                    &mut self.udp_port
-                } else {
-                    &mut self.tcp_port
-                };
-                table[port] = Some(socket);
+                let s = &self.socks[socket];
+                self.owners[kind(s.unix, s.udp)][port] = Some(socket);
             }
             Op::Listen { socket, .. } if ok => self.socks[socket].listening = true,
             Op::Connect { socket, port } if ok => {
@@ -428,7 +437,7 @@ impl Model {
                     self.socks[socket].udp_peer = Some(port);
                     return;
                 }
-                match self.tcp_port[port] {
+                match self.owners[kind(self.socks[socket].unix, false)][port] {
                     Some(l) if self.socks[l].listening && l != socket => {
                         self.socks[l].queue.push_back(socket);
                         self.socks[socket].link = Link::Queued;
@@ -439,7 +448,10 @@ impl Model {
             Op::Accept { socket } if ok => {
                 let client = self.socks[socket].queue.pop_front();
                 let child = self.socks.len();
-                let mut sock = Sock::default();
+                let mut sock = Sock {
+                    unix: self.socks[socket].unix,
+                    ..Sock::default()
+                };
                 match client {
                     Some(c) => {
                         sock.link = Link::Peer(c);
@@ -494,7 +506,9 @@ impl Model {
                     self.socks[c].reset = true;
                     self.socks[c].peer_gone = true;
                 }
-                for table in [&mut self.tcp_port, &mut self.udp_port] {
+                // A Unix socket's file stays after close: binding its path fails, connecting
+                // to it is refused, as the reference will say.
+                for table in self.owners.iter_mut() {
                     for owner in table.iter_mut() {
                         if *owner == Some(socket) {
                             *owner = None;
@@ -529,7 +543,9 @@ impl Model {
         let s = &self.socks[socket];
         if s.udp {
             // A connected datagram socket only takes datagrams from its peer's address.
-            let owner = s.udp_peer.and_then(|p| self.udp_port[p])?;
+            let owner = s
+                .udp_peer
+                .and_then(|p| self.owners[kind(s.unix, true)][p])?;
             let accepts = match self.socks[owner].udp_peer {
                 None => true,
                 Some(q) => s.bound == Some(q),

@@ -37,20 +37,27 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
         let _ = writeln!(out, "    - close: {{socket: pool{p}}}");
     }
     let mut sockets = 0;
+    // Which sockets are Unix-domain, by index.
+    let mut is_unix: Vec<bool> = Vec::new();
     for (op, outcome) in ops.iter().zip(outcomes) {
         let step = match *op {
-            Op::Socket { udp } => {
+            Op::Socket { udp, unix } => {
                 let step = format!(
-                    "socket: {{family: inet, type: {}, as: s{sockets}}}",
+                    "socket: {{family: {}, type: {}, as: s{sockets}}}",
+                    if unix { "unix" } else { "inet" },
                     if udp { "dgram" } else { "stream" }
                 );
                 if !matches!(outcome, Outcome::Error(_)) {
                     sockets += 1;
+                    is_unix.push(unix);
                 }
                 step
             }
             Op::Bind { socket, port } => {
-                format!("bind: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
+                format!(
+                    "bind: {{socket: s{socket}, address: \"{}\"}}",
+                    pool_address(is_unix[socket], port)
+                )
             }
             Op::Listen {
                 socket,
@@ -58,12 +65,16 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
             } => format!("listen: {{socket: s{socket}, backlog: {BACKLOG}}}"),
             Op::Listen { socket, .. } => format!("listen: {{socket: s{socket}}}"),
             Op::Connect { socket, port } => {
-                format!("connect: {{socket: s{socket}, address: \"127.0.0.1:$p{port}\"}}")
+                format!(
+                    "connect: {{socket: s{socket}, address: \"{}\"}}",
+                    pool_address(is_unix[socket], port)
+                )
             }
             Op::Accept { socket } => {
                 let step = format!("accept: {{socket: s{socket}, as: s{sockets}}}");
                 if !matches!(outcome, Outcome::Error(_)) {
                     sockets += 1;
+                    is_unix.push(is_unix[socket]);
                 }
                 step
             }
@@ -108,9 +119,21 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
     out
 }
 
+/// Pool entry `port` as a scenario writes it: a captured port, or a path for a Unix socket.
+fn pool_address(unix: bool, port: usize) -> String {
+    if unix {
+        format!("unix:p{port}.sock")
+    } else {
+        format!("127.0.0.1:$p{port}")
+    }
+}
+
 /// A normalised address as a scenario pattern: pool ports by their captured name, other ports as
 /// any port (their numbering across steps cannot be written as a pattern).
 fn address(normalised: &str) -> Option<String> {
+    if let Some(i) = normalised.strip_prefix("unix:P") {
+        return Some(format!("unix:p{i}.sock"));
+    }
     let (host, port) = normalised.rsplit_once(':')?;
     if let Some(p) = port.strip_prefix('P') {
         return Some(format!("{host}:$p{p}"));
