@@ -351,3 +351,19 @@ fn check_reports_template_expressions_that_do_not_parse_or_go_negative() {
         assert!(err.contains(expected), "missing {expected:?} in\n{err}");
     }
 }
+
+#[test]
+fn a_call_that_returns_before_min_elapsed_fails() {
+    let out = sockspec(&[
+        "run",
+        &data("failing/timeout-sooner-than-min-elapsed.yaml"),
+        "--spec",
+        TEST_SPEC,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("(recv, tests/data/failing/timeout-sooner-than-min-elapsed.yaml:8): expected the call to take at least 2s, got it returned after"),
+        "{report}"
+    );
+}

@@ -173,7 +173,9 @@ impl ActorRun<'_> {
             self.board.signal(name);
         }
         self.watchdog.arm(self.index, handle, deadline);
+        let started = std::time::Instant::now();
         let outcome = self.call(&step.op, handle, &addresses, sockets);
+        let elapsed = started.elapsed();
         let timed_out = self.watchdog.disarm(self.index);
         if self.board.is_aborted() {
             return Err(Stop::Stopped);
@@ -228,6 +230,22 @@ impl ActorRun<'_> {
                     None,
                 ));
             }
+        }
+        if let Some(least) = step.min_elapsed.filter(|least| elapsed < *least) {
+            return Err(self.failure(
+                index,
+                step,
+                format!(
+                    "the call to take at least {}",
+                    humantime::format_duration(least)
+                ),
+                format!(
+                    "it returned after {:?}, with {}",
+                    elapsed,
+                    describe_outcome(&outcome, self.env)
+                ),
+                None,
+            ));
         }
         if let Some(signal) = &step.blocks_until {
             if !self.board.is_raised(signal) {

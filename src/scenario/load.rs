@@ -312,6 +312,7 @@ fn parse_case(
                     timeout: parsed.timeout,
                     announce: parsed.announce,
                     blocks_until: parsed.blocks_until,
+                    min_elapsed: parsed.min_elapsed,
                 })
                 .collect();
             Actor { name, steps }

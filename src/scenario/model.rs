@@ -125,6 +125,8 @@ pub struct Step {
     pub announce: Option<String>,
     /// The call must not return before this signal is raised: it blocks until then.
     pub blocks_until: Option<String>,
+    /// The call must take at least this long (a timeout waits out its time).
+    pub min_elapsed: Option<Duration>,
     /// Where the step starts in its file.
     pub location: Location,
 }
@@ -633,7 +635,13 @@ impl<'de> Deserialize<'de> for Expect {
 }
 
 /// The keys a step may have besides its operation.
-pub const STEP_KEYS: &[&str] = &["expect", "timeout", "announce", "blocks_until"];
+pub const STEP_KEYS: &[&str] = &[
+    "expect",
+    "timeout",
+    "announce",
+    "blocks_until",
+    "min_elapsed",
+];
 
 /// A step as parsed, before the loader attaches its location.
 #[derive(Clone, Debug)]
@@ -643,6 +651,7 @@ pub(crate) struct ParsedStep {
     pub timeout: Option<Duration>,
     pub announce: Option<String>,
     pub blocks_until: Option<String>,
+    pub min_elapsed: Option<Duration>,
 }
 
 impl<'de> Deserialize<'de> for ParsedStep {
@@ -655,14 +664,15 @@ impl<'de> Deserialize<'de> for ParsedStep {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedStep, A::Error> {
                 let mut op: Option<Op> = None;
-                let (mut expect, mut timeout, mut announce, mut blocks_until) =
-                    (None, None, None, None);
+                let (mut expect, mut timeout, mut announce, mut blocks_until, mut min_elapsed) =
+                    (None, None, None, None, None);
                 while let Some(key) = map.next_key::<String>()? {
                     match key.as_str() {
                         "expect" => expect = Some(map.next_value()?),
                         "timeout" => timeout = Some(map.next_value::<DurationText>()?.0),
                         "announce" => announce = Some(map.next_value()?),
                         "blocks_until" => blocks_until = Some(map.next_value()?),
+                        "min_elapsed" => min_elapsed = Some(map.next_value::<DurationText>()?.0),
                         name => match Op::next_from_map(name, &mut map)? {
                             Some(_) if op.is_some() => {
                                 return Err(de::Error::custom(format!(
@@ -693,6 +703,7 @@ impl<'de> Deserialize<'de> for ParsedStep {
                     timeout,
                     announce,
                     blocks_until,
+                    min_elapsed,
                 })
             }
         }
