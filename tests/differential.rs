@@ -99,6 +99,17 @@ fn cpython_agrees_with_the_reference() {
     }
 }
 
+/// std's capabilities, plus what std does that they cannot say: its `bind` listens, it has no
+/// object for a socket not yet bound or connected, and it sets SO_REUSEADDR on listeners.
+fn std_profile(std: &dyn Implementation) -> Profile {
+    Profile {
+        listen_after_bind: true,
+        wrong_state_calls: false,
+        reuse_addr_streams: true,
+        ..Profile::of(&std.capabilities())
+    }
+}
+
 #[test]
 fn std_agrees_with_the_reference_within_its_limits() {
     // std::net cannot express a bound-but-idle stream socket (its `bind` listens: the known
@@ -107,12 +118,7 @@ fn std_agrees_with_the_reference_within_its_limits() {
     // expectations/std.yaml). The profile keeps the model to what std can run and has the
     // reference set SO_REUSEADDR too, so any difference left is a real one.
     let std = sockspec::stdnet::StdNet;
-    let profile = Profile {
-        listen_after_bind: true,
-        wrong_state_calls: false,
-        reuse_addr_streams: true,
-        ..Profile::of(&std.capabilities())
-    };
+    let profile = std_profile(&std);
     let cases = cases();
     match differences(&std, profile, cases, 16) {
         Err((message, path)) => panic!("{message}\nscenario: {}", path.display()),
@@ -125,12 +131,43 @@ fn std_agrees_with_the_reference_within_its_limits() {
     }
 }
 
-#[test]
-fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
+/// Whether the scenario `text` passes on the reference: loaded and run through the real loader
+/// and runner. A scenario can only get its pool ports by binding to port 0, so they lie in the
+/// ephemeral range, where an implicit bind later in the sequence lands on one about once in a
+/// thousand sequences. That is the replay's environment, not the sequence: only three failures
+/// in a row count.
+fn replays(text: &str) -> Result<(), String> {
     use sockspec::requirements::Requirements;
     use sockspec::runner::{run_scenario, RunOptions, Status};
     use sockspec::scenario::{parse, ScenarioPath};
-    let requirements = Requirements::load(&root().join("spec")).unwrap();
+    static REQUIREMENTS: std::sync::OnceLock<Requirements> = std::sync::OnceLock::new();
+    let requirements =
+        REQUIREMENTS.get_or_init(|| Requirements::load(&root().join("spec")).unwrap());
+    let file = ScenarioPath {
+        path: PathBuf::from("differential.yaml"),
+        id: "differential".to_string(),
+    };
+    let scenario = parse(&file, text, requirements).map_err(|e| format!("{e:?}\n{text}"))?;
+    let replay = || {
+        run_scenario(
+            &scenario,
+            &sockspec::reference::Reference,
+            &RunOptions::default(),
+        )
+    };
+    let result = (0..2)
+        .map(|_| replay())
+        .find(|r| r.status == Status::Pass)
+        .unwrap_or_else(replay);
+    if result.status == Status::Pass {
+        Ok(())
+    } else {
+        Err(format!("{}\n{text}", result.explanation()))
+    }
+}
+
+/// Renders random sequences under `profile` with the reference's outcomes and replays them.
+fn rendered_sequences_replay(profile: Profile) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
@@ -138,37 +175,52 @@ fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
     });
     runner
         .run(&intentions(), |intentions| {
-            let text =
-                sockspec::differential::scenario_of(&intentions).map_err(TestCaseError::fail)?;
-            let file = ScenarioPath {
-                path: PathBuf::from("differential.yaml"),
-                id: "differential".to_string(),
-            };
-            let scenario = parse(&file, &text, &requirements)
-                .map_err(|e| TestCaseError::fail(format!("{e:?}\n{text}")))?;
-            // A scenario can only get its pool ports by binding to port 0, so they lie in the
-            // ephemeral range, where an implicit bind later in the sequence lands on one about once
-            // in a thousand sequences. That is the replay's environment, not the sequence: only
-            // three failures in a row count.
-            let replay = || {
-                run_scenario(
-                    &scenario,
-                    &sockspec::reference::Reference,
-                    &RunOptions::default(),
-                )
-            };
-            let result = (0..2)
-                .map(|_| replay())
-                .find(|r| r.status == Status::Pass)
-                .unwrap_or_else(replay);
-            prop_assert_eq!(
-                result.status,
-                Status::Pass,
-                "{}\n{}",
-                result.explanation(),
-                text
-            );
-            Ok(())
+            let text = sockspec::differential::scenario_of_with(&intentions, profile)
+                .map_err(TestCaseError::fail)?;
+            replays(&text).map_err(TestCaseError::fail)
         })
         .unwrap();
+}
+
+#[test]
+fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
+    rendered_sequences_replay(Profile::default());
+}
+
+#[test]
+fn a_sequence_drawn_for_std_replays_on_the_reference_too() {
+    // Under std's profile the reference sets SO_REUSEADDR before stream binds; the written
+    // scenario must say so, or its expectations would not hold on the reference.
+    let std = sockspec::stdnet::StdNet;
+    rendered_sequences_replay(std_profile(&std));
+}
+
+#[test]
+fn a_rebind_beside_an_open_connection_replays_under_the_std_profile() {
+    // The sequence std's comparison once differed on: listen on p0, accept a connection, close
+    // the listener, bind p0 again. With SO_REUSEADDR (as std sets it) the rebind succeeds, and
+    // the written scenario must set it too for the reference to agree.
+    let i = |kind, socket, arg| Intention { kind, socket, arg };
+    let intentions = [
+        i(0, 0, 4),  // socket: TCP (s0)
+        i(3, 0, 0),  // bind s0 to p0
+        i(0, 0, 4),  // (std's profile: listen on s0 comes next, whatever is drawn)
+        i(0, 0, 4),  // socket: TCP (s1)
+        i(8, 1, 0),  // connect s1 to p0
+        i(11, 0, 0), // accept on s0 (s2)
+        i(21, 0, 0), // close s0
+        i(0, 0, 4),  // socket: TCP (s3)
+        i(3, 3, 0),  // bind s3 to p0, beside the open connection
+    ];
+    let profile = std_profile(&sockspec::stdnet::StdNet);
+    let text = sockspec::differential::scenario_of_with(&intentions, profile).unwrap();
+    assert!(
+        text.contains("bind: {socket: s3, address: \"127.0.0.1:$p0\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("setsockopt: {socket: s3, option: reuse_addr, value: true}"),
+        "{text}"
+    );
+    replays(&text).unwrap();
 }

@@ -326,9 +326,16 @@ impl std::fmt::Display for Difference {
 /// The scenario the intentions describe, with the reference's outcomes as expectations (what a
 /// difference is written as).
 pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
+    scenario_of_with(intentions, Profile::default())
+}
+
+/// [`scenario_of`], drawing what `profile` allows, with the reference running as it does in
+/// [`compare_with`] under that profile.
+pub fn scenario_of_with(intentions: &[Intention], profile: Profile) -> Result<String, String> {
     let (pool, _) = reserve_pools()?;
     let mut side = Side::new(&crate::reference::Reference, pool)?;
-    let mut model = Model::default();
+    side.reuse_addr_streams = profile.reuse_addr_streams;
+    let mut model = Model::with(profile);
     let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
     for intention in intentions {
         let Some(op) = model.choose(intention) else {
@@ -339,7 +346,7 @@ pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
         ops.push(op);
         outcomes.push(outcome);
     }
-    Ok(render::scenario(&ops, &outcomes))
+    Ok(render::scenario(&ops, &outcomes, profile))
 }
 
 /// Runs the sequence the intentions describe on `implementation` and on the reference, step by
@@ -379,7 +386,7 @@ pub fn compare_with(
             return Ok(ops.len() - 1);
         }
         if got != want {
-            let fixture = render::scenario(&ops, &outcomes);
+            let fixture = render::scenario(&ops, &outcomes, profile);
             return Err(CompareError::Differs(Box::new(Difference {
                 implementation: implementation.name().to_string(),
                 ops,

@@ -6,13 +6,13 @@
 //! an implicit bind (connect, listen) lands on a pool port and the replay differs at that step.
 //! Run it again before suspecting the implementation.
 
-use super::model::{bytes, Op, BACKLOG};
+use super::model::{bytes, Op, Profile, BACKLOG};
 use super::{Outcome, POOL};
 use crate::scenario::hex;
 use std::fmt::Write;
 
-/// The scenario for `ops`, expecting `outcomes`.
-pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
+/// The scenario for `ops`, expecting `outcomes` (as the reference gave them under `profile`).
+pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -21,6 +21,20 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
     let _ = writeln!(out, "# the last step. Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/.");
     let _ = writeln!(out, "title: \"A sequence of {} operations on which an implementation differed from the reference\"", ops.len());
     let _ = writeln!(out, "requirements: [tcp.server.bind.in-use, tcp.client.connect, data.recv.bufsize, names.getsockname.bound]");
+    if profile.reuse_addr_streams {
+        let _ = writeln!(
+            out,
+            "# The reference set SO_REUSEADDR before each stream bind, as the implementation does"
+        );
+        let _ = writeln!(
+            out,
+            "# by itself (std's listeners): those steps are written out, so an implementation that"
+        );
+        let _ = writeln!(
+            out,
+            "# cannot set options reports this scenario unsupported; drop them to replay it there."
+        );
+    }
     let _ = writeln!(out, "tags: [differential, regression]");
     let _ = writeln!(out, "actors:\n  main:");
     // The pool: ports that were free, held by captured names.
@@ -37,8 +51,10 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
         let _ = writeln!(out, "    - close: {{socket: pool{p}}}");
     }
     let mut sockets = 0;
-    // Which sockets are Unix-domain, by index.
+    // Which sockets are Unix-domain, which streams, which closed, by index.
     let mut is_unix: Vec<bool> = Vec::new();
+    let mut is_stream: Vec<bool> = Vec::new();
+    let mut closed: Vec<bool> = Vec::new();
     for (op, outcome) in ops.iter().zip(outcomes) {
         let step = match *op {
             Op::Socket { udp, unix } => {
@@ -50,14 +66,21 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
                 if !matches!(outcome, Outcome::Error(_)) {
                     sockets += 1;
                     is_unix.push(unix);
+                    is_stream.push(!udp);
+                    closed.push(false);
                 }
                 step
             }
             Op::Bind { socket, port } => {
-                format!(
+                let bind = format!(
                     "bind: {{socket: s{socket}, address: \"{}\"}}",
                     pool_address(is_unix[socket], port)
-                )
+                );
+                if profile.reuse_addr_streams && is_stream[socket] && !closed[socket] {
+                    format!("setsockopt: {{socket: s{socket}, option: reuse_addr, value: true}}\n    - {bind}")
+                } else {
+                    bind
+                }
             }
             Op::Listen {
                 socket,
@@ -75,6 +98,8 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
                 if !matches!(outcome, Outcome::Error(_)) {
                     sockets += 1;
                     is_unix.push(is_unix[socket]);
+                    is_stream.push(true);
+                    closed.push(false);
                 }
                 step
             }
@@ -100,7 +125,12 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome]) -> String {
                 "shutdown: {{socket: s{socket}, how: {}}}",
                 if write { "write" } else { "read" }
             ),
-            Op::Close { socket } => format!("close: {{socket: s{socket}}}"),
+            Op::Close { socket } => {
+                if let Some(c) = closed.get_mut(socket) {
+                    *c = true;
+                }
+                format!("close: {{socket: s{socket}}}")
+            }
             Op::Getsockname { socket } => format!("getsockname: {{socket: s{socket}}}"),
             Op::Getpeername { socket } => format!("getpeername: {{socket: s{socket}}}"),
         };

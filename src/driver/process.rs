@@ -148,6 +148,7 @@ impl DriverProcess {
             None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
         };
         if written.is_err() {
+            self.settle();
             return Err(self.broken(&format!("stopped reading requests before `{op}`")));
         }
         let reply = match wait {
@@ -244,6 +245,8 @@ impl DriverProcess {
         }
     }
 
+    /// The error for a driver that stopped working: what it did, its exit status if it has
+    /// exited, and the last lines of its stderr.
     fn broken(&self, what: &str) -> SockError {
         let status = match lock(&self.child).try_wait() {
             Ok(Some(status)) => format!(" ({status})"),

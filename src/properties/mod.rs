@@ -104,7 +104,11 @@ impl Counterexample {
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
         let path = dir.join(format!("{}-{name}.yaml", self.property));
-        std::fs::write(&path, &self.fixture)?;
+        // Written whole, then renamed into place: a replay reading the file meanwhile sees the
+        // old scenario or the new one, never half of one.
+        let mut staged = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut staged, self.fixture.as_bytes())?;
+        staged.persist(&path).map_err(|e| e.error)?;
         Ok(path)
     }
 }
@@ -190,7 +194,16 @@ pub fn stream_round_trip(
             "stream-round-trip"
         },
         implementation: implementation.name().to_string(),
-        fixture: stream_fixture(transport, payload, bufsizes, &message),
+        fixture: stream_fixture(
+            transport,
+            payload,
+            bufsizes,
+            &message,
+            implementation
+                .capabilities()
+                .options
+                .contains(&SocketOption::RecvTimeoutMs),
+        ),
         message,
     };
     if transport == StreamTransport::Socketpair {

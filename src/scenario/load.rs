@@ -174,15 +174,28 @@ pub fn parse(
         }
     }
     let mut used = std::collections::BTreeSet::new();
-    for (line, column, body) in template::templates(text) {
+    for t in template::templates(text) {
+        let (line, column, body) = (t.line, t.column, t.body);
+        if !t.closed {
+            problems.push(at(
+                Location { line, column },
+                template::UNCLOSED.to_string(),
+            ));
+        }
         match template::Expr::parse(body) {
-            Err(e) => problems.push(at(
-                Location {
-                    line,
-                    column: column + 2 + e.offset,
-                },
-                format!("in `$({body})`: {}", e.message),
-            )),
+            Err(e) => {
+                problems.push(at(
+                    Location {
+                        line,
+                        column: column + 2 + e.offset,
+                    },
+                    format!("in `$({body})`: {}", e.message),
+                ));
+                // Its names still count as used, so that one mistake gives one error.
+                for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    used.insert(word.to_string());
+                }
+            }
             Ok(expr) => {
                 for name in expr.names() {
                     used.insert(name.to_string());

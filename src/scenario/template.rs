@@ -59,7 +59,10 @@ impl Expr {
     /// a port); an error otherwise.
     pub fn eval(&self, values: &BTreeMap<String, u64>) -> Result<u64, String> {
         let value = self.value(values)?;
-        u64::try_from(value).map_err(|_| format!("evaluates to {value}, which is negative"))
+        if value < 0 {
+            return Err(format!("evaluates to {value}, which is negative"));
+        }
+        u64::try_from(value).map_err(|_| format!("evaluates to {value}, which is too large"))
     }
 
     fn value(&self, values: &BTreeMap<String, u64>) -> Result<i128, String> {
@@ -71,13 +74,14 @@ impl Expr {
                 .ok_or_else(|| format!("`{n}` is not a parameter this scenario declares"))?,
             Expr::Binary(a, op, b) => {
                 let (a, b) = (a.value(values)?, b.value(values)?);
-                match op {
-                    '+' => a + b,
-                    '-' => a - b,
-                    '*' => a * b,
+                let result = match op {
+                    '+' => a.checked_add(b),
+                    '-' => a.checked_sub(b),
+                    '*' => a.checked_mul(b),
                     _ if b == 0 => return Err("division by zero".to_string()),
-                    _ => a / b,
-                }
+                    _ => a.checked_div(b),
+                };
+                result.ok_or_else(|| format!("`{a} {op} {b}` is too large"))?
             }
             Expr::Call(f, args) => {
                 let args: Vec<i128> = args
@@ -109,7 +113,7 @@ impl Parser<'_> {
     }
 
     fn skip_space(&mut self) {
-        while self.text[self.at..].starts_with(' ') {
+        while self.text[self.at..].starts_with([' ', '\t']) {
             self.at += 1;
         }
     }
@@ -204,60 +208,79 @@ impl Parser<'_> {
     }
 }
 
-/// Every `$( … )` in `text`: (line from 1, column from 1 of the `$`, the expression text).
-/// Parentheses nest, so `$(min(a, b))` is one template. An unclosed one runs to the line's end.
-pub fn templates(text: &str) -> Vec<(usize, usize, &str)> {
+/// One `$( … )` found in a text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Template<'a> {
+    /// Its line, from 1.
+    pub line: usize,
+    /// The column of its `$`, from 1.
+    pub column: usize,
+    /// The expression between `$(` and its `)` (to the line's end if unclosed).
+    pub body: &'a str,
+    /// Whether the `)` was found on the same line.
+    pub closed: bool,
+}
+
+/// Where the `)` that closes a template whose expression starts `body` is (parentheses nest).
+fn closing(body: &str) -> Option<usize> {
+    let mut depth = 1;
+    body.char_indices().find_map(|(i, c)| {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        (depth == 0).then_some(i)
+    })
+}
+
+/// Every `$( … )` in `text`. Parentheses nest, so `$(min(a, b))` is one template; a template
+/// ends on its own line.
+pub fn templates(text: &str) -> Vec<Template<'_>> {
     let mut found = Vec::new();
     for (line, row) in text.lines().enumerate() {
         for (column, _) in row.match_indices("$(") {
             let body = &row[column + 2..];
-            let mut depth = 1;
-            let end = body.char_indices().find_map(|(i, c)| {
-                match c {
-                    '(' => depth += 1,
-                    ')' => depth -= 1,
-                    _ => {}
-                }
-                (depth == 0).then_some(i)
+            let end = closing(body);
+            found.push(Template {
+                line: line + 1,
+                column: column + 1,
+                body: &body[..end.unwrap_or(body.len())],
+                closed: end.is_some(),
             });
-            found.push((line + 1, column + 1, &body[..end.unwrap_or(body.len())]));
         }
     }
     found
 }
 
+/// The message for a `$(` without its `)`.
+pub const UNCLOSED: &str = "`$(` is not closed: expected `)` before the end of the line";
+
 /// `text` with every `$( … )` replaced by its value. The templates were checked when the
-/// scenario was loaded; an error here is a value the expression cannot take (negative, division
-/// by zero), reported with the template's position.
+/// scenario was loaded; an error here is a value the expression cannot take (negative, too
+/// large, division by zero), reported with the template's line and column.
 pub fn expand(
     text: &str,
     values: &BTreeMap<String, u64>,
 ) -> Result<String, (usize, usize, String)> {
     let mut out = String::with_capacity(text.len());
     for (index, row) in text.split_inclusive('\n').enumerate() {
-        let mut rest = row;
-        let mut column = 0;
+        let (mut rest, mut offset) = (row, 0);
         while let Some(start) = rest.find("$(") {
             out.push_str(&rest[..start]);
-            let body = &rest[start + 2..];
-            let (_, _, expr_text) = templates(&rest[start..])
-                .into_iter()
-                .next()
-                .unwrap_or((0, 0, body));
-            let position = (index + 1, column + start + 1);
+            let column = offset + start + 1;
+            let body = rest[start + 2..].trim_end_matches(['\n', '\r']);
+            let Some(end) = closing(body) else {
+                return Err((index + 1, column, UNCLOSED.to_string()));
+            };
+            let expr_text = &body[..end];
             let value = Expr::parse(expr_text)
                 .map_err(|e| e.message)
                 .and_then(|e| e.eval(values))
-                .map_err(|message| {
-                    (
-                        position.0,
-                        position.1,
-                        format!("`$({expr_text})`: {message}"),
-                    )
-                })?;
+                .map_err(|message| (index + 1, column, format!("`$({expr_text})`: {message}")))?;
             out.push_str(&value.to_string());
-            let consumed = start + 2 + expr_text.len() + usize::from(body.len() > expr_text.len());
-            column += consumed;
+            let consumed = start + 2 + end + 1;
+            offset += consumed;
             rest = &rest[consumed..];
         }
         out.push_str(rest);
@@ -268,7 +291,20 @@ pub fn expand(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use rstest::rstest;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_says_why_and_never_panics(text in "\\PC{0,40}", n in any::<u64>()) {
+            let values: BTreeMap<String, u64> = [("n".to_string(), n)].into_iter().collect();
+            if let Ok(expr) = Expr::parse(&text) {
+                let _ = expr.eval(&values);
+            }
+            let _ = expand(&format!("a: $({text})\n$(n * n - {text}"), &values);
+            let _ = templates(&text);
+        }
+    }
 
     fn values() -> BTreeMap<String, u64> {
         [("size".to_string(), 100), ("bufsize".to_string(), 30)]
@@ -322,15 +358,44 @@ mod tests {
     #[test]
     fn templates_nest_and_expand_in_place() {
         let text = "a: $(min(size, bufsize))\nb: [$(size), $((size))]\n";
+        let found: Vec<_> = templates(text)
+            .iter()
+            .map(|t| (t.line, t.column, t.body, t.closed))
+            .collect();
         assert_eq!(
-            templates(text),
+            found,
             vec![
-                (1, 4, "min(size, bufsize)"),
-                (2, 5, "size"),
-                (2, 14, "(size)")
+                (1, 4, "min(size, bufsize)", true),
+                (2, 5, "size", true),
+                (2, 14, "(size)", true)
             ]
         );
         assert_eq!(expand(text, &values()).unwrap(), "a: 30\nb: [100, 100]\n");
+    }
+
+    #[test]
+    fn an_unclosed_template_is_an_error_and_keeps_the_line_end() {
+        assert!(!templates("a: $(size\nb: 2\n")[0].closed);
+        assert_eq!(
+            expand("a: $(size\nb: 2\n", &values()).unwrap_err(),
+            (1, 4, UNCLOSED.to_string())
+        );
+        assert_eq!(
+            expand("a: $(size)\r\nb: 2\r\n", &values()).unwrap(),
+            "a: 100\r\nb: 2\r\n"
+        );
+    }
+
+    #[test]
+    fn arithmetic_that_overflows_is_an_error_not_a_panic() {
+        let v: BTreeMap<String, u64> = [("n".to_string(), u64::MAX)].into_iter().collect();
+        let e = Expr::parse("n*n*n - n*n*n + 1")
+            .unwrap()
+            .eval(&v)
+            .unwrap_err();
+        assert!(e.contains("too large"), "{e}");
+        let e = Expr::parse("n + n").unwrap().eval(&v).unwrap_err();
+        assert!(e.contains("too large"), "{e}");
     }
 
     #[test]
