@@ -135,6 +135,30 @@ fn bounded<T>(
     within(CHECK_LIMIT, handles, body).0
 }
 
+/// Whether the implementation can bound a receive with `SO_RCVTIMEO`.
+fn has_recv_timeout(implementation: &dyn Implementation) -> bool {
+    implementation
+        .capabilities()
+        .options
+        .contains(&SocketOption::RecvTimeoutMs)
+}
+
+/// Makes a receive on `socket` fail after [`MISSING_AFTER_MS`] instead of waiting, where the
+/// implementation can: for bytes that should already be queued.
+fn fail_when_missing(
+    implementation: &dyn Implementation,
+    session: &dyn Session,
+    socket: Handle,
+) -> Result<(), String> {
+    if !has_recv_timeout(implementation) {
+        return Ok(());
+    }
+    call(
+        "setsockopt(SO_RCVTIMEO)",
+        session.setsockopt(socket, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
+    )
+}
+
 /// A session of the implementation under test.
 type Sessions = Box<dyn Session>;
 
@@ -199,10 +223,7 @@ pub fn stream_round_trip(
             payload,
             bufsizes,
             &message,
-            implementation
-                .capabilities()
-                .options
-                .contains(&SocketOption::RecvTimeoutMs),
+            has_recv_timeout(implementation),
         ),
         message,
     };
@@ -266,16 +287,7 @@ fn socketpair_round_trip(
     )?;
     // A Unix stream queues the bytes at the peer before send returns: bytes that are not there
     // at once are missing (dropped), and waiting for them would only stall.
-    if implementation
-        .capabilities()
-        .options
-        .contains(&SocketOption::RecvTimeoutMs)
-    {
-        call(
-            "setsockopt(SO_RCVTIMEO)",
-            session.setsockopt(right, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
-        )?;
-    }
+    fail_when_missing(implementation, session, right)?;
     let sent = payload.bytes();
     bounded(&[(session, left), (session, right)], || {
         let mut reader = Reader::new(bufsizes, sent.len());
@@ -408,16 +420,7 @@ pub fn datagram_boundaries(
         // Everything is sent before anything is read, and loopback queues a datagram before
         // sendto returns: a datagram that is not there at once is missing (merged into another,
         // lost), and waiting for it would only stall.
-        if implementation
-            .capabilities()
-            .options
-            .contains(&SocketOption::RecvTimeoutMs)
-        {
-            call(
-                "setsockopt(SO_RCVTIMEO)",
-                rx.setsockopt(receiver, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
-            )?;
-        }
+        fail_when_missing(implementation, rx.as_ref(), receiver)?;
         let address = call("getsockname", rx.getsockname(receiver))?;
         let sender = call("socket", tx.socket(family, SocketType::Dgram))?;
         if family == Family::Unix {
