@@ -1,10 +1,10 @@
 //! Properties over every implementation (reference, std, CPython), on inputs proptest draws.
 //!
-//! `cargo test` runs a small number of cases (fast); `PROPTEST_CASES=N` raises it:
-//! `PROPTEST_CASES=500 cargo test --release --test properties` is the long run. A failure writes
-//! its shrunk case as a scenario under `target/sockspec-regressions/` that `sockspec run`
-//! replays. The deliberately broken drivers in `tests/drivers/` prove the properties catch what
-//! they claim to.
+//! `cargo test` runs a small number of cases (fast); `PROPTEST_CASES=N` raises it, and
+//! `PROPTEST_CASES=1000 cargo test --release --test properties --test differential` is the long
+//! run (see the README). A failure writes its shrunk case as a scenario under
+//! `target/sockspec-regressions/` that `sockspec run` replays. The deliberately broken drivers in
+//! `tests/drivers/` prove the properties catch what they claim to.
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
