@@ -200,8 +200,9 @@ fn after_close() -> impl Strategy<Value = AfterClose> {
         Just(Mode::NonBlocking),
         (1u64..5000).prop_map(|ms| Mode::Timeout(Duration::from_millis(ms))),
     ];
+    // Weighted so that each of the sixteen kinds of call is about as likely as another.
     prop_oneof![
-        prop::sample::select(vec![
+        12 => prop::sample::select(vec![
             AfterClose::Bind,
             AfterClose::Listen,
             AfterClose::Accept,
@@ -215,10 +216,10 @@ fn after_close() -> impl Strategy<Value = AfterClose> {
             AfterClose::Getpeername,
             AfterClose::Close,
         ]),
-        how.prop_map(AfterClose::Shutdown),
-        option.clone().prop_map(AfterClose::Setsockopt),
-        option.prop_map(AfterClose::Getsockopt),
-        mode.prop_map(AfterClose::SetMode),
+        1 => how.prop_map(AfterClose::Shutdown),
+        1 => option.clone().prop_map(AfterClose::Setsockopt),
+        1 => option.prop_map(AfterClose::Getsockopt),
+        1 => mode.prop_map(AfterClose::SetMode),
     ]
 }
 

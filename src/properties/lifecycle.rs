@@ -358,6 +358,9 @@ pub struct ConnectionModel {
     /// An end that shut down reading had bytes unread (sent, or still on their way): the
     /// connection may have been reset (`data.shutdown.read.data`; Linux resets a TCP socket shut
     /// down in both directions when data arrives).
+    /// Also when such a send was refused: an implementation that took the bytes (as the spec
+    /// allows) may have been reset, and the run and the scenario it writes must agree on what
+    /// they allow.
     reset_possible: bool,
 }
 
@@ -490,7 +493,10 @@ impl ConnectionModel {
     /// bytes after the cursor) returned by a recv.
     fn record(&mut self, action: Action, sent: usize, skipped: usize, received: usize) {
         match action {
-            Action::Send { end, .. } => self.ends[end.index()].sent += sent,
+            Action::Send { end, .. } => {
+                self.ends[end.index()].sent += sent;
+                self.reset_possible |= !self.end(end).write_shut && self.end(end.peer()).read_shut;
+            }
             Action::Recv { end, .. } => self.ends[end.index()].received += skipped + received,
             Action::Shutdown { end, how } => {
                 let me = &mut self.ends[end.index()];
@@ -535,8 +541,8 @@ pub struct Ran {
     pub position: usize,
     /// What the model allowed.
     pub expected: Expected,
-    /// The connection may have been reset before this call (so ECONNRESET, EPIPE or ENOTCONN
-    /// would have ended the case).
+    /// A conforming implementation may have reset the connection before this call (so
+    /// ECONNRESET, EPIPE or ENOTCONN ends the case, and a written scenario allows them).
     pub reset_possible: bool,
     /// What it did, if that was allowed.
     pub observed: Option<Observed>,
