@@ -35,6 +35,7 @@ fn main() {
         StreamTransport::Tcp4,
         StreamTransport::Tcp6,
         StreamTransport::UnixStream,
+        StreamTransport::Socketpair,
     ] {
         let started = Instant::now();
         let (mut n, mut bytes) = (0usize, 0usize);
