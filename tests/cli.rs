@@ -1,14 +1,13 @@
 //! The `sockspec` binary as a user meets it: exit codes, messages with positions, report formats.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The spec that the scenarios under tests/data cite.
 const TEST_SPEC: &str = "tests/data/spec";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 /// Runs `sockspec ARGS` from the repository root.
 fn sockspec(args: &[&str]) -> Output {

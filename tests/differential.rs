@@ -12,18 +12,14 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sockspec::differential::{compare_with, CompareError, Intention, Profile};
 use sockspec::driver::Driver;
 use sockspec::implementation::Implementation;
-use sockspec::properties::regressions_dir;
+use sockspec::properties::{regression_path, regressions_dir, Counterexample};
 use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(24)
+    common::proptest_cases(24)
 }
 
 fn intentions() -> impl Strategy<Value = Vec<Intention>> {
@@ -38,8 +34,7 @@ fn intentions() -> impl Strategy<Value = Vec<Intention>> {
 }
 
 fn driver(command: &str) -> Driver {
-    std::env::set_current_dir(root()).unwrap();
-    Driver::start(&format!("exec:{command}"), command).expect("the driver starts")
+    common::exec_driver(command)
 }
 
 /// Runs sequences; on a difference, writes its scenario and returns the message and the file;
@@ -51,12 +46,7 @@ fn differences(
     shrink: u32,
 ) -> Result<usize, (String, PathBuf)> {
     let agreed = std::sync::atomic::AtomicUsize::new(0);
-    let name: String = implementation
-        .name()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let path = regressions_dir().join(format!("differential-{name}.yaml"));
+    let path = regression_path(&regressions_dir(), "differential", implementation.name());
     let mut runner = TestRunner::new(Config {
         cases,
         max_shrink_iters: shrink,
@@ -67,8 +57,14 @@ fn differences(
         .run(&intentions(), |intentions| {
             let n = compare_with(implementation, &intentions, profile).map_err(|e| {
                 if let CompareError::Differs(d) = &e {
-                    let _ = std::fs::create_dir_all(regressions_dir());
-                    let _ = std::fs::write(&path, &d.fixture);
+                    // Written the way a property's counterexample is (whole, then renamed).
+                    let _ = Counterexample {
+                        property: "differential",
+                        implementation: d.implementation.clone(),
+                        message: d.to_string(),
+                        fixture: d.fixture.clone(),
+                    }
+                    .write(&regressions_dir());
                 }
                 TestCaseError::fail(e.to_string())
             })?;

@@ -2,12 +2,10 @@
 //! broken driver in `tests/drivers/` is caught with a clear message while the run completes and
 //! no driver process outlives it.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 /// `sockspec run` of the driver test scenarios against `tests/drivers/DRIVER.py`.
 fn run_broken(driver: &str) -> (Output, String) {

@@ -11,27 +11,22 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sockspec::driver::Driver;
 use sockspec::implementation::{Feature, Implementation};
 use sockspec::properties::{
-    closed_socket_refuses_everything, datagram_boundaries, names_agree, regressions_dir,
-    shutdown_interleaving, stream_round_trip, Action, AfterClose, Choice, ClosedSocket,
-    Counterexample, DatagramTransport, End, Payload, Setup, StreamTransport,
+    closed_socket_refuses_everything, datagram_boundaries, names_agree, regression_path,
+    regressions_dir, shutdown_interleaving, stream_round_trip, Action, AfterClose, Choice,
+    ClosedSocket, Counterexample, DatagramTransport, End, Payload, Setup, StreamTransport,
 };
 use sockspec::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::root;
 
 /// Cases per property for in-process implementations: PROPTEST_CASES, else a few.
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(12)
+    common::proptest_cases(12)
 }
 
 fn config(cases: u32) -> Config {
@@ -56,9 +51,9 @@ fn python() -> Arc<dyn Implementation> {
 }
 
 fn driver(file: &str) -> Arc<dyn Implementation> {
-    std::env::set_current_dir(root()).unwrap();
-    let command = format!("python3 tests/drivers/{file}");
-    Arc::new(Driver::start(&format!("exec:{command}"), &command).expect("the driver starts"))
+    Arc::new(common::exec_driver(&format!(
+        "python3 tests/drivers/{file}"
+    )))
 }
 
 fn payload(max: usize) -> impl Strategy<Value = Payload> {
@@ -86,14 +81,6 @@ fn supports(implementation: &dyn Implementation, family: Family, kind: SocketTyp
     c.families.contains(&family)
         && c.types.contains(&kind)
         && c.features.contains(&Feature::UnboundSockets)
-}
-
-fn family_of(t: StreamTransport) -> Family {
-    match t {
-        StreamTransport::Tcp4 => Family::Inet,
-        StreamTransport::Tcp6 => Family::Inet6,
-        StreamTransport::UnixStream | StreamTransport::Socketpair => Family::Unix,
-    }
 }
 
 /// A failure as a test failure, after writing its scenario out.
@@ -124,7 +111,7 @@ fn check_streams(
                 .capabilities()
                 .features
                 .contains(&Feature::Socketpair);
-            if !supports(implementation, family_of(transport), SocketType::Stream)
+            if !supports(implementation, transport.family(), SocketType::Stream)
                 || (transport == StreamTransport::Socketpair && !socketpair)
             {
                 return Ok(());
@@ -142,12 +129,7 @@ fn check_datagrams(implementation: &dyn Implementation, config: Config) -> Resul
     );
     runner
         .run(&strategy, |(transport, datagrams)| {
-            let family = if transport == DatagramTransport::Udp4 {
-                Family::Inet
-            } else {
-                Family::Unix
-            };
-            if !supports(implementation, family, SocketType::Dgram) {
+            if !supports(implementation, transport.family(), SocketType::Dgram) {
                 return Ok(());
             }
             datagram_boundaries(implementation, transport, &datagrams).map_err(reported)
@@ -277,7 +259,7 @@ fn check_interleavings(
     runner
         .run(&strategy, |(transport, choices)| {
             let c = implementation.capabilities();
-            if !supports(implementation, family_of(transport), SocketType::Stream)
+            if !supports(implementation, transport.family(), SocketType::Stream)
                 || !c.features.contains(&Feature::Shutdown)
                 || (transport == StreamTransport::Socketpair
                     && !c.features.contains(&Feature::Socketpair))
@@ -398,12 +380,7 @@ fn hunting() -> Config {
 
 /// The written scenario fails on `broken` and passes on the reference implementation.
 fn assert_replays(property: &str, broken: &dyn Implementation) {
-    let file: String = broken
-        .name()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let path = regressions_dir().join(format!("{property}-{file}.yaml"));
+    let path = regression_path(&regressions_dir(), property, broken.name());
     assert!(path.exists(), "no scenario written at {}", path.display());
     let run = |implementation: &str| {
         Command::new(env!("CARGO_BIN_EXE_sockspec"))

@@ -17,8 +17,8 @@ mod render;
 
 use crate::implementation::{within, Handle, Implementation, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
-use model::Model;
 pub use model::{Intention, Op, Profile};
+use model::{Model, SocketKinds};
 use std::hash::{BuildHasher, Hasher};
 
 /// A sequence's result on one implementation, normalised for comparison.
@@ -63,10 +63,8 @@ struct Side {
     seen: Vec<u16>,
     /// Set `SO_REUSEADDR` before binding a stream socket (`Profile::reuse_addr_streams`).
     reuse_addr_streams: bool,
-    /// Which sockets are streams.
-    streams: Vec<bool>,
-    /// Which sockets are Unix-domain.
-    unix: Vec<bool>,
+    /// The family and type of each socket.
+    kinds: SocketKinds,
     /// Where the pool's paths are: `p0.sock`, `p1.sock`… (each side has its own directory, so
     /// paths, unlike ports, need no reserving).
     dir: tempfile::TempDir,
@@ -84,15 +82,14 @@ impl Side {
             pool,
             seen: Vec::new(),
             reuse_addr_streams: false,
-            streams: Vec::new(),
-            unix: Vec::new(),
+            kinds: SocketKinds::default(),
             dir: tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?,
         })
     }
 
     /// Pool entry `port` for `socket`: a port on 127.0.0.1, or a path for a Unix socket.
     fn address(&self, socket: usize, port: usize) -> Address {
-        if self.unix.get(socket).copied().unwrap_or(false) {
+        if self.kinds.unix(socket) {
             return Address::UnixPath(self.dir.path().join(format!("p{}.sock", port % POOL)));
         }
         Address::from(("127.0.0.1", self.pool[port % POOL]))
@@ -157,13 +154,12 @@ impl Side {
                 let family = if unix { Family::Unix } else { Family::Inet };
                 s.socket(family, kind).map(|handle| {
                     self.handles.push(handle);
-                    self.streams.push(!udp);
-                    self.unix.push(unix);
+                    self.kinds.note(op);
                     Outcome::Ok
                 })
             }
             Op::Bind { socket, port } => {
-                if self.reuse_addr_streams && self.streams[socket] {
+                if self.reuse_addr_streams && self.kinds.stream(socket) {
                     // Fails only on a closed socket, where bind fails the same way next.
                     let _ = s.setsockopt(h(socket), SocketOption::ReuseAddr, 1);
                 }
@@ -178,8 +174,7 @@ impl Side {
                 .map(|()| Outcome::Ok),
             Op::Accept { socket } => s.accept(h(socket)).map(|(handle, peer)| {
                 self.handles.push(handle);
-                self.streams.push(true);
-                self.unix.push(self.unix[socket]);
+                self.kinds.note(op);
                 Outcome::Address(peer.to_string())
             }),
             Op::Send { socket, len } => s.send(h(socket), &model::bytes(len)).map(Outcome::Count),

@@ -100,6 +100,37 @@ pub enum Op {
     },
 }
 
+/// The family and type of each socket a sequence created, by index in creation order (`socket`
+/// and `accept` create them): what running and rendering an operation need to know of its socket.
+#[derive(Clone, Debug, Default)]
+pub struct SocketKinds(Vec<(bool, bool)>);
+
+impl SocketKinds {
+    /// Notes the socket `op` created; call it only when `op` succeeded.
+    pub fn note(&mut self, op: &Op) {
+        match *op {
+            Op::Socket { udp, unix } => self.0.push((unix, !udp)),
+            Op::Accept { socket } => self.0.push((self.unix(socket), true)),
+            _ => {}
+        }
+    }
+
+    /// How many sockets were created: the index the next one gets.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether socket `i` is Unix-domain.
+    pub fn unix(&self, i: usize) -> bool {
+        self.0.get(i).is_some_and(|k| k.0)
+    }
+
+    /// Whether socket `i` is a stream.
+    pub fn stream(&self, i: usize) -> bool {
+        self.0.get(i).is_some_and(|k| k.1)
+    }
+}
+
 /// The index of a kind of socket in [`Model::owners`]: its pool ports (or paths) are its own.
 fn kind(unix: bool, datagram: bool) -> usize {
     usize::from(unix) * 2 + usize::from(datagram)

@@ -6,7 +6,7 @@
 //! an implicit bind (connect, listen) lands on a pool port and the replay differs at that step.
 //! Run it again before suspecting the implementation.
 
-use super::model::{bytes, Op, Profile, BACKLOG};
+use super::model::{bytes, Op, Profile, SocketKinds, BACKLOG};
 use super::{Outcome, POOL};
 use crate::scenario::hex;
 use std::fmt::Write;
@@ -50,33 +50,25 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> St
         let _ = writeln!(out, "    - getsockname: {{socket: pool{p}, capture: p{p}}}");
         let _ = writeln!(out, "    - close: {{socket: pool{p}}}");
     }
-    let mut sockets = 0;
-    // Which sockets are Unix-domain, which streams, which closed, by index.
-    let mut is_unix: Vec<bool> = Vec::new();
-    let mut is_stream: Vec<bool> = Vec::new();
-    let mut closed: Vec<bool> = Vec::new();
+    let mut kinds = SocketKinds::default();
+    let mut closed = std::collections::BTreeSet::new();
     for (op, outcome) in ops.iter().zip(outcomes) {
+        // The name a socket this step creates gets.
+        let created = kinds.len();
         let step = match *op {
             Op::Socket { udp, unix } => {
-                let step = format!(
-                    "socket: {{family: {}, type: {}, as: s{sockets}}}",
+                format!(
+                    "socket: {{family: {}, type: {}, as: s{created}}}",
                     if unix { "unix" } else { "inet" },
                     if udp { "dgram" } else { "stream" }
-                );
-                if !matches!(outcome, Outcome::Error(_)) {
-                    sockets += 1;
-                    is_unix.push(unix);
-                    is_stream.push(!udp);
-                    closed.push(false);
-                }
-                step
+                )
             }
             Op::Bind { socket, port } => {
                 let bind = format!(
                     "bind: {{socket: s{socket}, address: \"{}\"}}",
-                    pool_address(is_unix[socket], port)
+                    pool_address(kinds.unix(socket), port)
                 );
-                if profile.reuse_addr_streams && is_stream[socket] && !closed[socket] {
+                if profile.reuse_addr_streams && kinds.stream(socket) && !closed.contains(&socket) {
                     format!("setsockopt: {{socket: s{socket}, option: reuse_addr, value: true}}\n    - {bind}")
                 } else {
                     bind
@@ -90,19 +82,10 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> St
             Op::Connect { socket, port } => {
                 format!(
                     "connect: {{socket: s{socket}, address: \"{}\"}}",
-                    pool_address(is_unix[socket], port)
+                    pool_address(kinds.unix(socket), port)
                 )
             }
-            Op::Accept { socket } => {
-                let step = format!("accept: {{socket: s{socket}, as: s{sockets}}}");
-                if !matches!(outcome, Outcome::Error(_)) {
-                    sockets += 1;
-                    is_unix.push(is_unix[socket]);
-                    is_stream.push(true);
-                    closed.push(false);
-                }
-                step
-            }
+            Op::Accept { socket } => format!("accept: {{socket: s{socket}, as: s{created}}}"),
             Op::Send { socket, len } => format!(
                 "send: {{socket: s{socket}, data: {{hex: \"{}\"}}}}",
                 hex(&bytes(len))
@@ -126,14 +109,15 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> St
                 if write { "write" } else { "read" }
             ),
             Op::Close { socket } => {
-                if let Some(c) = closed.get_mut(socket) {
-                    *c = true;
-                }
+                closed.insert(socket);
                 format!("close: {{socket: s{socket}}}")
             }
             Op::Getsockname { socket } => format!("getsockname: {{socket: s{socket}}}"),
             Op::Getpeername { socket } => format!("getpeername: {{socket: s{socket}}}"),
         };
+        if !matches!(outcome, Outcome::Error(_)) {
+            kinds.note(op);
+        }
         let expect = match outcome {
             Outcome::Ok => None,
             Outcome::Count(n) => Some(format!("{{returns: {n}}}")),

@@ -8,7 +8,7 @@
 //!   through that cannot block for ever.
 
 use super::render::lifecycle_fixture;
-use super::{bounded, call, open_two, stream_pair, Counterexample, StreamTransport};
+use super::{bounded, call, local_address, open_two, stream_pair, Counterexample, StreamTransport};
 use crate::implementation::{Handle, Implementation, Session};
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
@@ -97,15 +97,6 @@ pub enum AfterClose {
     Close,
 }
 
-/// How to reach an address of `family` in the property's temporary directory.
-fn fresh_address(family: Family, dir: &Path, name: &str) -> Address {
-    match family {
-        Family::Inet => Address::from(("127.0.0.1", 0)),
-        Family::Inet6 => Address::from(("::1", 0)),
-        Family::Unix => Address::UnixPath(dir.join(name)),
-    }
-}
-
 /// Builds the socket `target` describes in `session`; returns it.
 fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Handle, String> {
     let ClosedSocket {
@@ -122,14 +113,14 @@ fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Han
         Setup::Bound => {
             call(
                 "bind",
-                session.bind(socket, &fresh_address(family, dir, "s.sock")),
+                session.bind(socket, &local_address(family, dir, "s.sock")),
             )?;
             Ok(socket)
         }
         Setup::Listening => {
             call(
                 "bind",
-                session.bind(socket, &fresh_address(family, dir, "s.sock")),
+                session.bind(socket, &local_address(family, dir, "s.sock")),
             )?;
             call("listen", session.listen(socket, None))?;
             Ok(socket)
@@ -140,7 +131,7 @@ fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Han
             let other = call("socket", session.socket(family, kind))?;
             call(
                 "bind",
-                session.bind(other, &fresh_address(family, dir, "peer.sock")),
+                session.bind(other, &local_address(family, dir, "peer.sock")),
             )?;
             if kind == SocketType::Stream {
                 call("listen", session.listen(other, None))?;
@@ -167,7 +158,7 @@ fn try_after_close(
     family: Family,
     dir: &Path,
 ) -> Result<(), SockError> {
-    let somewhere = || fresh_address(family, dir, "after-close.sock");
+    let somewhere = || local_address(family, dir, "after-close.sock");
     match op {
         AfterClose::Bind => session.bind(socket, &somewhere()),
         AfterClose::Listen => session.listen(socket, None),

@@ -45,6 +45,17 @@ pub enum StreamTransport {
     Socketpair,
 }
 
+impl StreamTransport {
+    /// Its address family.
+    pub fn family(self) -> Family {
+        match self {
+            StreamTransport::Tcp4 => Family::Inet,
+            StreamTransport::Tcp6 => Family::Inet6,
+            StreamTransport::UnixStream | StreamTransport::Socketpair => Family::Unix,
+        }
+    }
+}
+
 /// The datagram transports the datagram property runs over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DatagramTransport {
@@ -52,6 +63,25 @@ pub enum DatagramTransport {
     Udp4,
     /// A Unix datagram socket bound to a path.
     UnixDgram,
+}
+
+impl DatagramTransport {
+    /// Its address family.
+    pub fn family(self) -> Family {
+        match self {
+            DatagramTransport::Udp4 => Family::Inet,
+            DatagramTransport::UnixDgram => Family::Unix,
+        }
+    }
+}
+
+/// A local address of `family` to bind: port 0 on loopback, or the path `name` in `dir`.
+fn local_address(family: Family, dir: &Path, name: &str) -> Address {
+    match family {
+        Family::Inet => Address::from(("127.0.0.1", 0)),
+        Family::Inet6 => Address::from(("::1", 0)),
+        Family::Unix => Address::UnixPath(dir.join(name)),
+    }
 }
 
 /// Bytes as a scenario can write them: `pattern` repeated and cut to `len`.
@@ -98,12 +128,7 @@ impl Counterexample {
     /// shrunk case comes last) and returns its path.
     pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
-        let name: String = self
-            .implementation
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        let path = dir.join(format!("{}-{name}.yaml", self.property));
+        let path = regression_path(dir, self.property, &self.implementation);
         // Written whole, then renamed into place: a replay reading the file meanwhile sees the
         // old scenario or the new one, never half of one.
         let mut staged = tempfile::NamedTempFile::new_in(dir)?;
@@ -111,6 +136,17 @@ impl Counterexample {
         staged.persist(&path).map_err(|e| e.error)?;
         Ok(path)
     }
+}
+
+/// Where [`Counterexample::write`] puts the scenario of `property` failing on `implementation`:
+/// `dir/PROPERTY-IMPLEMENTATION.yaml`, the implementation's name with anything but letters and
+/// digits turned into `-`.
+pub fn regression_path(dir: &Path, property: &str, implementation: &str) -> PathBuf {
+    let name: String = implementation
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    dir.join(format!("{property}-{name}.yaml"))
 }
 
 /// Where counterexamples go: `target/sockspec-regressions/` (or `$SOCKSPEC_REGRESSIONS`).
@@ -182,14 +218,11 @@ fn stream_pair(
     transport: StreamTransport,
     dir: &Path,
 ) -> Result<(Handle, Handle, Handle), String> {
-    let (family, bind) = match transport {
-        StreamTransport::Tcp4 => (Family::Inet, Address::from(("127.0.0.1", 0))),
-        StreamTransport::Tcp6 => (Family::Inet6, Address::from(("::1", 0))),
-        StreamTransport::UnixStream => (Family::Unix, Address::UnixPath(dir.join("server.sock"))),
-        StreamTransport::Socketpair => {
-            return Err("a socketpair is made by socketpair(), not a listener".to_string())
-        }
-    };
+    if transport == StreamTransport::Socketpair {
+        return Err("a socketpair is made by socketpair(), not a listener".to_string());
+    }
+    let family = transport.family();
+    let bind = local_address(family, dir, "server.sock");
     let listener = call("socket", rx.socket(family, SocketType::Stream))?;
     call("bind", rx.bind(listener, &bind))?;
     call("listen", rx.listen(listener, None))?;
@@ -408,12 +441,8 @@ pub fn datagram_boundaries(
     };
     let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
     let (tx, rx) = open_two(implementation).map_err(fail)?;
-    let (family, bind) = match transport {
-        DatagramTransport::Udp4 => (Family::Inet, Address::from(("127.0.0.1", 0))),
-        DatagramTransport::UnixDgram => {
-            (Family::Unix, Address::UnixPath(dir.path().join("rx.sock")))
-        }
-    };
+    let family = transport.family();
+    let bind = local_address(family, dir.path(), "rx.sock");
     let check = || -> Result<(), String> {
         let receiver = call("socket", rx.socket(family, SocketType::Dgram))?;
         call("bind", rx.bind(receiver, &bind))?;
@@ -424,9 +453,10 @@ pub fn datagram_boundaries(
         let address = call("getsockname", rx.getsockname(receiver))?;
         let sender = call("socket", tx.socket(family, SocketType::Dgram))?;
         if family == Family::Unix {
+            // Bound, so that it has a name to send from (an unbound one is unnamed).
             call(
                 "bind",
-                tx.bind(sender, &Address::UnixPath(dir.path().join("tx.sock"))),
+                tx.bind(sender, &local_address(family, dir.path(), "tx.sock")),
             )?;
         }
         for (i, (payload, _)) in datagrams.iter().enumerate() {

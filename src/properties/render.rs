@@ -3,7 +3,7 @@
 use super::lifecycle::{self, Action, AfterClose, ClosedSocket, Expected, Observed, Ran, Setup};
 use super::{DatagramTransport, Payload, StreamTransport};
 use crate::scenario::hex;
-use crate::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
+use crate::vocab::{scenario_name, Family, Mode, SocketType};
 use std::fmt::Write;
 
 fn header(property: &str, message: &str, title: &str, requirements: &str) -> String {
@@ -37,14 +37,11 @@ pub(super) fn stream_fixture(
     message: &str,
     recv_timeout: bool,
 ) -> String {
-    let (family, address) = match transport {
-        StreamTransport::Socketpair => {
-            return socketpair_fixture(payload, bufsizes, message, recv_timeout)
-        }
-        StreamTransport::Tcp4 => ("inet", "\"127.0.0.1:0\""),
-        StreamTransport::Tcp6 => ("inet6", "\"[::1]:0\""),
-        StreamTransport::UnixStream => ("unix", "\"unix:server.sock\""),
-    };
+    if transport == StreamTransport::Socketpair {
+        return socketpair_fixture(payload, bufsizes, message, recv_timeout);
+    }
+    let family = transport.family();
+    let address = address_text(family, "server.sock");
     let smallest = bufsizes.iter().copied().min().unwrap_or(1).max(1);
     let largest = bufsizes.iter().copied().max().unwrap_or(1).max(1);
     let mut out = header(
@@ -139,10 +136,11 @@ pub(super) fn datagram_fixture(
     datagrams: &[(Payload, usize)],
     message: &str,
 ) -> String {
-    let (family, rx, tx) = match transport {
-        DatagramTransport::Udp4 => ("inet", "\"127.0.0.1:0\"", "\"127.0.0.1:0\""),
-        DatagramTransport::UnixDgram => ("unix", "\"unix:rx.sock\"", "\"unix:tx.sock\""),
-    };
+    let family = transport.family();
+    let (rx, tx) = (
+        address_text(family, "rx.sock"),
+        address_text(family, "tx.sock"),
+    );
     let mut out = header(
         "datagram-boundaries",
         message,
@@ -236,28 +234,13 @@ pub(super) fn names_fixture(host: std::net::Ipv4Addr, message: &str) -> String {
     out
 }
 
-/// An address of `family` as a scenario writes it, `name` for a Unix path.
+/// [`super::local_address`] as a scenario writes it: `name` is a Unix path in the scenario's
+/// directory.
 fn address_text(family: Family, name: &str) -> String {
     match family {
         Family::Inet => "\"127.0.0.1:0\"".to_string(),
         Family::Inet6 => "\"[::1]:0\"".to_string(),
         Family::Unix => format!("\"unix:{name}\""),
-    }
-}
-
-fn family_text(family: Family) -> &'static str {
-    match family {
-        Family::Inet => "inet",
-        Family::Inet6 => "inet6",
-        Family::Unix => "unix",
-    }
-}
-
-fn how_text(how: Shutdown) -> &'static str {
-    match how {
-        Shutdown::Read => "read",
-        Shutdown::Write => "write",
-        Shutdown::Both => "both",
     }
 }
 
@@ -268,12 +251,7 @@ pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: 
         kind,
         setup,
     } = target;
-    let fam = family_text(family);
-    let kind_text = if kind == SocketType::Stream {
-        "stream"
-    } else {
-        "dgram"
-    };
+    let (fam, kind_text) = (family, kind);
     let mut out = header(
         "use-after-close",
         message,
@@ -315,7 +293,9 @@ pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: 
             }
             step("getsockname: {socket: other, capture: other}".to_string());
             if setup == Setup::Accepted {
-                step("socket: {family: ".to_string() + fam + ", type: stream, as: client}");
+                step(format!(
+                    "socket: {{family: {fam}, type: stream, as: client}}"
+                ));
                 step("connect: {socket: client, address: $other}".to_string());
                 step("accept: {socket: other, as: s}".to_string());
             } else {
@@ -342,16 +322,16 @@ pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: 
             AfterClose::Recv => "recv: {socket: s, bufsize: 16}".to_string(),
             AfterClose::Recvfrom => "recvfrom: {socket: s, bufsize: 16}".to_string(),
             AfterClose::Shutdown(how) => {
-                format!("shutdown: {{socket: s, how: {}}}", how_text(*how))
+                format!("shutdown: {{socket: s, how: {}}}", scenario_name(how))
             }
             AfterClose::Getsockname => "getsockname: {socket: s}".to_string(),
             AfterClose::Getpeername => "getpeername: {socket: s}".to_string(),
             AfterClose::Setsockopt(o) => format!(
                 "setsockopt: {{socket: s, option: {}, value: 1}}",
-                option_text(*o)
+                scenario_name(o)
             ),
             AfterClose::Getsockopt(o) => {
-                format!("getsockopt: {{socket: s, option: {}}}", option_text(*o))
+                format!("getsockopt: {{socket: s, option: {}}}", scenario_name(o))
             }
             AfterClose::SetMode(Mode::Blocking) => {
                 "settimeout: {socket: s, timeout: null}".to_string()
@@ -371,13 +351,6 @@ pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: 
         }
     }
     out
-}
-
-fn option_text(option: SocketOption) -> String {
-    serde_json::to_value(option)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// A scenario replaying the calls of [`super::shutdown_interleaving`]: calls that passed expect
@@ -403,11 +376,8 @@ pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message
     if transport == StreamTransport::Socketpair {
         actors[0] = "    - socketpair: {type: stream, as: [a, b]}\n    - getsockname: {socket: a, capture: a_name}\n    - getsockname: {socket: b, capture: b_name}\n".to_string();
     } else {
-        let (family, address) = match transport {
-            StreamTransport::Tcp4 => ("inet", "\"127.0.0.1:0\""),
-            StreamTransport::Tcp6 => ("inet6", "\"[::1]:0\""),
-            _ => ("unix", "\"unix:server.sock\""),
-        };
+        let family = transport.family();
+        let address = address_text(family, "server.sock");
         actors[1] = format!(
             "    - socket: {{family: {family}, type: stream, as: srv}}
     - bind: {{socket: srv, address: {address}}}
@@ -466,7 +436,10 @@ pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message
                 recv_alternatives(r, end.peer(), bufsize),
             ),
             Action::Shutdown { how, .. } => (
-                format!("shutdown: {{socket: {socket}, how: {}}}", how_text(how)),
+                format!(
+                    "shutdown: {{socket: {socket}, how: {}}}",
+                    scenario_name(&how)
+                ),
                 match r.expected {
                     Expected::OkOrNotConnected => {
                         vec!["ok".to_string(), "{error: ENOTCONN}".to_string()]

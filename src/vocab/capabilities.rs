@@ -31,8 +31,7 @@ pub enum Feature {
 
 impl fmt::Display for Feature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self).ok();
-        f.write_str(text.as_ref().and_then(|v| v.as_str()).unwrap_or("?"))
+        f.write_str(&super::scenario_name(self))
     }
 }
 

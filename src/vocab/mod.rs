@@ -15,3 +15,12 @@ pub use capabilities::{Capabilities, Feature};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
 pub use kind::{Family, SocketType};
 pub use options::{Mode, RecvFlags, Shutdown, SocketOption};
+
+/// The name a scenario file (and the driver protocol) writes for a vocabulary value: its serde
+/// name, such as `reuse_addr`, `write` or `socketpair`.
+pub fn scenario_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
+}
