@@ -87,6 +87,13 @@ impl Side {
         })
     }
 
+    /// The reference's side, running as `profile` says an implementation does by itself.
+    fn reference(pool: Vec<u16>, profile: Profile) -> Result<Side, String> {
+        let mut side = Side::new(&crate::reference::Reference, pool)?;
+        side.reuse_addr_streams = profile.reuse_addr_streams;
+        Ok(side)
+    }
+
     /// Pool entry `port` for `socket`: a port on 127.0.0.1, or a path for a Unix socket.
     fn address(&self, socket: usize, port: usize) -> Address {
         if self.kinds.unix(socket) {
@@ -328,8 +335,7 @@ pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
 /// [`compare_with`] under that profile.
 pub fn scenario_of_with(intentions: &[Intention], profile: Profile) -> Result<String, String> {
     let (pool, _) = reserve_pools()?;
-    let mut side = Side::new(&crate::reference::Reference, pool)?;
-    side.reuse_addr_streams = profile.reuse_addr_streams;
+    let mut side = Side::reference(pool, profile)?;
     let mut model = Model::with(profile);
     let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
     for intention in intentions {
@@ -362,10 +368,8 @@ pub fn compare_with(
     intentions: &[Intention],
     profile: Profile,
 ) -> Result<usize, CompareError> {
-    let reference = crate::reference::Reference;
     let (mine, theirs) = reserve_pools().map_err(CompareError::Setup)?;
-    let mut expected = Side::new(&reference, mine).map_err(CompareError::Setup)?;
-    expected.reuse_addr_streams = profile.reuse_addr_streams;
+    let mut expected = Side::reference(mine, profile).map_err(CompareError::Setup)?;
     let mut actual = Side::new(implementation, theirs).map_err(CompareError::Setup)?;
     let mut model = Model::with(profile);
     let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
