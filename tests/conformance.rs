@@ -1,5 +1,6 @@
 //! Every fixture against every implementation, each its own test:
-//! `reference::tcp::server::bind_port_in_use` runs `fixtures/tcp/server/bind-port-in-use.yaml`
+//! `reference::tcp::server::bind_port_in_use_by_listener` runs
+//! `fixtures/tcp/server/bind-port-in-use-by-listener.yaml`
 //! against the reference implementation; `std::…` and `python::…` against the others.
 //!
 //! Fixtures are found when the test binary runs, so a new YAML file is a new test with no
