@@ -212,4 +212,8 @@ impl Session for DriverSession {
         // the process; the scenario is failing or stopping anyway.
         self.process.kill();
     }
+
+    fn abandon(&self) {
+        self.process.kill();
+    }
 }

@@ -104,6 +104,15 @@ pub trait Session: Send + Sync {
     /// It MUST NOT change the socket's mode; after it the blocked call returns (with any result),
     /// and the runner reports the step as timed out. Unknown or closed handles are ignored.
     fn interrupt(&self, socket: Handle);
+
+    /// Ends, by any means, whatever call this session is making, for the runner's watchdog: the
+    /// call had no socket to [`interrupt`](Session::interrupt) (`socket`, `socketpair`), or
+    /// interrupting it did not make it return. The session is not used again afterwards.
+    ///
+    /// An out-of-process implementation kills its process (and everything that process
+    /// started), so the blocked call returns with an error. An in-process one may do nothing:
+    /// the runner then stops waiting for the call and abandons its thread.
+    fn abandon(&self) {}
 }
 
 /// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
