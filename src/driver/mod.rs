@@ -5,10 +5,14 @@
 //! another; the watchdog ends a blocked call by killing that process.
 
 mod check;
+mod pipes;
 mod process;
 mod session;
+mod tree;
 
 pub use check::{check_driver, Finding};
+pub use pipes::{MAX_LINE, STDERR_TAIL};
+pub use tree::{become_subreaper, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
 use crate::vocab::SockError;
@@ -18,9 +22,27 @@ use serde_json::json;
 use session::DriverSession;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// The protocol version this runner speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// How long a driver may take to answer `hello` (and, in `driver-check`, any request made outside
+/// a scenario) before it is killed: 10 s, unless [`HELLO_TIMEOUT_VARIABLE`] says otherwise.
+pub const HELLO_LIMIT: Duration = Duration::from_secs(10);
+
+/// The environment variable that sets the `hello` limit (`SOCKSPEC_HELLO_TIMEOUT=30s`).
+pub const HELLO_TIMEOUT_VARIABLE: &str = "SOCKSPEC_HELLO_TIMEOUT";
+
+/// The `hello` limit in force: [`HELLO_TIMEOUT_VARIABLE`] if it holds a duration, else
+/// [`HELLO_LIMIT`].
+pub fn hello_limit() -> Duration {
+    std::env::var(HELLO_TIMEOUT_VARIABLE)
+        .ok()
+        .and_then(|v| humantime::parse_duration(v.trim()).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(HELLO_LIMIT)
+}
 
 /// What a driver says about itself in the handshake.
 #[derive(Clone, Debug, Deserialize)]
@@ -91,10 +113,14 @@ impl Driver {
     }
 }
 
-/// `hello`: checks the version and reads the capabilities.
+/// `hello` (within [`hello_limit`]): checks the version and reads the capabilities.
 fn handshake(process: &DriverProcess) -> Result<Hello, String> {
     let ok = process
-        .request("hello", json!({"protocol": PROTOCOL_VERSION}))
+        .request_within(
+            "hello",
+            json!({"protocol": PROTOCOL_VERSION}),
+            hello_limit(),
+        )
         .map_err(|e: SockError| e.message)?;
     let hello: Hello = serde_json::from_value(ok.clone())
         .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;

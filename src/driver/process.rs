@@ -1,136 +1,190 @@
 //! One driver process: requests out on stdin, replies in on stdout, stderr kept for diagnostics.
+//!
+//! Nothing here waits on the driver without a bound that [`DriverProcess::kill`] can cut short:
+//! the readers run on detached threads that stop when told to (a descendant of the driver may
+//! hold the pipes open for ever), and ending a driver kills its whole process tree (see
+//! [`tree`](super::tree)).
 
+use super::pipes::{self, End, Mailbox, Received, StderrTail, Stop, WriteError, MAX_LINE};
+use super::tree::{self, Token, TOKEN_VARIABLE};
 use crate::vocab::{ErrorCode, SockError};
 use serde_json::{json, Map, Value};
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How many of the driver's last stderr lines a diagnostic shows.
-const STDERR_LINES: usize = 20;
-
-/// How long a driver may take to answer `bye` before it is killed.
+/// How long a driver may take to answer `bye`, and then to exit, before it is killed.
 const BYE_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a driver whose standard output ended gets to finish exiting, so that the error can
+/// name its exit status and the last lines of its stderr. A crashing driver closes both pipes as
+/// it exits; one whose stderr is still open after [`STILL_RUNNING`] is taken to be running.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+const STILL_RUNNING: Duration = Duration::from_millis(100);
+
+/// How long ending a driver waits to reap it after SIGKILL (a process in uninterruptible sleep
+/// dies late); after that a detached thread reaps it.
+const REAP_GRACE: Duration = Duration::from_secs(1);
 
 struct Io {
     stdin: Option<ChildStdin>,
-    replies: Receiver<String>,
     seq: u64,
+}
+
+struct Process {
+    child: Child,
+    /// Its exit status, once reaped; the process group id is then free, and never signalled.
+    status: Option<ExitStatus>,
+}
+
+impl Process {
+    fn poll(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self.child.try_wait().ok().flatten();
+        }
+        self.status
+    }
 }
 
 /// A running driver.
 pub(crate) struct DriverProcess {
     name: String,
-    child: Mutex<Child>,
+    pid: u32,
+    token: Token,
+    process: Mutex<Process>,
     io: Mutex<Io>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
-    readers: Mutex<Vec<JoinHandle<()>>>,
-    /// Receives once the driver's stderr has reached its end (the process exited).
-    stderr_ended: Mutex<mpsc::Receiver<()>>,
+    replies: Arc<Mailbox>,
+    stderr: Arc<StderrTail>,
+    stop: Arc<Stop>,
     killed: AtomicBool,
+    finished: AtomicBool,
 }
-
-/// How long a driver that closed its stdout gets to finish exiting, so that the error can name
-/// its exit status and the last lines of its stderr.
-const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The command `/bin/sh -c` runs: a simple command (no lists, pipes, subshells or leading
+/// assignments) is run with `exec`, so that the driver is the runner's own child and not
+/// a shell's: the shell would keep the driver's pipes open (hiding a driver that closes its
+/// standard output) and stand between the runner and the driver's exit.
+fn shell_command(command: &str) -> String {
+    let first = command.split_whitespace().next().unwrap_or("");
+    let simple = !command.contains([';', '&', '|', '(', ')', '\n'])
+        && !first.contains('=')
+        && !matches!(
+            first,
+            "" | "if" | "while" | "until" | "for" | "case" | "exec" | "!" | "{"
+        );
+    if simple {
+        format!("exec {command}")
+    } else {
+        command.to_string()
+    }
+}
+
 impl DriverProcess {
-    /// Starts `command` with `/bin/sh -c`, in a process group of its own so that killing it kills
-    /// everything it started.
+    /// Starts `command` with `/bin/sh -c`, in a process group of its own and with a [`Token`] in
+    /// its environment, so that ending it kills everything it started.
     pub fn spawn(name: &str, command: &str) -> Result<DriverProcess, String> {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .map_err(|e| format!("cannot start `{command}`: {e}"))?;
-        let (stdin, stdout, stderr) =
-            (child.stdin.take(), child.stdout.take(), child.stderr.take());
-        let (Some(stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
-            return Err("the driver's pipes were not created".to_string());
+        let token = Token::new();
+        let stop = Arc::new(Stop::new().map_err(|e| format!("cannot create a pipe: {e}"))?);
+        let (child, pid) = {
+            // Registered before the orphan reaper can see it (see `tree::drivers`).
+            let mut drivers = tree::drivers();
+            let child = Command::new("/bin/sh")
+                .arg("-c")
+                .arg(shell_command(command))
+                .env(TOKEN_VARIABLE, token.value())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+            drivers.push(child.id());
+            let pid = child.id();
+            (child, pid)
         };
-        let (sender, replies) = mpsc::channel();
-        let stdout_reader = std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout);
-            loop {
-                let mut line = String::new();
-                match lines.read_line(&mut line) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        if sender.send(line).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let stderr_tail = Arc::clone(&tail);
-        let (ended, stderr_ended) = mpsc::channel();
-        let stderr_reader = std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let mut stderr = stderr;
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                bytes.extend_from_slice(&chunk[..n]);
-                while let Some(end) = bytes.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = bytes.drain(..=end).collect();
-                    let mut tail = lock(&stderr_tail);
-                    tail.push_back(String::from_utf8_lossy(&line).trim_end().to_string());
-                    if tail.len() > STDERR_LINES {
-                        tail.pop_front();
-                    }
-                }
-            }
-            if !bytes.is_empty() {
-                lock(&stderr_tail).push_back(String::from_utf8_lossy(&bytes).into_owned());
-            }
-            let _ = ended.send(());
-        });
-        Ok(DriverProcess {
+        let mut process = Process {
+            child,
+            status: None,
+        };
+        let pipes = (
+            process.child.stdin.take(),
+            process.child.stdout.take(),
+            process.child.stderr.take(),
+        );
+        let driver = DriverProcess {
             name: name.to_string(),
-            child: Mutex::new(child),
+            pid,
+            token,
+            process: Mutex::new(process),
             io: Mutex::new(Io {
-                stdin: Some(stdin),
-                replies,
+                stdin: None,
                 seq: 0,
             }),
-            stderr: tail,
-            readers: Mutex::new(vec![stdout_reader, stderr_reader]),
-            stderr_ended: Mutex::new(stderr_ended),
+            replies: Arc::new(Mailbox::default()),
+            stderr: Arc::new(StderrTail::default()),
+            stop,
             killed: AtomicBool::new(false),
-        })
+            finished: AtomicBool::new(false),
+        };
+        let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
+            return Err("the driver's pipes were not created".to_string());
+        };
+        pipes::set_nonblocking(&stdin).map_err(|e| format!("cannot configure a pipe: {e}"))?;
+        lock(&driver.io).stdin = Some(stdin);
+        // Detached: a reader ends when its pipe closes or when `stop` is called; nothing waits
+        // for it.
+        let (stop, replies, exited) = (
+            Arc::clone(&driver.stop),
+            Arc::clone(&driver.replies),
+            tree::pidfd(pid),
+        );
+        std::thread::Builder::new()
+            .name("driver-stdout".into())
+            .spawn(move || pipes::read_replies(stdout, &stop, exited, &replies))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        let (stop, tail) = (Arc::clone(&driver.stop), Arc::clone(&driver.stderr));
+        std::thread::Builder::new()
+            .name("driver-stderr".into())
+            .spawn(move || pipes::read_stderr(stderr, &stop, &tail))
+            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        Ok(driver)
     }
 
     /// Sends one request and waits for its reply: `Ok(ok)` or the error the driver reported.
-    /// A driver that crashes, is killed or answers garbage gives [`ErrorCode::Broken`].
+    /// A driver that crashes, is killed or answers garbage gives [`ErrorCode::Broken`]. Only
+    /// [`kill`](DriverProcess::kill) bounds the wait (the runner's watchdog does it).
     pub fn request(&self, op: &str, fields: Value) -> Result<Value, SockError> {
         self.exchange(op, fields, None)
+    }
+
+    /// [`request`](DriverProcess::request), but a driver that has not answered within `limit` is
+    /// killed and the request is an error saying so.
+    pub fn request_within(
+        &self,
+        op: &str,
+        fields: Value,
+        limit: Duration,
+    ) -> Result<Value, SockError> {
+        self.exchange(op, fields, Some(limit))
     }
 
     fn exchange(
         &self,
         op: &str,
         fields: Value,
-        wait: Option<Duration>,
+        limit: Option<Duration>,
     ) -> Result<Value, SockError> {
+        let deadline = limit.map(|limit| Instant::now() + limit);
         let mut io = lock(&self.io);
+        if self.killed.load(Ordering::SeqCst) {
+            return Err(self.stopped(op));
+        }
         let seq = io.seq;
         io.seq += 1;
         let mut message = Map::new();
@@ -142,37 +196,60 @@ impl DriverProcess {
         let mut line = Value::Object(message).to_string();
         line.push('\n');
         let written = match io.stdin.as_mut() {
-            Some(stdin) => stdin
-                .write_all(line.as_bytes())
-                .and_then(|()| stdin.flush()),
-            None => Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe)),
+            Some(stdin) => pipes::write_request(stdin, line.as_bytes(), &self.stop, deadline),
+            None => Err(WriteError::Closed),
         };
-        if written.is_err() {
-            self.settle();
-            return Err(self.broken(&format!("stopped reading requests before `{op}`")));
-        }
-        let reply = match wait {
-            None => io
-                .replies
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
-            Some(limit) => io.replies.recv_timeout(limit),
-        };
-        let reply = match reply {
-            Ok(reply) => reply,
-            Err(RecvTimeoutError::Timeout) => return Err(self.broken(&format!("did not answer `{op}`"))),
-            Err(RecvTimeoutError::Disconnected) if self.killed.load(Ordering::SeqCst) => {
-                return Err(SockError {
-                    code: ErrorCode::Broken,
-                    message: format!("driver `{}` was stopped during `{op}` (the watchdog kills a driver to end a call)", self.name),
-                })
-            }
-            Err(RecvTimeoutError::Disconnected) => {
+        match written {
+            Ok(()) => {}
+            Err(_) if self.killed.load(Ordering::SeqCst) => return Err(self.stopped(op)),
+            Err(WriteError::Closed) => {
                 self.settle();
-                return Err(self.broken(&format!("exited without answering `{op}`")))
+                return Err(self.broken(&format!("stopped reading requests before `{op}`")));
+            }
+            Err(WriteError::Stopped) => {
+                self.kill();
+                return Err(self.broken(&format!(
+                    "did not read the request `{op}` within {:?}",
+                    limit.unwrap_or_default()
+                )));
+            }
+        }
+        let line = match self.replies.take(deadline) {
+            Received::Line(line) => line,
+            Received::Stopped => return Err(self.stopped(op)),
+            Received::Ended(_) if self.killed.load(Ordering::SeqCst) => {
+                return Err(self.stopped(op))
+            }
+            Received::TimedOut => {
+                self.kill();
+                return Err(self.broken(&format!(
+                    "did not answer `{op}` within {:?}",
+                    limit.unwrap_or_default()
+                )));
+            }
+            Received::Ended(End::TooLong) => {
+                self.kill();
+                return Err(self.broken(&format!(
+                    "answered `{op}` with a line longer than the limit of {} MiB",
+                    MAX_LINE >> 20
+                )));
+            }
+            Received::Ended(End::Failed(e)) => {
+                self.kill();
+                return Err(self.broken(&format!("cannot be read while answering `{op}`: {e}")));
+            }
+            Received::Ended(End::Closed | End::Exited) => {
+                let what = if self.settle() {
+                    format!("exited without answering `{op}`")
+                } else {
+                    format!(
+                        "closed its standard output without answering `{op}` (it is still running)"
+                    )
+                };
+                return Err(self.broken(&what));
             }
         };
-        parse_reply(&reply, seq)
+        parse_reply(&line, seq)
             .map_err(|problem| self.broken(&format!("answered `{op}` with {problem}")))?
     }
 
@@ -184,75 +261,113 @@ impl DriverProcess {
             Err(e) => return Err(e.message),
         }
         lock(&self.io).stdin.take();
-        // The reply came; the exit follows at once from a correct driver. Wait for it on a
-        // thread so that a driver that lingers is reported, not waited for forever.
-        let (sender, receiver) = mpsc::channel();
-        let pid = lock(&self.child).id();
-        std::thread::spawn(move || {
-            let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
-            let _ = sender.send(status);
-        });
-        match receiver.recv_timeout(BYE_GRACE) {
-            Ok(Ok(nix::sys::wait::WaitStatus::Exited(_, 0))) => Ok(()),
-            Ok(Ok(status)) => Err(format!("it exited with {status:?}")),
-            Ok(Err(e)) => Err(format!("cannot tell how it exited: {e}")),
-            Err(_) => Err(format!(
+        match self.wait_exit(BYE_GRACE) {
+            Some(status) if status.success() => Ok(()),
+            Some(status) => Err(format!("it exited with {status}")),
+            None => Err(format!(
                 "it was still running {BYE_GRACE:?} after answering `bye`"
             )),
         }
     }
 
-    /// Says goodbye, and makes sure the process is gone (killing it if it does not leave).
+    /// Says goodbye (unless killed), then makes sure that the process and everything it started
+    /// are gone, and the process reaped. Bounded in time whatever the driver does; does nothing
+    /// the second time.
     pub fn finish(&self) {
+        if self.finished.swap(true, Ordering::SeqCst) {
+            return;
+        }
         if !self.killed.load(Ordering::SeqCst) {
             let _ = self.exchange("bye", json!({}), Some(BYE_GRACE));
+            lock(&self.io).stdin.take();
+            self.wait_exit(EXIT_GRACE);
         }
+        // Also after a clean exit: processes the driver started must not outlive it.
+        self.end_tree();
         lock(&self.io).stdin.take();
-        let exited = matches!(lock(&self.child).try_wait(), Ok(Some(_)));
-        if !exited {
-            self.kill();
+        self.stop.stop();
+        self.replies.stop();
+        let mut process = lock(&self.process);
+        let deadline = Instant::now() + REAP_GRACE;
+        while process.poll().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
         }
-        let _ = lock(&self.child).wait();
-        for reader in lock(&self.readers).drain(..) {
-            let _ = reader.join();
+        let reaped = process.status.is_some();
+        drop(process);
+        if reaped {
+            tree::drivers().retain(|pid| *pid != self.pid);
+        } else {
+            // Leave it to a thread rather than wait here for ever.
+            let pid = self.pid;
+            std::thread::spawn(move || {
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+                tree::drivers().retain(|p| *p != pid);
+            });
         }
     }
 
-    /// Kills the process group at once (the watchdog's way of ending a blocked call).
+    /// Kills the driver and everything it started, at once, and wakes the request waiting for
+    /// it, which returns an [`ErrorCode::Broken`] error (the watchdog's way of ending a blocked
+    /// call). The driver is not used again.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
-        let pid = lock(&self.child).id() as i32;
-        // The negative pid names the process group the driver leads.
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(-pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        self.replies.stop();
+        self.stop.stop();
+        self.end_tree();
     }
 
-    /// A [`ErrorCode::Broken`] error saying what the driver did, with its exit status and last
-    /// stderr lines.
-    /// Waits (at most [`EXIT_GRACE`]) for a driver that closed its stdout to finish exiting:
-    /// its stderr to end and its exit status to be there. The standard library has no wait with
-    /// a time limit, so the status is polled until the deadline.
-    fn settle(&self) {
-        let deadline = std::time::Instant::now() + EXIT_GRACE;
-        let _ = lock(&self.stderr_ended).recv_timeout(EXIT_GRACE);
-        while std::time::Instant::now() < deadline {
-            if !matches!(lock(&self.child).try_wait(), Ok(None)) {
-                return;
+    /// SIGKILL to the process group (while it is reserved: the driver is not reaped) and to every
+    /// process carrying the token.
+    fn end_tree(&self) {
+        let process = lock(&self.process);
+        let group = process.status.is_none().then_some(self.pid as i32);
+        tree::kill_tree(group, &self.token, self.pid as i32);
+    }
+
+    /// Waits at most `limit` for the process to exit; its status if it did.
+    fn wait_exit(&self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = lock(&self.process).poll() {
+                return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(2));
+            if Instant::now() >= deadline || self.killed.load(Ordering::SeqCst) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Waits (briefly) for a driver whose standard output ended to finish exiting: its stderr to
+    /// end and its exit status to be there. False if it is still running.
+    fn settle(&self) -> bool {
+        let now = Instant::now();
+        if !self.stderr.wait_ended(now + STILL_RUNNING) {
+            return lock(&self.process).poll().is_some();
+        }
+        self.wait_exit(EXIT_GRACE.saturating_sub(now.elapsed()))
+            .is_some()
+    }
+
+    /// The error for a request that ended because the driver was killed.
+    fn stopped(&self, op: &str) -> SockError {
+        SockError {
+            code: ErrorCode::Broken,
+            message: format!(
+                "driver `{}` was stopped during `{op}` (the watchdog kills a driver to end a call)",
+                self.name
+            ),
         }
     }
 
     /// The error for a driver that stopped working: what it did, its exit status if it has
     /// exited, and the last lines of its stderr.
     fn broken(&self, what: &str) -> SockError {
-        let status = match lock(&self.child).try_wait() {
-            Ok(Some(status)) => format!(" ({status})"),
-            _ => String::new(),
+        let status = match lock(&self.process).poll() {
+            Some(status) => format!(" ({status})"),
+            None => String::new(),
         };
-        let tail: Vec<String> = lock(&self.stderr).iter().cloned().collect();
+        let tail = self.stderr.lines();
         let stderr = if tail.is_empty() {
             String::new()
         } else {
@@ -272,8 +387,9 @@ impl Drop for DriverProcess {
 }
 
 /// The `ok` value or the reported error of a reply line; `Err` describes a malformed reply.
-fn parse_reply(line: &str, seq: u64) -> Result<Result<Value, SockError>, String> {
+fn parse_reply(line: &[u8], seq: u64) -> Result<Result<Value, SockError>, String> {
     let shown = || {
+        let line = String::from_utf8_lossy(line);
         let line = line.trim_end();
         if line.len() > 200 {
             {
@@ -287,8 +403,8 @@ fn parse_reply(line: &str, seq: u64) -> Result<Result<Value, SockError>, String>
             line.to_string()
         }
     };
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| format!("garbage (not JSON: {e}): {}", shown()))?;
+    let value: Value = serde_json::from_slice(line)
+        .map_err(|e| format!("garbage (not JSON: {e}): {}", shown()))?;
     let Value::Object(reply) = value else {
         return Err(format!("garbage (not a JSON object): {}", shown()));
     };
@@ -325,21 +441,21 @@ mod tests {
 
     #[test]
     fn replies_are_checked_for_json_seq_and_shape() {
-        assert!(parse_reply("not json\n", 0)
+        assert!(parse_reply(b"not json\n", 0)
             .unwrap_err()
             .starts_with("garbage"));
-        assert!(parse_reply("{\"seq\": 2, \"ok\": null}", 1)
+        assert!(parse_reply(b"{\"seq\": 2, \"ok\": null}", 1)
             .unwrap_err()
             .contains("seq is not 1"));
-        assert!(parse_reply("{\"seq\": 1}", 1)
+        assert!(parse_reply(b"{\"seq\": 1}", 1)
             .unwrap_err()
             .contains("exactly one of"));
         assert_eq!(
-            parse_reply("{\"seq\": 1, \"ok\": 5}", 1).unwrap().unwrap(),
+            parse_reply(b"{\"seq\": 1, \"ok\": 5}", 1).unwrap().unwrap(),
             json!(5)
         );
         let e = parse_reply(
-            "{\"seq\": 1, \"error\": {\"errno\": \"EBADF\", \"code\": 9, \"message\": \"x\"}}",
+            b"{\"seq\": 1, \"error\": {\"errno\": \"EBADF\", \"code\": 9, \"message\": \"x\"}}",
             1,
         )
         .unwrap()

@@ -5,7 +5,7 @@
 //! problem is reported with the step (the request) that provoked it.
 
 use super::process::DriverProcess;
-use super::{handshake, Driver};
+use super::{handshake, hello_limit, Driver};
 use crate::requirements::Requirements;
 use crate::runner::{run_scenario, RunOptions, Status};
 use crate::scenario::{parse, LoadError, ScenarioPath};
@@ -57,19 +57,21 @@ pub fn check_driver(command: &str) -> Vec<Finding> {
             return findings;
         }
     }
-    findings.push(match process.request("frobnicate", json!({})) {
-        Err(e) if e.code == ErrorCode::Unsupported => {
-            Finding::ok("an unknown op is answered `unsupported`")
-        }
-        Err(e) => Finding::wrong(
-            "an unknown op is answered `unsupported`",
-            format!("it answered {e}"),
-        ),
-        Ok(v) => Finding::wrong(
-            "an unknown op is answered `unsupported`",
-            format!("it answered ok: {v}"),
-        ),
-    });
+    findings.push(
+        match process.request_within("frobnicate", json!({}), hello_limit()) {
+            Err(e) if e.code == ErrorCode::Unsupported => {
+                Finding::ok("an unknown op is answered `unsupported`")
+            }
+            Err(e) => Finding::wrong(
+                "an unknown op is answered `unsupported`",
+                format!("it answered {e}"),
+            ),
+            Ok(v) => Finding::wrong(
+                "an unknown op is answered `unsupported`",
+                format!("it answered ok: {v}"),
+            ),
+        },
+    );
     findings.push(match process.goodbye() {
         Ok(()) => Finding::ok("`bye` is answered and the driver exits with status 0"),
         Err(e) => Finding::wrong("`bye` is answered and the driver exits with status 0", e),
