@@ -207,8 +207,7 @@ impl DriverProcess {
                 return Err(self.broken(&format!("stopped reading requests before `{op}`")));
             }
             Err(WriteError::Stopped) => {
-                self.kill();
-                return Err(self.broken(&format!(
+                return Err(self.broken_then_kill(&format!(
                     "did not read the request `{op}` within {:?}",
                     limit.unwrap_or_default()
                 )));
@@ -221,22 +220,21 @@ impl DriverProcess {
                 return Err(self.stopped(op))
             }
             Received::TimedOut => {
-                self.kill();
-                return Err(self.broken(&format!(
+                return Err(self.broken_then_kill(&format!(
                     "did not answer `{op}` within {:?}",
                     limit.unwrap_or_default()
                 )));
             }
             Received::Ended(End::TooLong) => {
-                self.kill();
-                return Err(self.broken(&format!(
+                return Err(self.broken_then_kill(&format!(
                     "answered `{op}` with a line longer than the limit of {} MiB",
                     MAX_LINE >> 20
                 )));
             }
             Received::Ended(End::Failed(e)) => {
-                self.kill();
-                return Err(self.broken(&format!("cannot be read while answering `{op}`: {e}")));
+                return Err(
+                    self.broken_then_kill(&format!("cannot be read while answering `{op}`: {e}"))
+                );
             }
             Received::Ended(End::Closed | End::Exited) => {
                 let what = if self.settle() {
@@ -278,9 +276,11 @@ impl DriverProcess {
             return;
         }
         if !self.killed.load(Ordering::SeqCst) {
-            let _ = self.exchange("bye", json!({}), Some(BYE_GRACE));
+            let answered = self.exchange("bye", json!({}), Some(BYE_GRACE)).is_ok();
             lock(&self.io).stdin.take();
-            self.wait_exit(EXIT_GRACE);
+            if answered {
+                self.wait_exit(EXIT_GRACE);
+            }
         }
         // Also after a clean exit: processes the driver started must not outlive it.
         self.end_tree();
@@ -358,6 +358,14 @@ impl DriverProcess {
                 self.name
             ),
         }
+    }
+
+    /// [`broken`](DriverProcess::broken), told before the kill (so that it does not blame the
+    /// runner's SIGKILL), then [`kill`](DriverProcess::kill).
+    fn broken_then_kill(&self, what: &str) -> SockError {
+        let error = self.broken(what);
+        self.kill();
+        error
     }
 
     /// The error for a driver that stopped working: what it did, its exit status if it has
