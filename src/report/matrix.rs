@@ -455,6 +455,12 @@ fn look(status: Status) -> Look {
             "s-timeout",
             "a step or the scenario did not finish in time",
         ),
+        Status::Interrupted => (
+            "INTR",
+            "⏹",
+            "s-timeout",
+            "the run was stopped (SIGINT or SIGTERM) while it ran",
+        ),
     };
     Look {
         word,
@@ -474,6 +480,7 @@ fn count(summary: &Summary, status: Status) -> usize {
         Status::Skip => summary.skipped,
         Status::Error => summary.errors,
         Status::Timeout => summary.timeouts,
+        Status::Interrupted => summary.interrupted,
     }
 }
 
