@@ -448,6 +448,7 @@ fn force_step_timeouts(scenario: &Scenario, force: Option<Duration>) -> Scenario
 
 /// Runs scenarios on `jobs` threads, calling `on_result` as each finishes (in completion order;
 /// it may amend the result, e.g. apply expectations); returns the results in the scenarios' order.
+/// After [`cancel`], no scenario starts: the results hold only those that ran.
 pub fn run_all(
     scenarios: &[Scenario],
     implementation: &dyn Implementation,
@@ -463,6 +464,10 @@ pub fn run_all(
             let sender = sender.clone();
             let next = &next;
             scope.spawn(move || loop {
+                // A cancelled run starts nothing more; what never started is not reported.
+                if is_cancelled() {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(scenario) = scenarios.get(index) else {
                     break;
