@@ -245,6 +245,12 @@ fn a_scenario_timeout_ends_a_stalled_run_within_its_limit_plus_a_second() {
         started.elapsed()
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    let explanation = result.explanation();
+    assert!(
+        explanation.contains("still running then: actor reader, step 2 (recv, ")
+            && explanation.contains(", abandoned"),
+        "{explanation}"
+    );
 }
 
 #[test]

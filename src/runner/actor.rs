@@ -47,6 +47,7 @@ impl ActorRun<'_> {
             if self.board.is_aborted() {
                 return Ending::Stopped;
             }
+            self.board.at_step(self.index, index);
             match self.step(index, step, &mut sockets) {
                 Ok(()) => {}
                 Err(Stop::Stopped) => return Ending::Stopped,

@@ -28,6 +28,8 @@ struct State {
     done: HashSet<usize>,
     /// Actors the watchdog gave up on (also in `done`).
     given_up: HashSet<usize>,
+    /// The step each actor is at (its index), to say where a scenario that ran out of time was.
+    at_step: HashMap<usize, usize>,
 }
 
 /// Shared between a scenario's actors. Every wait is bounded by a deadline and ends early when the
@@ -145,6 +147,20 @@ impl Board {
         self.update(|s| {
             s.done.insert(actor);
         });
+    }
+
+    /// Notes that actor `actor` is starting its step `step` (an index).
+    pub fn at_step(&self, actor: usize, step: usize) {
+        self.lock().at_step.insert(actor, step);
+    }
+
+    /// The actors not done yet, each with the step it is at (if it has started one).
+    pub fn unfinished(&self, count: usize) -> Vec<(usize, Option<usize>)> {
+        let state = self.lock();
+        (0..count)
+            .filter(|actor| !state.done.contains(actor))
+            .map(|actor| (actor, state.at_step.get(&actor).copied()))
+            .collect()
     }
 
     /// Gives actor `actor` up: its call outlasted the watchdog; its thread is not waited for.

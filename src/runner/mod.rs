@@ -344,6 +344,8 @@ fn supervise(
     }
 
     let in_time = shared.board.wait_done(count, deadline);
+    // Where each actor was when time ran out, before stopping moves them on.
+    let unfinished = shared.board.unfinished(count);
     if !in_time {
         shared.board.abort();
         shared.watchdog.abort();
@@ -399,28 +401,36 @@ fn supervise(
         }
     }
     if !in_time {
-        let stuck: Vec<&str> = shared
-            .scenario
-            .actors
+        let scenario = &shared.scenario;
+        let places: Vec<String> = unfinished
             .iter()
-            .enumerate()
-            .filter(|(i, _)| !shared.board.is_done(*i))
-            .map(|(_, a)| a.name.as_str())
+            .map(|&(actor, step)| {
+                let actor_def = &scenario.actors[actor];
+                match step.and_then(|s| Some((s, actor_def.steps.get(s)?))) {
+                    Some((index, step)) => format!(
+                        "actor {}, step {} ({}, {}:{}){}",
+                        actor_def.name,
+                        index + 1,
+                        step.op.name(),
+                        scenario.path.display(),
+                        step.location.line,
+                        if shared.board.is_done(actor) && !shared.board.is_given_up(actor) {
+                            ""
+                        } else {
+                            ", abandoned"
+                        }
+                    ),
+                    None => format!("actor {} (before its first step)", actor_def.name),
+                }
+            })
             .collect();
-        let stuck = if stuck.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " (still running, and abandoned: actor {})",
-                stuck.join(", actor ")
-            )
-        };
         return (
             Status::Timeout,
             None,
             Some(format!(
-                "the scenario did not finish within {}{stuck}",
-                humantime::format_duration(scenario_timeout)
+                "the scenario did not finish within {}; still running then: {}",
+                humantime::format_duration(scenario_timeout),
+                places.join("; ")
             )),
         );
     }
