@@ -12,7 +12,7 @@ mod tree;
 
 pub use check::{check_driver, Finding};
 pub use pipes::{MAX_LINE, STDERR_TAIL};
-pub use tree::{become_subreaper, TOKEN_VARIABLE};
+pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
 use crate::vocab::SockError;

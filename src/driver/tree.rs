@@ -53,6 +53,34 @@ pub fn become_subreaper() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Kills, at once, every process that any driver of this sockspec process started (every process
+/// whose token names this process), for a program that must exit now (a second Ctrl-C). Drivers
+/// ended this way are not reaped; the program is about to exit.
+pub fn kill_all_drivers() {
+    let prefix = format!("{TOKEN_VARIABLE}={}-", std::process::id()).into_bytes();
+    for _ in 0..3 {
+        let Ok(proc) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        let mut found = false;
+        for pid in proc
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        {
+            let carries = std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e.starts_with(&prefix)));
+            if carries {
+                found = true;
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        if !found {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// A value unique to one driver process and everything it starts (unique across sockspec
 /// processes too: it includes sockspec's pid and a random part).
 #[derive(Clone, Debug, PartialEq, Eq)]
