@@ -470,4 +470,78 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.code.name(), "EBADF");
     }
+
+    /// A driver that never answers, whose grandchild left the process group, cleared its
+    /// environment (so no kill reaches it) and holds the pipes: kill() still ends the request at
+    /// once, and finish() is still bounded.
+    #[test]
+    fn kill_ends_a_request_even_when_an_unreachable_grandchild_holds_the_pipes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("grandchild");
+        let command = format!(
+            "setsid env -i sleep 30 & echo $! > {}; sleep 30",
+            pidfile.display()
+        );
+        let driver = DriverProcess::spawn("stuck", &command).unwrap();
+        let started = Instant::now();
+        let outcome = std::thread::scope(|scope| {
+            let request = scope.spawn(|| driver.request("hello", json!({})));
+            std::thread::sleep(Duration::from_millis(200));
+            driver.kill();
+            request.join().unwrap()
+        });
+        let error = outcome.unwrap_err();
+        assert_eq!(error.code, ErrorCode::Broken);
+        assert!(
+            error.message.contains("was stopped during `hello`"),
+            "{error}"
+        );
+        drop(driver);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        // Out of reach by design (see `tree`); end it here.
+        if let Ok(pid) = std::fs::read_to_string(&pidfile) {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_within_a_limit_kills_a_silent_driver() {
+        let driver = DriverProcess::spawn("silent", "sleep 30").unwrap();
+        let started = Instant::now();
+        let error = driver
+            .request_within("hello", json!({}), Duration::from_millis(200))
+            .unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("did not answer `hello` within 200ms"),
+            "{error}"
+        );
+        drop(driver);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn simple_commands_are_execed_and_others_left_to_the_shell() {
+        assert_eq!(
+            shell_command("python3 d.py --x=1"),
+            "exec python3 d.py --x=1"
+        );
+        assert_eq!(shell_command("cd d && ./x"), "cd d && ./x");
+        assert_eq!(shell_command("A=1 ./x"), "A=1 ./x");
+        assert_eq!(shell_command("exec ./x"), "exec ./x");
+    }
 }
