@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 /// How long a driver may take to answer `bye`, and then to exit, before it is killed.
@@ -275,7 +275,9 @@ impl DriverProcess {
         if self.finished.swap(true, Ordering::SeqCst) {
             return;
         }
-        if !self.killed.load(Ordering::SeqCst) {
+        // A request still in flight (its thread abandoned) would make `bye` wait for it: kill.
+        let busy = matches!(self.io.try_lock(), Err(TryLockError::WouldBlock));
+        if !self.killed.load(Ordering::SeqCst) && !busy {
             let answered = self.exchange("bye", json!({}), Some(BYE_GRACE)).is_ok();
             lock(&self.io).stdin.take();
             if answered {
@@ -284,7 +286,6 @@ impl DriverProcess {
         }
         // Also after a clean exit: processes the driver started must not outlive it.
         self.end_tree();
-        lock(&self.io).stdin.take();
         self.stop.stop();
         self.replies.stop();
         let mut process = lock(&self.process);

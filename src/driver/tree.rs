@@ -24,6 +24,10 @@ pub const TOKEN_VARIABLE: &str = "SOCKSPEC_DRIVER_TOKEN";
 /// token, since one may be forking) and reaping what was killed.
 const KILL_LIMIT: Duration = Duration::from_secs(1);
 
+/// How many scans in a row must find no process of a tree before it is taken to be dead: one
+/// empty scan may have missed a process in the middle of `execve` (or just forked).
+const QUIET_SCANS: u32 = 3;
+
 /// Set by [`become_subreaper`]: orphans of drivers are then sockspec's children.
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
 
@@ -58,23 +62,17 @@ pub fn become_subreaper() -> std::io::Result<()> {
 /// ended this way are not reaped; the program is about to exit.
 pub fn kill_all_drivers() {
     let prefix = format!("{TOKEN_VARIABLE}={}-", std::process::id()).into_bytes();
-    for _ in 0..3 {
-        let Ok(proc) = std::fs::read_dir("/proc") else {
-            return;
-        };
-        let mut found = false;
-        for pid in proc
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        {
-            let carries = std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e.starts_with(&prefix)));
-            if carries {
-                found = true;
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
+    let mut quiet = 0;
+    for _ in 0..100 {
+        let found: Vec<i32> = pids()
+            .into_iter()
+            .filter(|pid| environment_has(*pid, |e| e.starts_with(&prefix)))
+            .collect();
+        for pid in &found {
+            let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
         }
-        if !found {
+        quiet = if found.is_empty() { quiet + 1 } else { 0 };
+        if quiet >= QUIET_SCANS {
             return;
         }
         std::thread::sleep(Duration::from_millis(1));
@@ -109,17 +107,36 @@ impl Token {
     }
 }
 
-/// The live processes whose environment carries `token` (a zombie has no environment left).
-pub(crate) fn processes_with(token: &Token) -> Vec<i32> {
-    let entry = token.entry();
+/// Every pid in `/proc`.
+fn pids() -> Vec<i32> {
     let Ok(proc) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     proc.flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|e| e == entry.as_slice()))
+        .collect()
+}
+
+/// Whether the environment of `pid` has an entry for which `matches` holds.
+fn environment_has(pid: i32, matches: impl Fn(&[u8]) -> bool) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .is_ok_and(|env| env.split(|b| *b == 0).any(matches))
+}
+
+/// The live processes of a driver's tree: those whose environment carries `token`, and the
+/// children of `parents`. (A process in the middle of `execve` shows an empty environment for a
+/// moment; its parent still names it.)
+fn members(token: &Token, parents: &HashSet<i32>) -> Vec<i32> {
+    let entry = token.entry();
+    let me = std::process::id() as i32;
+    pids()
+        .into_iter()
+        .filter(|pid| *pid != me)
+        .filter(|pid| match state_and_parent(*pid) {
+            None | Some(('Z' | 'X', _)) => false,
+            Some((_, parent)) => {
+                parents.contains(&parent) || environment_has(*pid, |e| e == entry.as_slice())
+            }
         })
         .collect()
 }
@@ -143,18 +160,20 @@ fn state_and_parent(pid: i32) -> Option<(char, i32)> {
 pub(crate) fn kill_tree(group: Option<i32>, token: &Token, driver: i32) {
     let deadline = Instant::now() + KILL_LIMIT;
     let mut tree: HashSet<i32> = HashSet::from([driver]);
-    loop {
+    // The driver's children are its tree's only while its pid is its own (not reaped).
+    let mut parents: HashSet<i32> = group.map(|_| driver).into_iter().collect();
+    let mut quiet = 0;
+    while quiet < QUIET_SCANS && Instant::now() < deadline {
         if let Some(group) = group {
             let _ = kill(Pid::from_raw(-group), Signal::SIGKILL);
         }
-        let found = processes_with(token);
+        let found = members(token, &parents);
         for pid in &found {
             let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
         }
+        quiet = if found.is_empty() { quiet + 1 } else { 0 };
         tree.extend(&found);
-        if found.is_empty() || Instant::now() >= deadline {
-            break;
-        }
+        parents.extend(&found);
         // Let SIGKILL land; a dying process's environment disappears with its memory.
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -194,13 +213,7 @@ fn reap_orphans() {
     }
     let drivers = drivers();
     let me = std::process::id() as i32;
-    let Ok(proc) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for pid in proc
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-    {
+    for pid in pids() {
         if drivers.contains(&(pid as u32)) {
             continue;
         }
@@ -234,22 +247,29 @@ mod tests {
         assert_ne!(Token::new(), Token::new());
     }
 
+    /// The live processes carrying `token`.
+    fn carrying(token: &Token) -> Vec<i32> {
+        members(token, &HashSet::new())
+    }
+
     #[test]
     fn a_process_that_left_the_group_is_found_by_its_token_and_killed() {
         let token = Token::new();
         let mut child = std::process::Command::new("setsid")
             .args(["sleep", "30"])
             .env(TOKEN_VARIABLE, token.value())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while processes_with(&token).is_empty() && Instant::now() < deadline {
+        while carrying(&token).is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
-        assert!(!processes_with(&token).is_empty());
         kill_tree(None, &token, child.id() as i32);
         let _ = child.wait();
-        assert!(processes_with(&token).is_empty());
+        assert!(carrying(&token).is_empty());
     }
 
     #[test]
