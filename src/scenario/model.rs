@@ -724,7 +724,7 @@ impl ParsedStep {
                 errors.push(e);
             }
         }
-        if op_name.is_none() {
+        if op_name.is_none() && errors.is_empty() {
             errors.push(error(
                 node.location(),
                 format!(
