@@ -5,6 +5,7 @@
 use super::model::{Location, Op, Scenario, Step};
 use super::Payload;
 use super::AddressExpr;
+use crate::yaml::{Positions, Seg};
 use std::time::Duration;
 
 /// The limits a scenario is loaded under. [`Limits::default`] is what `check` and `run` use;
@@ -52,7 +53,11 @@ impl Default for Limits {
 }
 
 /// Every value of `scenario` beyond `limits`, with its position.
-pub(crate) fn check(scenario: &Scenario, limits: &Limits) -> Vec<(Location, String)> {
+pub(crate) fn check(
+    scenario: &Scenario,
+    positions: &Positions,
+    limits: &Limits,
+) -> Vec<(Location, String)> {
     let mut problems = Vec::new();
     let duration = |what: &str, d: Option<Duration>| {
         d.filter(|d| *d > limits.max_duration).map(|d| {
@@ -64,12 +69,13 @@ pub(crate) fn check(scenario: &Scenario, limits: &Limits) -> Vec<(Location, Stri
         })
     };
     let top = [
-        ("`timeout`", scenario.timeout),
-        ("`step_timeout`", scenario.step_timeout),
+        ("timeout", scenario.timeout),
+        ("step_timeout", scenario.step_timeout),
     ];
-    for (what, d) in top {
-        if let Some(message) = duration(what, d) {
-            problems.push((Location { line: 1, column: 1 }, message));
+    for (key, d) in top {
+        if let Some(message) = duration(&format!("`{key}`"), d) {
+            let at = positions.find(&[Seg::Key(key)]).unwrap_or_default();
+            problems.push((at, message));
         }
     }
     for actor in &scenario.actors {

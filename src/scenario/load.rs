@@ -309,6 +309,7 @@ pub fn parse_with_limits(
         }
     }
     if !problems.is_empty() {
+        problems.sort_by_key(|e| e.location);
         return Err(problems);
     }
     // Every case must load at every corner of the ranges (all minimums, all maximums, and each
@@ -400,7 +401,7 @@ fn parse_case(
     let over = !counted.is_empty();
     problems.extend(counted);
     if !over {
-        problems.extend(limits::check(&scenario, limits));
+        problems.extend(limits::check(&scenario, &positions, limits));
         // Steps that did not parse are missing: checks that follow sockets, variables and
         // signals from step to step would only report what those steps would have provided.
         let partial = !problems.is_empty();
@@ -408,6 +409,12 @@ fn parse_case(
     }
     if problems.is_empty() {
         return Ok(scenario);
+    }
+    // A check that could not find its node points at the start of the file rather than nowhere.
+    for (location, _) in &mut problems {
+        if location.line == 0 {
+            *location = Location { line: 1, column: 1 };
+        }
     }
     problems.sort_by_key(|(l, _)| *l);
     problems.dedup();

@@ -19,7 +19,8 @@ pub(crate) fn validate(
     partial: bool,
 ) -> Vec<(Location, String)> {
     let mut problems = Vec::new();
-    if scenario.requirements.is_empty() {
+    // With steps or fields unread, an empty list may only be one that did not parse.
+    if scenario.requirements.is_empty() && !partial {
         let at = positions.find_key(&[], "requirements").unwrap_or_default();
         problems.push((
             at,
@@ -40,7 +41,7 @@ pub(crate) fn validate(
             ));
         }
     }
-    if scenario.actors.is_empty() {
+    if scenario.actors.is_empty() && !partial {
         let at = positions.find_key(&[], "actors").unwrap_or_default();
         problems.push((at, "a scenario needs at least one actor".to_string()));
     }
@@ -48,18 +49,26 @@ pub(crate) fn validate(
     // Values flow between actors through captures and signals; collect who provides what.
     let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
     let mut raised: HashSet<&str> = HashSet::new();
-    for step in scenario.actors.iter().flat_map(|a| &a.steps) {
-        if let Some(var) = step.op.captures() {
+    for actor in &scenario.actors {
+        for (index, step) in actor.steps.iter().enumerate() {
+            let Some(var) = step.op.captures() else {
+                continue;
+            };
             if let Some(first) = captured.insert(var, step.location) {
                 problems.push((
                     step.location,
                     format!(
-                        "`${var}` is already captured at line {}; captures are write-once",
+                        "actor {}, step {}: `${var}` is already captured at line {}; captures \
+                         are write-once",
+                        actor.name,
+                        index + 1,
                         first.line
                     ),
                 ));
             }
         }
+    }
+    for step in scenario.actors.iter().flat_map(|a| &a.steps) {
         if let Op::Signal(name) = &step.op {
             raised.insert(name);
         }
@@ -69,7 +78,7 @@ pub(crate) fn validate(
     }
 
     for actor in &scenario.actors {
-        if actor.steps.is_empty() {
+        if actor.steps.is_empty() && !partial {
             let at = positions
                 .find_key(&[Seg::Key("actors")], &actor.name)
                 .unwrap_or_default();
