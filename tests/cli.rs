@@ -366,3 +366,63 @@ fn a_call_that_returns_before_min_elapsed_fails() {
         "{report}"
     );
 }
+
+#[test]
+fn run_refuses_nonsense_options_with_exit_2() {
+    let scenario = data("valid/echo.yaml");
+    for (args, message) in [
+        (vec!["--jobs", "0"], "must be at least 1"),
+        (vec!["--timeout", "0s"], "must be longer than zero"),
+        (vec!["--timeout", "2h"], "must be at most 1h"),
+        (
+            vec!["--expectations", "tests/data/no-such-expectations.yaml"],
+            "--expectations tests/data/no-such-expectations.yaml: no such file",
+        ),
+    ] {
+        let mut all = vec!["run", "--spec", TEST_SPEC];
+        all.extend(&args);
+        all.push(&scenario);
+        let out = sockspec(&all);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn an_expectations_entry_naming_no_scenario_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("stale.yaml");
+    std::fs::write(
+        &file,
+        "implementation: reference\nexpectations:\n  tcp/no-such-scenario:\n    status: fail\n    reason: \"TODO: say why\"\n",
+    )
+    .unwrap();
+    let out = sockspec(&["run", "--expectations", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("name `tcp/no-such-scenario`, which is not a scenario"),
+        "{err}"
+    );
+    assert!(err.contains("still has no reason"), "{err}");
+}
+
+#[test]
+fn a_closed_standard_output_ends_list_quietly() {
+    // `sockspec list | head -0`: the reading end is closed before sockspec writes anything.
+    let (reader, writer) = nix::unistd::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .arg("list")
+        .current_dir(root())
+        .stdout(std::process::Stdio::from(writer))
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_eq!(out.status.code(), Some(141));
+}

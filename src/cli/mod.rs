@@ -3,6 +3,8 @@
 //! Exit codes: 0 when every scenario passed (or every file is valid), 1 when a scenario failed,
 //! errored or timed out, 2 for a usage or input error.
 
+mod stopping;
+
 use crate::expectations::Expectations;
 use crate::implementation::Implementation;
 use crate::registry;
@@ -14,11 +16,28 @@ use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
 use crate::scenario::{load_all, Scenario};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// `print!` that ends the command quietly when standard output is a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => { stopping::write_out(format_args!($($arg)*)) };
+}
+
+/// `println!` that ends the command quietly when standard output is a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => { stopping::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprintln!` that ignores a closed standard error instead of panicking.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 /// sockspec: a conformance suite for the BSD/Python socket API.
 #[derive(Debug, Parser)]
@@ -62,10 +81,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
     pub drivers: PathBuf,
     /// Scenarios run at once (default: the number of cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub timeout: Option<Duration>,
     /// The implementation's known deviations (default: expectations/NAME.yaml, if it exists).
     #[arg(long, value_name = "FILE")]
@@ -121,7 +140,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
         drivers: PathBuf,
         /// Scenarios run at once (default: the number of cores).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
         /// Where to write the Markdown matrix.
         #[arg(
@@ -169,9 +188,45 @@ pub enum Format {
     Tap,
 }
 
+/// `--jobs`: a count of at least one.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a count: {e}")),
+    }
+}
+
+/// The longest `--timeout`: the same maximum the scenario format sets for a time limit.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `--timeout`: a duration above zero and at most [`MAX_TIMEOUT`].
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("not a duration: {e}"))?;
+    if duration.is_zero() {
+        return Err("must be longer than zero (e.g. 500ms, 2s)".to_string());
+    }
+    if duration > MAX_TIMEOUT {
+        return Err(format!(
+            "must be at most {}",
+            humantime::format_duration(MAX_TIMEOUT)
+        ));
+    }
+    Ok(duration)
+}
+
 /// Runs the command line; returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Run { .. }
+            | Command::Expectations { .. }
+            | Command::Matrix { .. }
+            | Command::DriverCheck { .. }
+    ) {
+        stopping::handle_signals();
+    }
     let outcome = match cli.command {
         Command::Run { run: args, format } => run(&args, format),
         Command::Check { inputs } => check(&inputs),
@@ -188,12 +243,16 @@ pub fn main() -> ExitCode {
             html,
         } => matrix(&inputs, &implementations, &drivers, jobs, &markdown, &html),
     };
-    outcome.unwrap_or_else(|code| code)
+    let code = outcome.unwrap_or_else(|code| code);
+    match stopping::signalled_exit_code() {
+        Some(signalled) => ExitCode::from(signalled),
+        None => code,
+    }
 }
 
 /// An input error: printed, exit 2.
 fn input_error(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("sockspec: {message}");
+    errln!("sockspec: {message}");
     ExitCode::from(2)
 }
 
@@ -217,9 +276,9 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
     let (scenarios, errors) = load_all(&paths, &requirements);
     if !errors.is_empty() {
         for e in &errors {
-            eprintln!("{e}");
+            errln!("{e}");
         }
-        eprintln!("sockspec: {} error(s) in scenario files", errors.len());
+        errln!("sockspec: {} error(s) in scenario files", errors.len());
         return Err(ExitCode::from(2));
     }
     let scenarios: Vec<Scenario> = match &inputs.filter {
@@ -311,11 +370,29 @@ fn expectations_for(args: &RunArgs, implementation: &str) -> Result<Expectations
             ..Expectations::default()
         });
     }
+    if let Some(path) = &args.expectations {
+        if !path.is_file() {
+            return Err(input_error(format!(
+                "--expectations {}: no such file",
+                path.display()
+            )));
+        }
+    }
     let path = args
         .expectations
         .clone()
         .unwrap_or_else(|| Expectations::default_path(implementation));
-    Expectations::load(&path, implementation).map_err(input_error)
+    let expectations = Expectations::load(&path, implementation).map_err(input_error)?;
+    for (id, entry) in &expectations.expectations {
+        if entry.reason.trim_start().starts_with("TODO") {
+            errln!(
+                "sockspec: warning: {}: the expectation of `{id}` still has no reason ({})",
+                path.display(),
+                entry.reason
+            );
+        }
+    }
+    Ok(expectations)
 }
 
 /// Runs the prepared scenarios, skipping those `expectations` says to, applying it to the rest;
@@ -360,27 +437,31 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
     let name = prepared.implementation.name().to_string();
     let expectations = expectations_for(args, &name)?;
     let ids: Vec<&str> = prepared.scenarios.iter().map(|s| s.id.as_str()).collect();
-    for unknown in expectations.unknown(&ids) {
-        if args.inputs.paths.is_empty() && args.inputs.filter.is_none() {
-            eprintln!("sockspec: warning: the expectations of `{name}` name `{unknown}`, which is not a scenario");
+    // Only a run of every scenario can tell that an entry names none.
+    if args.inputs.paths.is_empty() && args.inputs.filter.is_none() {
+        let unknown = expectations.unknown(&ids);
+        if !unknown.is_empty() {
+            return Err(input_error(format!(
+                "the expectations of `{name}` name {}, which {} not a scenario (remove the entries, or fix the ids)",
+                unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                if unknown.len() == 1 { "is" } else { "are" }
+            )));
         }
     }
-    let mut stdout = std::io::stdout().lock();
     let results = execute(&prepared, &expectations, |result| {
         if format == Format::Pretty {
-            let _ = writeln!(stdout, "{}", progress_line(result));
+            outln!("{}", progress_line(result));
         }
     });
-    let _ = match format {
-        Format::Pretty => write!(
-            stdout,
+    match format {
+        Format::Pretty => out!(
             "{}\n{}\n",
             failures_in_full(&results),
             summary_line(&name, &results)
         ),
-        Format::Json => writeln!(stdout, "{}", json_document(&name, &results)),
-        Format::Junit => write!(stdout, "{}", junit_xml(&name, &results)),
-        Format::Tap => write!(stdout, "{}", tap(&name, &results)),
+        Format::Json => outln!("{}", json_document(&name, &results)),
+        Format::Junit => out!("{}", junit_xml(&name, &results)),
+        Format::Tap => out!("{}", tap(&name, &results)),
     };
     Ok(if Summary::of(&results).all_passed() {
         ExitCode::SUCCESS
@@ -401,7 +482,7 @@ fn expectations(args: &RunArgs, write: bool) -> Result<ExitCode, ExitCode> {
         implementation: name.clone(),
         ..Expectations::default()
     };
-    let results = execute(&prepared, &none, |r| eprintln!("{}", progress_line(r)));
+    let results = execute(&prepared, &none, |r| errln!("{}", progress_line(r)));
     file.update(&results);
     if write {
         if let Some(dir) = path.parent() {
@@ -410,26 +491,26 @@ fn expectations(args: &RunArgs, write: bool) -> Result<ExitCode, ExitCode> {
         }
         std::fs::write(&path, file.to_yaml())
             .map_err(|e| input_error(format!("{}: {e}", path.display())))?;
-        eprintln!(
+        errln!(
             "sockspec: wrote {} ({} entries)",
             path.display(),
             file.expectations.len()
         );
     } else {
-        print!("{}", file.to_yaml());
+        out!("{}", file.to_yaml());
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn check(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
     let scenarios = load(inputs)?;
-    println!("{} scenario(s) OK", scenarios.len());
+    outln!("{} scenario(s) OK", scenarios.len());
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
     for s in &load(inputs)? {
-        println!("{}\t{}\t{}", s.id, s.title, s.requirements.join(","));
+        outln!("{}\t{}\t{}", s.id, s.title, s.requirements.join(","));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -438,12 +519,12 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
     let (scenarios, requirements) = load_with_spec(inputs)?;
     let coverage = Coverage::of(&requirements, &scenarios);
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&coverage).unwrap_or_default()
         );
     } else {
-        print!("{}", coverage.to_text());
+        out!("{}", coverage.to_text());
     }
     Ok(if coverage.is_complete() {
         ExitCode::SUCCESS
@@ -456,8 +537,8 @@ fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
     let findings = crate::driver::check_driver(command);
     for f in &findings {
         match &f.problem {
-            None => println!("ok    {}", f.check),
-            Some(problem) => println!(
+            None => outln!("ok    {}", f.check),
+            Some(problem) => outln!(
                 "FAIL  {}\n      {}",
                 f.check,
                 problem.replace('\n', "\n      ")
@@ -465,7 +546,7 @@ fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
         }
     }
     let failed = findings.iter().filter(|f| f.problem.is_some()).count();
-    println!(
+    outln!(
         "\n{} checks: {} passed, {failed} failed",
         findings.len(),
         findings.len() - failed
@@ -506,7 +587,7 @@ fn matrix(
         let bar = progress_bar(scenarios.len() as u64, name);
         let results = execute(&prepared, &expectations, |_| bar.inc(1));
         bar.finish_and_clear();
-        eprintln!("{}", summary_line(name, &results));
+        errln!("{}", summary_line(name, &results));
         runs.push((name.clone(), results));
     }
     let matrix = Matrix::new(runs, &requirements);
@@ -516,7 +597,7 @@ fn matrix(
                 .map_err(|e| input_error(format!("{}: {e}", dir.display())))?;
         }
         std::fs::write(path, text).map_err(|e| input_error(format!("{}: {e}", path.display())))?;
-        eprintln!("sockspec: wrote {}", path.display());
+        errln!("sockspec: wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

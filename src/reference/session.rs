@@ -163,7 +163,7 @@ impl Session for ReferenceSession {
         // shutdown(2) wakes accept, recv, send and connect blocked on this socket on Linux,
         // without touching the socket's blocking mode.
         if let Ok(socket) = self.get(socket) {
-            let _ = socket.shutdown(Shutdown::Both);
+            socket.interrupt();
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::vocab::{
 use socket2::{Domain, Type};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, IntoRawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,8 @@ pub struct Socket {
     family: Family,
     kind: SocketType,
     mode: Mutex<Mode>,
+    /// Set by [`interrupt`](Socket::interrupt): a timeout-mode wait ends at its next wake-up.
+    interrupted: AtomicBool,
 }
 
 /// Which readiness a call waits for in timeout mode.
@@ -55,6 +58,7 @@ impl Socket {
             family,
             kind,
             mode: Mutex::new(Mode::Blocking),
+            interrupted: AtomicBool::new(false),
         }
     }
 
@@ -166,6 +170,16 @@ impl Socket {
         let mut buffer: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); bufsize];
         let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
         Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
+    }
+
+    /// Wakes a call blocked on this socket in another thread, for a watchdog: shutdown(2) both
+    /// ways (on Linux it wakes a blocked accept, recv, send or connect; close(2) does not), and a
+    /// call in timeout mode fails with [`ErrorCode::Timeout`] at its next wake-up instead of
+    /// waiting out its timeout (a shut-down UDP socket polls readable while recv(2) still says
+    /// EAGAIN). The blocking mode is left as it is.
+    pub fn interrupt(&self) {
+        self.interrupted.store(true, Ordering::SeqCst);
+        let _ = self.inner.shutdown(std::net::Shutdown::Both);
     }
 
     /// `sock.shutdown(how)`: shutdown(2). Spec: `data.shutdown`.
@@ -292,7 +306,13 @@ impl Socket {
                     let Some(deadline) = deadline else {
                         return Err(e.into());
                     };
-                    if !self.wait(ready, deadline)? {
+                    // Checked on every wake-up, not only when poll(2) times out: after the
+                    // watchdog's shutdown(2) a UDP socket polls readable while recv(2) still
+                    // says EAGAIN, and without this check the loop would spin for ever.
+                    if self.interrupted.load(Ordering::SeqCst)
+                        || Instant::now() >= deadline
+                        || !self.wait(ready, deadline)?
+                    {
                         return Err(SockError::new(ErrorCode::Timeout));
                     }
                 }

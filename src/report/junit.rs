@@ -67,7 +67,7 @@ fn status(result: &ScenarioResult) -> TestCaseStatus {
                 message,
             )
         }
-        Status::Error | Status::Timeout => (
+        Status::Error | Status::Timeout | Status::Interrupted => (
             TestCaseStatus::non_success(NonSuccessKind::Error),
             first_line(&result.explanation()),
             result.explanation(),

@@ -455,6 +455,12 @@ fn look(status: Status) -> Look {
             "s-timeout",
             "a step or the scenario did not finish in time",
         ),
+        Status::Interrupted => (
+            "INTR",
+            "⏹",
+            "s-interrupted",
+            "the run was stopped (SIGINT or SIGTERM) while it ran",
+        ),
     };
     Look {
         word,
@@ -474,6 +480,7 @@ fn count(summary: &Summary, status: Status) -> usize {
         Status::Skip => summary.skipped,
         Status::Error => summary.errors,
         Status::Timeout => summary.timeouts,
+        Status::Interrupted => summary.interrupted,
     }
 }
 
@@ -545,7 +552,7 @@ thead th { background: var(--head); font-weight: 600; border-bottom: 2px solid v
 .bar { display: flex; height: 12px; margin-top: 4px; border-radius: 3px; overflow: hidden;
   background: var(--grey-bg); }
 .bar .s-pass { background: var(--pass-solid); }
-.bar .s-fail, .bar .s-xpass, .bar .s-error, .bar .s-timeout { background: var(--bad-solid); }
+.bar .s-fail, .bar .s-xpass, .bar .s-error, .bar .s-timeout, .bar .s-interrupted { background: var(--bad-solid); }
 .bar .s-xfail { background: var(--xfail-solid); }
 .bar .s-unsupported, .bar .s-skip { background: var(--grey-solid); }
 .matrix { width: 100%; border: 1px solid var(--line); border-radius: 6px; }
@@ -565,7 +572,7 @@ thead th { background: var(--head); font-weight: 600; border-bottom: 2px solid v
 .cell .ms { float: right; margin-left: 10px; color: var(--muted); font-weight: 400; font-size: 11.5px;
   opacity: .8; }
 .s-pass { background: var(--pass-bg); color: var(--pass-fg); }
-.s-fail, .s-xpass, .s-error, .s-timeout { background: var(--bad-bg); color: var(--bad-fg); }
+.s-fail, .s-xpass, .s-error, .s-timeout, .s-interrupted { background: var(--bad-bg); color: var(--bad-fg); }
 .s-xfail { background: var(--xfail-bg); color: var(--xfail-fg); }
 .s-unsupported, .s-skip { background: var(--grey-bg); color: var(--grey-fg); }
 .s-none { background: #fff; color: #b8bfc7; font-weight: 400; font-style: italic; }
@@ -658,13 +665,13 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(
             lines[0],
-            "| implementation | scenarios | pass | FAIL | xfail | XPASS | unsupported | skip | ERROR | TIMEOUT |"
+            "| implementation | scenarios | pass | FAIL | xfail | XPASS | unsupported | skip | ERROR | TIMEOUT | INTR |"
         );
         assert_eq!(
             lines[2],
-            "| reference | 2 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |"
+            "| reference | 2 | 2 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |"
         );
-        assert_eq!(lines[3], "| std | 2 | 0 | 1 | 0 | 0 | 1 | 0 | 0 | 0 |");
+        assert_eq!(lines[3], "| std | 2 | 0 | 1 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |");
         assert_eq!(lines[5], "| scenario | requirements | reference | std |");
         assert_eq!(
             lines[7],

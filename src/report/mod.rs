@@ -39,6 +39,8 @@ pub struct Summary {
     pub errors: usize,
     /// `timeout`.
     pub timeouts: usize,
+    /// `interrupted`.
+    pub interrupted: usize,
 }
 
 impl Summary {
@@ -58,6 +60,7 @@ impl Summary {
                 Status::Skip => s.skipped += 1,
                 Status::Error => s.errors += 1,
                 Status::Timeout => s.timeouts += 1,
+                Status::Interrupted => s.interrupted += 1,
             }
         }
         s
@@ -65,6 +68,6 @@ impl Summary {
 
     /// True when nothing failed, errored, timed out or passed unexpectedly.
     pub fn all_passed(&self) -> bool {
-        self.failed + self.unexpected_passes + self.errors + self.timeouts == 0
+        self.failed + self.unexpected_passes + self.errors + self.timeouts + self.interrupted == 0
     }
 }

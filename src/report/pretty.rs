@@ -14,6 +14,7 @@ pub fn progress_line(result: &ScenarioResult) -> String {
         Status::Skip => "SKIP",
         Status::Error => "ERROR",
         Status::Timeout => "TIMEOUT",
+        Status::Interrupted => "INTR",
     };
     let mut line = format!(
         "{label:<7} {} ({} ms)",
@@ -48,6 +49,7 @@ pub fn summary_line(implementation: &str, results: &[ScenarioResult]) -> String 
         (s.expected_failures, "expected failures"),
         (s.unexpected_passes, "unexpected passes"),
         (s.skipped, "skipped"),
+        (s.interrupted, "interrupted"),
     ] {
         if n > 0 {
             line.push_str(&format!(", {n} {what}"));

@@ -48,7 +48,7 @@ fn test_point(number: usize, result: &ScenarioResult) -> String {
                 diagnostic(result, &message, "fail")
             )
         }
-        Status::Fail | Status::Error | Status::Timeout => format!(
+        Status::Fail | Status::Error | Status::Timeout | Status::Interrupted => format!(
             "not ok {number} - {id}\n{}",
             diagnostic(result, &result.explanation(), "fail")
         ),

@@ -47,6 +47,7 @@ impl ActorRun<'_> {
             if self.board.is_aborted() {
                 return Ending::Stopped;
             }
+            self.board.at_step(self.index, index);
             match self.step(index, step, &mut sockets) {
                 Ok(()) => {}
                 Err(Stop::Stopped) => return Ending::Stopped,
@@ -108,7 +109,7 @@ impl ActorRun<'_> {
             .timeout
             .or(self.scenario.step_timeout)
             .unwrap_or(self.step_timeout);
-        let deadline = Instant::now() + limit;
+        let deadline = super::deadline_after(limit);
         let waited = |what: String, e: WaitError| {
             match e {
             WaitError::Aborted => Stop::Stopped,
@@ -172,7 +173,7 @@ impl ActorRun<'_> {
         if let Some(name) = &step.announce {
             self.board.signal(name);
         }
-        self.watchdog.arm(self.index, handle, deadline);
+        self.watchdog.arm(self.index, index, handle, deadline);
         let started = std::time::Instant::now();
         let outcome = self.call(&step.op, handle, &addresses, sockets);
         let elapsed = started.elapsed();

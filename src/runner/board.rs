@@ -22,7 +22,14 @@ struct State {
     signals: HashSet<String>,
     failure: Option<Failure>,
     aborted: bool,
-    finished: usize,
+    /// The scenario was stopped from outside (`cancel`, e.g. on SIGINT).
+    cancelled: bool,
+    /// Actors that finished, or that the watchdog gave up on: no longer waited for.
+    done: HashSet<usize>,
+    /// Actors the watchdog gave up on (also in `done`).
+    given_up: HashSet<usize>,
+    /// The step each actor is at (its index), to say where a scenario that ran out of time was.
+    at_step: HashMap<usize, usize>,
 }
 
 /// Shared between a scenario's actors. Every wait is bounded by a deadline and ends early when the
@@ -122,15 +129,62 @@ impl Board {
         self.lock().aborted
     }
 
-    /// Marks one actor finished.
-    pub fn finished(&self) {
-        self.update(|s| s.finished += 1);
+    /// Stops the scenario because the whole run is being stopped.
+    pub fn cancel(&self) {
+        self.update(|s| {
+            s.aborted = true;
+            s.cancelled = true;
+        });
     }
 
-    /// Waits until `count` actors have finished; false when the deadline passed first.
-    pub fn wait_finished(&self, count: usize, deadline: Instant) -> bool {
+    /// True once the scenario was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.lock().cancelled
+    }
+
+    /// Marks actor `actor` finished, or given up: the runner waits for it no longer.
+    pub fn done(&self, actor: usize) {
+        self.update(|s| {
+            s.done.insert(actor);
+        });
+    }
+
+    /// Notes that actor `actor` is starting its step `step` (an index).
+    pub fn at_step(&self, actor: usize, step: usize) {
+        self.lock().at_step.insert(actor, step);
+    }
+
+    /// The actors not done yet, each with the step it is at (if it has started one).
+    pub fn unfinished(&self, count: usize) -> Vec<(usize, Option<usize>)> {
+        let state = self.lock();
+        (0..count)
+            .filter(|actor| !state.done.contains(actor))
+            .map(|actor| (actor, state.at_step.get(&actor).copied()))
+            .collect()
+    }
+
+    /// Gives actor `actor` up: its call outlasted the watchdog; its thread is not waited for.
+    pub fn give_up(&self, actor: usize) {
+        self.update(|s| {
+            s.done.insert(actor);
+            s.given_up.insert(actor);
+        });
+    }
+
+    /// True once actor `actor` was [given up](Board::give_up).
+    pub fn is_given_up(&self, actor: usize) -> bool {
+        self.lock().given_up.contains(&actor)
+    }
+
+    /// True once actor `actor` is [`done`](Board::done).
+    pub fn is_done(&self, actor: usize) -> bool {
+        self.lock().done.contains(&actor)
+    }
+
+    /// Waits until `count` actors are done; false when the deadline passed first.
+    pub fn wait_done(&self, count: usize, deadline: Instant) -> bool {
         let mut state = self.lock();
-        while state.finished < count {
+        while state.done.len() < count {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;

@@ -3,11 +3,33 @@
 
 use crate::scenario::AddressExpr;
 use crate::vocab::Address;
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Every scenario directory that exists now, so that a run stopped at once (a second SIGINT)
+/// can still remove them.
+static LIVE_DIRS: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+fn live_dirs() -> std::sync::MutexGuard<'static, Option<HashSet<PathBuf>>> {
+    LIVE_DIRS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes every scenario directory that still exists (the process is about to exit).
+pub(crate) fn remove_all_dirs() {
+    for dir in live_dirs().take().unwrap_or_default() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 /// Where a scenario's Unix names live.
+///
+/// The directory is removed by [`remove`](Env::remove) or on drop, whichever comes first: the
+/// runner removes it when the scenario ends even if an abandoned actor thread still holds the
+/// environment.
 pub(crate) struct Env {
-    dir: tempfile::TempDir,
+    path: PathBuf,
+    dir: Mutex<Option<tempfile::TempDir>>,
     abstract_prefix: String,
 }
 
@@ -21,27 +43,47 @@ impl Env {
             .path()
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let path = dir.path().to_path_buf();
+        live_dirs()
+            .get_or_insert_with(HashSet::new)
+            .insert(path.clone());
         Ok(Env {
             abstract_prefix: format!("{unique}."),
-            dir,
+            path,
+            dir: Mutex::new(Some(dir)),
         })
+    }
+
+    fn dir(&self) -> &Path {
+        &self.path
+    }
+
+    /// Removes the directory and everything in it.
+    pub fn remove(&self) {
+        let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(dir) = dir {
+            if let Some(live) = live_dirs().as_mut() {
+                live.remove(&self.path);
+            }
+            let _ = dir.close();
+        }
     }
 
     /// The path of `unix:NAME`.
     pub fn unix_path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir().join(name)
     }
 
     /// A path inside the directory exactly `len` bytes long.
     pub fn path_of_length(&self, len: usize) -> Result<PathBuf, String> {
-        let base = self.dir.path().as_os_str().len() + 1;
+        let base = self.dir().as_os_str().len() + 1;
         if len <= base {
             return Err(format!(
                 "a path of {len} bytes cannot be made inside {} ({base} bytes with the slash)",
-                self.dir.path().display()
+                self.dir().display()
             ));
         }
-        Ok(self.dir.path().join("p".repeat(len - base)))
+        Ok(self.dir().join("p".repeat(len - base)))
     }
 
     /// The abstract name of `abstract:NAME`.
@@ -67,7 +109,7 @@ impl Env {
     /// An address as the scenario would write it: paths and names without the run's prefixes.
     pub fn display(&self, address: &Address) -> String {
         match address {
-            Address::UnixPath(p) => match p.strip_prefix(self.dir.path()) {
+            Address::UnixPath(p) => match p.strip_prefix(self.dir()) {
                 Ok(name) if p.as_os_str().len() > 60 => {
                     format!(
                         "unix-path-of-length:{} (unix:{})",
@@ -85,5 +127,11 @@ impl Env {
             },
             other => other.to_string(),
         }
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.remove();
     }
 }

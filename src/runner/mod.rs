@@ -20,10 +20,10 @@ use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
 use env::Env;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use watchdog::Watchdog;
+use watchdog::{Watchdog, ESCALATION};
 
 /// Time limits for a run.
 #[derive(Clone, Debug)]
@@ -90,6 +90,91 @@ pub fn unsupported_reason(
     })
 }
 
+/// `Instant::now() + limit`, or a century from now if that does not fit.
+pub(crate) fn deadline_after(limit: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(limit)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
+/// What the actor threads of one scenario share. Owned (not borrowed), because a thread whose
+/// call never returns is abandoned, not waited for, and may outlive the scenario.
+struct Shared {
+    scenario: Scenario,
+    sessions: Vec<Box<dyn Session>>,
+    board: Board,
+    watchdog: Watchdog,
+    env: Env,
+    step_timeout: Duration,
+}
+
+impl Shared {
+    /// The failure of a step whose call outlasted every escalation of the watchdog.
+    fn given_up(&self, actor: usize, step: usize) -> Failure {
+        let actor_def = &self.scenario.actors[actor];
+        let step_def = &actor_def.steps[step];
+        let limit = step_def
+            .timeout
+            .or(self.scenario.step_timeout)
+            .unwrap_or(self.step_timeout);
+        Failure {
+            kind: FailureKind::Timeout,
+            actor: actor_def.name.clone(),
+            step: step + 1,
+            op: step_def.op.name().to_string(),
+            location: format!(
+                "{}:{}",
+                self.scenario.path.display(),
+                step_def.location.line
+            ),
+            expected: format!(
+                "the call to return within {}",
+                humantime::format_duration(limit)
+            ),
+            actual: format!(
+                "it did not return, not even {} after the watchdog interrupted it and then \
+                 abandoned its session; its thread was left behind",
+                humantime::format_duration(ESCALATION)
+            ),
+            detail: None,
+        }
+    }
+}
+
+/// Scenarios running now, so that [`cancel`] can stop them.
+static RUNNING: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+/// Set by [`cancel`]: no scenario starts any more.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// Stops the run: no scenario starts any more, and every running one ends at once (its calls
+/// interrupted, its drivers killed), reported [`Status::Interrupted`]. For SIGINT and SIGTERM.
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::SeqCst);
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for shared in running.iter().filter_map(Weak::upgrade) {
+        shared.board.cancel();
+        shared.watchdog.abort();
+    }
+}
+
+/// True once [`cancel`] was called.
+pub fn is_cancelled() -> bool {
+    CANCELLED.load(Ordering::SeqCst)
+}
+
+/// For a process about to exit at once (a second SIGINT): removes every scenario's temporary
+/// directory and abandons every running scenario's sessions (drivers are killed).
+pub fn abandon_everything() {
+    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for shared in running.iter().filter_map(Weak::upgrade) {
+        for session in &shared.sessions {
+            session.abandon();
+        }
+    }
+    env::remove_all_dirs();
+}
+
 fn execute(
     scenario: &Scenario,
     implementation: &dyn Implementation,
@@ -97,6 +182,9 @@ fn execute(
 ) -> (Status, Option<Failure>, Option<String>) {
     if let Some(reason) = unsupported_reason(scenario, implementation) {
         return (Status::Unsupported, None, Some(reason));
+    }
+    if is_cancelled() {
+        return (Status::Interrupted, None, Some(INTERRUPTED.to_string()));
     }
     let env = match Env::new() {
         Ok(env) => env,
@@ -113,22 +201,29 @@ fn execute(
         let opening: Vec<_> = scenario
             .actors
             .iter()
-            .map(|actor| scope.spawn(|| implementation.open_session_for(&actor.name)))
-            .collect();
-        opening.into_iter().map(|o| o.join()).collect()
-    });
-    let sessions: Vec<Box<dyn Session>> = match opened
-        .into_iter()
-        .map(|o| {
-            o.unwrap_or_else(|_| {
-                Err(SessionError {
-                    implementation: implementation.name().to_string(),
-                    reason: "opening a session panicked".to_string(),
-                })
+            .map(|actor| {
+                std::thread::Builder::new()
+                    .name(format!("open {}", actor.name))
+                    .spawn_scoped(scope, || implementation.open_session_for(&actor.name))
             })
-        })
-        .collect()
-    {
+            .collect();
+        opening
+            .into_iter()
+            .map(|o| match o {
+                Ok(thread) => thread.join().unwrap_or_else(|_| {
+                    Err(SessionError {
+                        implementation: implementation.name().to_string(),
+                        reason: "opening a session panicked".to_string(),
+                    })
+                }),
+                Err(e) => Err(SessionError {
+                    implementation: implementation.name().to_string(),
+                    reason: format!("cannot start a thread to open it: {e}"),
+                }),
+            })
+            .collect()
+    });
+    let sessions: Vec<Box<dyn Session>> = match opened.into_iter().collect() {
         Ok(sessions) => sessions,
         Err(e) => return (Status::Error, None, Some(e.to_string())),
     };
@@ -137,56 +232,152 @@ fn execute(
         .force_timeout
         .or(scenario.timeout)
         .unwrap_or(options.scenario_timeout);
-    let scenario = &force_step_timeouts(scenario, options.force_timeout);
-    let board = Board::default();
-    let watchdog = Watchdog::default();
-    let deadline = Instant::now() + scenario_timeout;
-
-    let (endings, finished_in_time) = std::thread::scope(|scope| {
-        let watchdog_thread = scope.spawn(|| watchdog.run(&sessions));
-        let actors: Vec<_> = scenario
-            .actors
-            .iter()
-            .enumerate()
-            .map(|(index, actor)| {
-                let run = ActorRun {
-                    index,
-                    actor,
-                    scenario,
-                    session: sessions[index].as_ref(),
-                    board: &board,
-                    watchdog: &watchdog,
-                    env: &env,
-                    step_timeout,
-                };
-                let board = &board;
-                scope.spawn(move || {
-                    // Counted as finished even if the implementation panics, so the wait ends.
-                    struct Finished<'b>(&'b Board);
-                    impl Drop for Finished<'_> {
-                        fn drop(&mut self) {
-                            self.0.finished();
-                        }
-                    }
-                    let _finished = Finished(board);
-                    run.run()
-                })
-            })
-            .collect();
-        let in_time = board.wait_finished(actors.len(), deadline);
-        if !in_time {
-            board.abort();
-            watchdog.abort();
-        }
-        let endings: Vec<_> = actors.into_iter().map(|a| a.join()).collect();
-        watchdog.stop();
-        let _ = watchdog_thread.join();
-        (endings, in_time)
+    let shared = Arc::new(Shared {
+        scenario: force_step_timeouts(scenario, options.force_timeout),
+        sessions,
+        board: Board::default(),
+        watchdog: Watchdog::default(),
+        env,
+        step_timeout,
     });
-    drop(sessions);
-    drop(env);
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Arc::downgrade(&shared));
+    if is_cancelled() {
+        // cancel() ran between the check above and the registration.
+        shared.board.cancel();
+    }
+    let outcome = supervise(&shared, scenario_timeout);
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(&shared)));
+    // Removed now even if an abandoned thread still holds `shared`.
+    shared.env.remove();
+    outcome
+}
 
-    if let Some(failure) = board.take_failure() {
+/// The reason given for a scenario the run was stopped in the middle of.
+const INTERRUPTED: &str =
+    "the run was interrupted (SIGINT or SIGTERM) before this scenario finished";
+
+/// Runs the actors and the watchdog of one scenario and waits for them, within limits: the
+/// scenario's time limit, then [`ESCALATION`] and a little more for calls to end. Threads that
+/// are still running then are abandoned (detached), never waited for.
+fn supervise(
+    shared: &Arc<Shared>,
+    scenario_timeout: Duration,
+) -> (Status, Option<Failure>, Option<String>) {
+    let deadline = deadline_after(scenario_timeout);
+    let count = shared.scenario.actors.len();
+
+    let (watchdog_ended, watchdog_ended_rx) = mpsc::channel::<()>();
+    let watchdog_thread = {
+        let shared = Arc::clone(shared);
+        std::thread::Builder::new()
+            .name("watchdog".to_string())
+            .spawn(move || {
+                shared.watchdog.run(&shared.sessions, |actor, step| {
+                    shared.board.fail(shared.given_up(actor, step));
+                    shared.board.give_up(actor);
+                });
+                let _ = watchdog_ended.send(());
+            })
+    };
+    let watchdog_thread = match watchdog_thread {
+        Ok(thread) => thread,
+        Err(e) => {
+            return (
+                Status::Error,
+                None,
+                Some(format!("cannot start the watchdog's thread: {e}")),
+            )
+        }
+    };
+
+    let mut actors = Vec::with_capacity(count);
+    let mut spawn_error = None;
+    for index in 0..count {
+        let thread_shared = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name(format!("actor {}", shared.scenario.actors[index].name))
+            .spawn(move || {
+                let shared = thread_shared;
+                // Counted as done even if the implementation panics, so the wait ends.
+                struct Done<'b>(&'b Board, usize);
+                impl Drop for Done<'_> {
+                    fn drop(&mut self) {
+                        self.0.done(self.1);
+                    }
+                }
+                let _done = Done(&shared.board, index);
+                ActorRun {
+                    index,
+                    actor: &shared.scenario.actors[index],
+                    scenario: &shared.scenario,
+                    session: shared.sessions[index].as_ref(),
+                    board: &shared.board,
+                    watchdog: &shared.watchdog,
+                    env: &shared.env,
+                    step_timeout: shared.step_timeout,
+                }
+                .run()
+            });
+        match spawned {
+            Ok(thread) => actors.push(Some(thread)),
+            Err(e) => {
+                spawn_error = Some(format!(
+                    "cannot start a thread for actor {}: {e}",
+                    shared.scenario.actors[index].name
+                ));
+                // The actors already started stop; those never started are done already.
+                shared.board.abort();
+                shared.watchdog.abort();
+                for never in index..count {
+                    shared.board.done(never);
+                    actors.push(None);
+                }
+                break;
+            }
+        }
+    }
+
+    let in_time = shared.board.wait_done(count, deadline);
+    // Where each actor was when time ran out, before stopping moves them on.
+    let unfinished = shared.board.unfinished(count);
+    if !in_time {
+        shared.board.abort();
+        shared.watchdog.abort();
+        // Every armed call now escalates; a little more than that is left for threads to end.
+        let _ = shared
+            .board
+            .wait_done(count, deadline_after(ESCALATION + STRAGGLER_GRACE));
+    }
+    let mut endings = Vec::with_capacity(count);
+    for (index, thread) in actors.into_iter().enumerate() {
+        let ending = match thread {
+            // Done and not given up: it has returned or is about to.
+            Some(thread) if shared.board.is_done(index) && !shared.board.is_given_up(index) => {
+                Some(thread.join())
+            }
+            // Given up, still running, or never started: detached.
+            _ => None,
+        };
+        endings.push(ending);
+    }
+    shared.watchdog.stop();
+    if watchdog_ended_rx.recv_timeout(STRAGGLER_GRACE).is_ok() {
+        let _ = watchdog_thread.join();
+    }
+
+    if let Some(reason) = spawn_error {
+        return (Status::Error, None, Some(reason));
+    }
+    if shared.board.is_cancelled() {
+        return (Status::Interrupted, None, Some(INTERRUPTED.to_string()));
+    }
+    if let Some(failure) = shared.board.take_failure() {
         let status = match failure.kind {
             FailureKind::Timeout => Status::Timeout,
             FailureKind::Mismatch => Status::Fail,
@@ -195,8 +386,8 @@ fn execute(
         };
         return (status, Some(failure), None);
     }
-    for (actor, ending) in scenario.actors.iter().zip(&endings) {
-        if let Err(panic) = ending {
+    for (actor, ending) in shared.scenario.actors.iter().zip(&endings) {
+        if let Some(Err(panic)) = ending {
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -209,19 +400,49 @@ fn execute(
             );
         }
     }
-    if !finished_in_time {
+    if !in_time {
+        let scenario = &shared.scenario;
+        let places: Vec<String> = unfinished
+            .iter()
+            .map(|&(actor, step)| {
+                let actor_def = &scenario.actors[actor];
+                match step.and_then(|s| Some((s, actor_def.steps.get(s)?))) {
+                    Some((index, step)) => format!(
+                        "actor {}, step {} ({}, {}:{}){}",
+                        actor_def.name,
+                        index + 1,
+                        step.op.name(),
+                        scenario.path.display(),
+                        step.location.line,
+                        if shared.board.is_done(actor) && !shared.board.is_given_up(actor) {
+                            ""
+                        } else {
+                            ", abandoned"
+                        }
+                    ),
+                    None => format!("actor {} (before its first step)", actor_def.name),
+                }
+            })
+            .collect();
         return (
             Status::Timeout,
             None,
             Some(format!(
-                "the scenario did not finish within {}",
-                humantime::format_duration(scenario_timeout)
+                "the scenario did not finish within {}; still running then: {}",
+                humantime::format_duration(scenario_timeout),
+                places.join("; ")
             )),
         );
     }
-    debug_assert!(endings.iter().all(|e| matches!(e, Ok(Ending::Completed))));
+    debug_assert!(endings
+        .iter()
+        .all(|e| matches!(e, Some(Ok(Ending::Completed)))));
     (Status::Pass, None, None)
 }
+
+/// How long the runner waits, beyond every limit and escalation, for threads to end before it
+/// abandons them.
+const STRAGGLER_GRACE: Duration = Duration::from_millis(200);
 
 /// With `--timeout`, every step gets that limit, whatever the scenario says.
 fn force_step_timeouts(scenario: &Scenario, force: Option<Duration>) -> Scenario {
@@ -237,6 +458,7 @@ fn force_step_timeouts(scenario: &Scenario, force: Option<Duration>) -> Scenario
 
 /// Runs scenarios on `jobs` threads, calling `on_result` as each finishes (in completion order;
 /// it may amend the result, e.g. apply expectations); returns the results in the scenarios' order.
+/// After [`cancel`], no scenario starts: the results hold only those that ran.
 pub fn run_all(
     scenarios: &[Scenario],
     implementation: &dyn Implementation,
@@ -252,6 +474,10 @@ pub fn run_all(
             let sender = sender.clone();
             let next = &next;
             scope.spawn(move || loop {
+                // A cancelled run starts nothing more; what never started is not reported.
+                if is_cancelled() {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(scenario) = scenarios.get(index) else {
                     break;

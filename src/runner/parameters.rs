@@ -43,9 +43,14 @@ pub(super) fn execute_parameterised(
     };
     // The last failing case: once shrinking ends, it is the smallest one proptest found.
     let last_failure: Mutex<Option<Outcome>> = Mutex::new(None);
-    let unsupported: Mutex<Option<String>> = Mutex::new(None);
     let mut runner = TestRunner::new(config);
+    // Once a case is unsupported or interrupted, so is the scenario: later cases (and proptest's
+    // shrinking, which follows a failure) end at once instead of running.
+    let decided: Mutex<Option<Outcome>> = Mutex::new(None);
     let result = runner.run(&strategy, |drawn| {
+        if decided.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            return Err(TestCaseError::fail("decided already"));
+        }
         let values = values_of(&drawn);
         let case = match instantiate(scenario, &values) {
             Ok(case) => case,
@@ -63,9 +68,10 @@ pub(super) fn execute_parameterised(
         let (status, failure, reason) = execute(&case, implementation, options);
         match status {
             Status::Pass => Ok(()),
-            Status::Unsupported => {
-                *unsupported.lock().unwrap_or_else(|e| e.into_inner()) = reason;
-                Err(TestCaseError::reject("unsupported"))
+            Status::Unsupported | Status::Interrupted => {
+                *decided.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((status, failure, reason));
+                Err(TestCaseError::fail("decided"))
             }
             _ => {
                 let note = format!(
@@ -79,8 +85,8 @@ pub(super) fn execute_parameterised(
             }
         }
     });
-    if let Some(reason) = unsupported.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return (Status::Unsupported, None, Some(reason));
+    if let Some(outcome) = decided.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return outcome;
     }
     match result {
         Ok(()) => (Status::Pass, None, None),

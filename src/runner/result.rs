@@ -24,11 +24,13 @@ pub enum Status {
     Error,
     /// A step, or the whole scenario, did not finish within its time limit.
     Timeout,
+    /// The run was stopped (SIGINT, SIGTERM) while this scenario ran.
+    Interrupted,
 }
 
 impl Status {
     /// Every status, in report order.
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 9] = [
         Status::Pass,
         Status::Fail,
         Status::ExpectedFail,
@@ -37,13 +39,18 @@ impl Status {
         Status::Skip,
         Status::Error,
         Status::Timeout,
+        Status::Interrupted,
     ];
 
     /// True for the statuses that make a run fail.
     pub fn is_failure(self) -> bool {
         matches!(
             self,
-            Status::Fail | Status::UnexpectedPass | Status::Error | Status::Timeout
+            Status::Fail
+                | Status::UnexpectedPass
+                | Status::Error
+                | Status::Timeout
+                | Status::Interrupted
         )
     }
 
@@ -58,6 +65,7 @@ impl Status {
             Status::Skip => "skip",
             Status::Error => "error",
             Status::Timeout => "timeout",
+            Status::Interrupted => "interrupted",
         }
     }
 }

@@ -2,21 +2,55 @@
 //!
 //! Sockets stay in the mode the scenario chose (putting them in timeout mode to get a time limit
 //! would change the very behaviour under test). Instead an actor arms the watchdog before a call;
-//! if the deadline passes, or the scenario aborts, the watchdog asks the implementation to
-//! [`interrupt`](crate::implementation::Session::interrupt) the socket, which wakes the call.
+//! if the deadline passes, or the scenario aborts, the watchdog escalates until the call is over:
+//!
+//! 1. it asks the implementation to [`interrupt`](crate::implementation::Session::interrupt) the
+//!    socket, which wakes the call (a call with no socket skips to 2);
+//! 2. [`INTERRUPT_GRACE`] later, if the call has not returned, it asks the session to
+//!    [`abandon`](crate::implementation::Session::abandon) it (a driver is killed);
+//! 3. [`ABANDON_GRACE`] after that, it gives the actor up: the runner reports the step as timed
+//!    out and stops waiting for its thread.
+//!
+//! So a call always ends, for the runner, within its limit plus [`ESCALATION`].
 
 use crate::implementation::{Handle, Session};
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long an interrupted call has to return before its session is abandoned.
+pub(crate) const INTERRUPT_GRACE: Duration = Duration::from_millis(300);
+/// How long an abandoned call has to return before its actor is given up.
+pub(crate) const ABANDON_GRACE: Duration = Duration::from_millis(300);
+/// The most a call can outlast its deadline, for the runner.
+pub(crate) const ESCALATION: Duration =
+    Duration::from_millis(INTERRUPT_GRACE.as_millis() as u64 + ABANDON_GRACE.as_millis() as u64);
 
 struct Armed {
     handle: Option<Handle>,
+    /// The step's index in its actor, to name it if the actor is given up.
+    step: usize,
     deadline: Instant,
     /// The deadline passed before the call returned.
     timed_out: bool,
-    /// The implementation was asked to wake the call.
-    interrupted: bool,
+    /// When the implementation was asked to wake the call.
+    interrupted: Option<Instant>,
+    /// When the session was asked to end the call by any means.
+    abandoned: Option<Instant>,
+    /// The actor was given up.
+    given_up: bool,
+}
+
+impl Armed {
+    /// When this call next needs the watchdog, if ever.
+    fn next_escalation(&self) -> Option<Instant> {
+        match (self.interrupted, self.abandoned) {
+            (None, _) => Some(self.deadline),
+            (Some(at), None) => Some(at + INTERRUPT_GRACE),
+            (Some(_), Some(at)) if !self.given_up => Some(at + ABANDON_GRACE),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -24,6 +58,13 @@ struct State {
     armed: HashMap<usize, Armed>,
     aborting: bool,
     stopped: bool,
+}
+
+/// What the watchdog does to one actor's call.
+enum Action {
+    Interrupt(usize, Handle),
+    Abandon(usize),
+    GiveUp(usize, usize),
 }
 
 /// One per scenario run; actors are known by index.
@@ -38,15 +79,18 @@ impl Watchdog {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Bounds the call actor `actor` is about to make on `handle`.
-    pub fn arm(&self, actor: usize, handle: Option<Handle>, deadline: Instant) {
+    /// Bounds the call actor `actor` is about to make, at its step `step`, on `handle`.
+    pub fn arm(&self, actor: usize, step: usize, handle: Option<Handle>, deadline: Instant) {
         self.lock().armed.insert(
             actor,
             Armed {
                 handle,
+                step,
                 deadline,
                 timed_out: false,
-                interrupted: false,
+                interrupted: None,
+                abandoned: None,
+                given_up: false,
             },
         );
         self.changed.notify_all();
@@ -72,30 +116,53 @@ impl Watchdog {
         self.changed.notify_all();
     }
 
-    /// The watchdog's loop: sleeps until the nearest deadline (or a change), interrupts what
-    /// expired. `sessions[i]` is actor i's session.
-    pub fn run(&self, sessions: &[Box<dyn Session>]) {
+    /// The watchdog's loop: sleeps until the nearest deadline or escalation (or a change), and
+    /// escalates what is due. `sessions[i]` is actor i's session; `give_up(actor, step)` is
+    /// called once for an actor whose call outlasted every escalation.
+    pub fn run(&self, sessions: &[Box<dyn Session>], give_up: impl Fn(usize, usize)) {
         let mut state = self.lock();
         loop {
             if state.stopped {
                 return;
             }
             let now = Instant::now();
-            let mut to_interrupt = Vec::new();
             let aborting = state.aborting;
-            for (actor, armed) in state.armed.iter_mut().filter(|(_, a)| !a.interrupted) {
-                armed.timed_out = now >= armed.deadline;
-                if armed.timed_out || aborting {
-                    armed.interrupted = true;
-                    if let Some(handle) = armed.handle {
-                        to_interrupt.push((*actor, handle));
+            let mut actions = Vec::new();
+            for (&actor, armed) in state.armed.iter_mut() {
+                match (armed.interrupted, armed.abandoned) {
+                    (None, _) if aborting || now >= armed.deadline => {
+                        armed.timed_out = now >= armed.deadline;
+                        armed.interrupted = Some(now);
+                        actions.push(match armed.handle {
+                            Some(handle) => Action::Interrupt(actor, handle),
+                            None => {
+                                // Nothing to interrupt: straight to abandoning.
+                                armed.abandoned = Some(now);
+                                Action::Abandon(actor)
+                            }
+                        });
                     }
+                    (Some(at), None) if now >= at + INTERRUPT_GRACE => {
+                        armed.abandoned = Some(now);
+                        actions.push(Action::Abandon(actor));
+                    }
+                    (Some(_), Some(at)) if !armed.given_up && now >= at + ABANDON_GRACE => {
+                        armed.given_up = true;
+                        actions.push(Action::GiveUp(actor, armed.step));
+                    }
+                    _ => {}
                 }
             }
-            if !to_interrupt.is_empty() {
+            if !actions.is_empty() {
+                // Unlocked: an implementation's interrupt may take a while, and the actors
+                // disarm meanwhile.
                 drop(state);
-                for (actor, handle) in to_interrupt {
-                    sessions[actor].interrupt(handle);
+                for action in actions {
+                    match action {
+                        Action::Interrupt(actor, handle) => sessions[actor].interrupt(handle),
+                        Action::Abandon(actor) => sessions[actor].abandon(),
+                        Action::GiveUp(actor, step) => give_up(actor, step),
+                    }
                 }
                 state = self.lock();
                 continue;
@@ -103,12 +170,11 @@ impl Watchdog {
             let next = state
                 .armed
                 .values()
-                .filter(|a| !a.interrupted)
-                .map(|a| a.deadline)
+                .filter_map(Armed::next_escalation)
                 .min();
             state = match next {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
                     self.changed
                         .wait_timeout(state, left)
                         .unwrap_or_else(|e| e.into_inner())

@@ -1,0 +1,299 @@
+//! A run always ends, whatever the implementation does: an in-process implementation whose call
+//! never returns (not even after the watchdog interrupts it) is abandoned at its limit plus the
+//! watchdog's escalation, reported `timeout` naming the actor and the step, and the run goes on;
+//! a parameterised scenario is `unsupported` at its first unsupported case; the reference's
+//! timeout-mode waits end after an interrupt.
+
+use sockspec::implementation::{
+    Capabilities, Handle, Implementation, Session, SessionError, SockResult,
+};
+use sockspec::reference::Reference;
+use sockspec::requirements::Requirements;
+use sockspec::runner::{run_all, run_scenario, RunOptions, Status};
+use sockspec::scenario::{discover, load, Scenario};
+use sockspec::vocab::{
+    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::root;
+
+fn scenario(name: &str) -> Scenario {
+    let requirements = Requirements::load(&root().join("tests/data/spec")).unwrap();
+    let found = discover(&[root().join("tests/data/hostile").join(name)]).unwrap();
+    load(&found[0], &requirements).unwrap()
+}
+
+/// What a [`Hostile`] session does wrong.
+#[derive(Clone, Copy, PartialEq)]
+enum Misbehaviour {
+    /// `recv` never returns, whatever the watchdog does.
+    StallsInRecv,
+    /// `socket` never returns (a call without a handle: nothing to interrupt).
+    StallsInSocket,
+    /// Every `sendall` is answered `unsupported`.
+    SendallUnsupported,
+}
+
+/// The reference, but misbehaving as told. Counts the sessions it opened.
+struct Hostile {
+    misbehaviour: Misbehaviour,
+    opened: Arc<AtomicUsize>,
+}
+
+struct HostileSession {
+    inner: Box<dyn Session>,
+    misbehaviour: Misbehaviour,
+}
+
+/// Blocks the calling thread for ever: a condition that nothing signals.
+fn stall() -> ! {
+    let never = (Mutex::new(()), Condvar::new());
+    let mut guard = never.0.lock().unwrap();
+    loop {
+        guard = never.1.wait(guard).unwrap();
+    }
+}
+
+impl Implementation for Hostile {
+    fn name(&self) -> &str {
+        "hostile"
+    }
+    fn capabilities(&self) -> Capabilities {
+        Reference.capabilities()
+    }
+    fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+        Ok(Box::new(HostileSession {
+            inner: Reference.open_session()?,
+            misbehaviour: self.misbehaviour,
+        }))
+    }
+}
+
+impl Session for HostileSession {
+    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle> {
+        if self.misbehaviour == Misbehaviour::StallsInSocket {
+            stall();
+        }
+        self.inner.socket(family, kind)
+    }
+    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)> {
+        self.inner.socketpair(family, kind)
+    }
+    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()> {
+        self.inner.bind(socket, address)
+    }
+    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()> {
+        self.inner.listen(socket, backlog)
+    }
+    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)> {
+        self.inner.accept(socket)
+    }
+    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()> {
+        self.inner.connect(socket, address)
+    }
+    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize> {
+        self.inner.send(socket, data)
+    }
+    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()> {
+        if self.misbehaviour == Misbehaviour::SendallUnsupported {
+            return Err(SockError {
+                code: ErrorCode::Unsupported,
+                message: "sendall is not implemented".to_string(),
+            });
+        }
+        self.inner.sendall(socket, data)
+    }
+    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize> {
+        self.inner.sendto(socket, data, address)
+    }
+    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
+        if self.misbehaviour == Misbehaviour::StallsInRecv {
+            stall();
+        }
+        self.inner.recv(socket, bufsize, flags)
+    }
+    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)> {
+        self.inner.recvfrom(socket, bufsize)
+    }
+    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()> {
+        self.inner.shutdown(socket, how)
+    }
+    fn close(&self, socket: Handle) -> SockResult<()> {
+        self.inner.close(socket)
+    }
+    fn getsockname(&self, socket: Handle) -> SockResult<Address> {
+        self.inner.getsockname(socket)
+    }
+    fn getpeername(&self, socket: Handle) -> SockResult<Address> {
+        self.inner.getpeername(socket)
+    }
+    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()> {
+        self.inner.setsockopt(socket, option, value)
+    }
+    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64> {
+        self.inner.getsockopt(socket, option)
+    }
+    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
+        self.inner.set_mode(socket, mode)
+    }
+    fn interrupt(&self, socket: Handle) {
+        self.inner.interrupt(socket)
+    }
+}
+
+fn hostile(misbehaviour: Misbehaviour) -> Hostile {
+    Hostile {
+        misbehaviour,
+        opened: Arc::new(AtomicUsize::new(0)),
+    }
+}
+
+/// The step limit of the hostile scenarios (their `step_timeout`), plus the one second the
+/// runner promises at most beyond it.
+const ENDS_WITHIN: Duration = Duration::from_millis(300 + 1000);
+
+#[test]
+fn a_call_that_never_returns_is_abandoned_and_reported_as_a_timeout_of_its_step() {
+    let started = Instant::now();
+    let result = run_scenario(
+        &scenario("recv-on-a-socketpair.yaml"),
+        &hostile(Misbehaviour::StallsInRecv),
+        &RunOptions::default(),
+    );
+    assert!(
+        started.elapsed() < ENDS_WITHIN,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    let explanation = result.explanation();
+    assert!(
+        explanation.contains("actor reader, step 2 (recv"),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("its thread was left behind"),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn a_call_without_a_socket_that_never_returns_is_abandoned_too() {
+    let started = Instant::now();
+    let result = run_scenario(
+        &scenario("socket-only.yaml"),
+        &hostile(Misbehaviour::StallsInSocket),
+        &RunOptions::default(),
+    );
+    assert!(
+        started.elapsed() < ENDS_WITHIN,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    assert!(
+        result.explanation().contains("actor maker, step 1 (socket"),
+        "{}",
+        result.explanation()
+    );
+}
+
+#[test]
+fn the_run_goes_on_after_an_abandoned_scenario() {
+    let scenarios = [
+        scenario("recv-on-a-socketpair.yaml"),
+        scenario("socket-only.yaml"),
+    ];
+    let started = Instant::now();
+    let results = run_all(
+        &scenarios,
+        &hostile(Misbehaviour::StallsInRecv),
+        &RunOptions::default(),
+        1,
+        |_| {},
+    );
+    assert!(
+        started.elapsed() < ENDS_WITHIN + Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    let statuses: Vec<Status> = results.iter().map(|r| r.status).collect();
+    // The second scenario makes no recv, so it passes on the same implementation.
+    assert_eq!(statuses, [Status::Timeout, Status::Pass]);
+}
+
+#[test]
+fn a_scenario_timeout_ends_a_stalled_run_within_its_limit_plus_a_second() {
+    // The scenario's own limit is shorter than its step limit here.
+    let options = RunOptions {
+        scenario_timeout: Duration::from_millis(200),
+        step_timeout: Duration::from_secs(30),
+        force_timeout: None,
+    };
+    let mut stalled = scenario("recv-on-a-socketpair.yaml");
+    stalled.step_timeout = None;
+    let started = Instant::now();
+    let result = run_scenario(&stalled, &hostile(Misbehaviour::StallsInRecv), &options);
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    let explanation = result.explanation();
+    assert!(
+        explanation.contains("still running then: actor reader, step 2 (recv, ")
+            && explanation.contains(", abandoned"),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn a_parameterised_scenario_is_unsupported_at_its_first_unsupported_case() {
+    let implementation = hostile(Misbehaviour::SendallUnsupported);
+    let opened = Arc::clone(&implementation.opened);
+    let result = run_scenario(
+        &scenario("parameterised-unsupported.yaml"),
+        &implementation,
+        &RunOptions::default(),
+    );
+    assert_eq!(
+        result.status,
+        Status::Unsupported,
+        "{}",
+        result.explanation()
+    );
+    // One actor, one case: one session. (Before, every case was run and rejected.)
+    assert_eq!(opened.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_reference_ends_udp_timeout_waits_once_interrupted() {
+    // These fixtures wait in timeout mode on UDP sockets; after the watchdog's shutdown(2) the
+    // socket polls readable while recv(2) says EAGAIN, which once made the wait spin for ever.
+    let requirements = Requirements::load(&root().join("spec")).unwrap();
+    let files = discover(&[root().join("fixtures/udp")]).unwrap();
+    let scenarios: Vec<Scenario> = files
+        .iter()
+        .map(|f| load(f, &requirements).unwrap())
+        .collect();
+    let options = RunOptions {
+        force_timeout: Some(Duration::from_millis(50)),
+        ..RunOptions::default()
+    };
+    let started = Instant::now();
+    let results = run_all(&scenarios, &Reference, &options, 2, |_| {});
+    assert_eq!(results.len(), scenarios.len());
+    // Each scenario ends within 50 ms plus the escalation; two at a time.
+    let bound = Duration::from_millis(1100) * (scenarios.len() as u32).div_ceil(2);
+    assert!(started.elapsed() < bound, "took {:?}", started.elapsed());
+    assert!(
+        results.iter().any(|r| r.status == Status::Timeout),
+        "at 50 ms some UDP scenario times out"
+    );
+}

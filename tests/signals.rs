@@ -1,0 +1,153 @@
+//! SIGINT and SIGTERM during a run, with a driver blocked in `accept`: the run stops, prints the
+//! summary with the interrupted scenario marked, exits 130 or 143, and leaves no driver process
+//! and no temporary directory behind.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::root;
+
+/// The parent of process `pid`, from /proc/PID/stat.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(1)?.parse().ok()
+}
+
+/// Every live process descended from `ancestor`.
+fn descendants(ancestor: u32) -> Vec<u32> {
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.into_iter()
+        .filter(|&pid| {
+            let mut at = pid;
+            for _ in 0..64 {
+                match parent_of(at) {
+                    Some(p) if p == ancestor => return true,
+                    Some(p) if p > 1 => at = p,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+/// True while process `pid` exists and is not a zombie.
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat[stat.rfind(')').unwrap_or(0) + 2..].chars().next();
+            state != Some('Z')
+        })
+        .unwrap_or(false)
+}
+
+fn stops_on(signal: nix::sys::signal::Signal, code: i32) {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args([
+            "run",
+            "--spec",
+            "tests/data/spec",
+            "--impl",
+            "python",
+            "--jobs",
+            "1",
+        ])
+        .args([
+            "tests/data/hostile/accept-blocks.yaml",
+            "tests/data/hostile/passes.yaml",
+        ])
+        .env("TMPDIR", scratch.path())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sockspec = child.id();
+
+    // Wait until a driver is blocked in accept(2).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let blocked = loop {
+        let in_accept: Vec<u32> = descendants(sockspec)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+                    .is_ok_and(|w| w.contains("accept"))
+            })
+            .collect();
+        if !in_accept.is_empty() {
+            break in_accept;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no driver ever blocked in accept"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let drivers = descendants(sockspec);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sockspec as i32), signal).unwrap();
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "sockspec did not stop within 5 s of {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+
+    assert_eq!(status.code(), Some(code), "{stdout}\n{stderr}");
+    assert!(stdout.contains("INTR    accept-blocks"), "{stdout}");
+    assert!(
+        stdout.contains("1 scenarios against python: 0 passed, 0 failed, 0 unsupported, 0 errors, 0 timeouts, 1 interrupted"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("passes ("),
+        "a scenario started after the signal: {stdout}"
+    );
+    assert!(stderr.contains(&format!("{signal}: stopping")), "{stderr}");
+    for pid in blocked.iter().chain(&drivers) {
+        assert!(!is_running(*pid), "driver process {pid} was left running");
+    }
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+#[test]
+fn sigint_stops_the_run_reports_and_leaves_nothing_behind() {
+    stops_on(nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_the_run_reports_and_leaves_nothing_behind() {
+    stops_on(nix::sys::signal::Signal::SIGTERM, 143);
+}
