@@ -160,12 +160,10 @@ impl Positions {
                     }
                 }
                 Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
-                Event::Alias(_) => {
-                    return fail(
-                        "aliases (`*name`) are not supported in scenario files: write the value out"
-                            .to_string(),
-                    )
-                }
+                Event::Alias(_) => return fail(
+                    "aliases (`*name`) are not supported in scenario files: write the value out"
+                        .to_string(),
+                ),
                 _ => {}
             }
             builder.on_event(event, location)?;
@@ -271,9 +269,10 @@ impl Builder {
         match event {
             Event::DocumentStart => self.stack.push(Frame::Doc(None)),
             Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new(), location)),
-            Event::MappingStart(..) => self
-                .stack
-                .push(Frame::Map(Vec::new(), None, location, Default::default())),
+            Event::MappingStart(..) => {
+                self.stack
+                    .push(Frame::Map(Vec::new(), None, location, Default::default()))
+            }
             Event::SequenceEnd => {
                 if let Some(Frame::Seq(items, l)) = self.stack.pop() {
                     self.push_node(Node::Seq(items, l))?;
@@ -438,9 +437,9 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'_> {
         visitor: V,
     ) -> Result<V::Value, NodeError> {
         let result = match self.0 {
-            Node::Scalar(text, _, _) => visitor.visit_enum(
-                de::value::StrDeserializer::<NodeError>::new(text),
-            ),
+            Node::Scalar(text, _, _) => {
+                visitor.visit_enum(de::value::StrDeserializer::<NodeError>::new(text))
+            }
             Node::Map(entries, _) if entries.len() == 1 => visitor.visit_enum(Variant(&entries[0])),
             _ => Err(de::Error::invalid_type(self.unexpected(), &visitor)),
         };
@@ -542,7 +541,11 @@ impl<'de> de::VariantAccess<'de> for Variant<'_> {
         seed.deserialize(NodeDeserializer(&self.0 .1))
     }
 
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, NodeError> {
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, NodeError> {
         de::Deserializer::deserialize_seq(NodeDeserializer(&self.0 .1), visitor)
     }
 

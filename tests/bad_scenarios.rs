@@ -53,7 +53,11 @@ fn every_bad_scenario_is_refused_with_exactly_its_expected_messages() {
         };
         let started = Instant::now();
         let result = load(&found, &requirements);
-        assert!(started.elapsed() < QUICK, "{name} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < QUICK,
+            "{name} took {:?}",
+            started.elapsed()
+        );
         let said = match result {
             Ok(_) => "(loaded)".to_string(),
             Err(errors) => LoadError::lines(&errors),
@@ -287,7 +291,11 @@ fn mutate(text: &str, mutation: &Mutation) -> Vec<u8> {
             // Runs of word characters: find the start and end of the chosen one.
             let starts: Vec<usize> = words
                 .iter()
-                .filter(|(i, _)| *i == 0 || !text[..*i].ends_with(|c: char| c.is_alphanumeric() || "._-$:".contains(c)))
+                .filter(|(i, _)| {
+                    *i == 0
+                        || !text[..*i]
+                            .ends_with(|c: char| c.is_alphanumeric() || "._-$:".contains(c))
+                })
                 .map(|(i, _)| *i)
                 .collect();
             if let Some(&start) = starts.get(index(at, starts.len())) {

@@ -124,12 +124,19 @@ pub(crate) fn find(scenario: &Scenario) -> Option<(Location, String)> {
         );
         match provider {
             Some((b, j)) if b == a => {
-                link.push_str(&format!(", which it provides itself only later, at step {}", j + 1));
+                link.push_str(&format!(
+                    ", which it provides itself only later, at step {}",
+                    j + 1
+                ));
                 chain.push(link);
                 break;
             }
             Some((b, j)) => {
-                link.push_str(&format!(", provided by actor {}, step {}", actors[b].name, j + 1));
+                link.push_str(&format!(
+                    ", provided by actor {}, step {}",
+                    actors[b].name,
+                    j + 1
+                ));
                 chain.push(link);
                 a = b;
             }

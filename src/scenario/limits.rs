@@ -3,8 +3,8 @@
 //! clock or spawn threads until the machine gives out.
 
 use super::model::{Location, Op, Scenario, Step};
-use super::Payload;
 use super::AddressExpr;
+use super::Payload;
 use crate::yaml::{Positions, Seg};
 use std::time::Duration;
 
@@ -111,7 +111,12 @@ pub(crate) fn check(
                     ));
                 }
             }
-            for address in step.op.addresses().into_iter().chain(&step.expect.0.address) {
+            for address in step
+                .op
+                .addresses()
+                .into_iter()
+                .chain(&step.expect.0.address)
+            {
                 if let AddressExpr::UnixPathOfLength(n) = address {
                     if *n > limits.max_unix_path {
                         problem(format!(
@@ -145,7 +150,10 @@ fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
         if let Some(data) = &e.data {
             sizes.push(("expected `data`", Payload::len(data)));
         }
-        for size in [e.size, e.min_size, e.max_size, e.returns].into_iter().flatten() {
+        for size in [e.size, e.min_size, e.max_size, e.returns]
+            .into_iter()
+            .flatten()
+        {
             sizes.push(("an expected size", size));
         }
     };

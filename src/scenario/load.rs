@@ -163,8 +163,13 @@ pub fn load_with_limits(
         let valid = e.utf8_error().valid_up_to();
         let before = &bytes[..valid];
         let line = 1 + before.iter().filter(|b| **b == b'\n').count();
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = 1 + String::from_utf8_lossy(&before[line_start..]).chars().count();
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = 1 + String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count();
         at(
             Location { line, column },
             format!(
@@ -221,7 +226,9 @@ pub fn parse_with_limits(
     }
     let mut problems = Vec::new();
     if header.parameters.len() > limits.max_parameters {
-        let location = positions.find(&[Seg::Key("parameters")]).unwrap_or_default();
+        let location = positions
+            .find(&[Seg::Key("parameters")])
+            .unwrap_or_default();
         problems.push(at(
             location,
             format!(
@@ -236,7 +243,10 @@ pub fn parse_with_limits(
         let location = positions.find(&[Seg::Key("cases")]).unwrap_or_default();
         problems.push(at(
             location,
-            format!("cases: {cases} is more than the limit of {}", limits.max_cases),
+            format!(
+                "cases: {cases} is more than the limit of {}",
+                limits.max_cases
+            ),
         ));
     }
     for (name, range) in &header.parameters {
@@ -336,8 +346,9 @@ pub fn parse_with_limits(
             e.message = format!("{} (with {})", e.message, shown.join(", "));
             e
         };
-        let case = template::expand(text, &values)
-            .map_err(|(line, column, message)| vec![with(at(Location { line, column }, message))])?;
+        let case = template::expand(text, &values).map_err(|(line, column, message)| {
+            vec![with(at(Location { line, column }, message))]
+        })?;
         match parse_case(found, &case, requirements, limits) {
             Ok(scenario) if corner == 0 => minimum = Some(scenario),
             Ok(_) => {}

@@ -5,10 +5,10 @@
 pub use crate::yaml::Location;
 
 use super::{AddressExpr, Payload};
+use crate::vocab::did_you_mean;
 use crate::vocab::{
     Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType,
 };
-use crate::vocab::did_you_mean;
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;

@@ -2,9 +2,7 @@
 //! the first: an unknown key, a step that does not parse or an unknown errno name each get their
 //! own message, and reading goes on with the next key or step.
 
-use super::model::{
-    optional_duration_node, Actor, Location, ParsedStep, Requires, Scenario, Step,
-};
+use super::model::{optional_duration_node, Actor, Location, ParsedStep, Requires, Scenario, Step};
 use super::ScenarioPath;
 use crate::vocab::did_you_mean;
 use crate::yaml::{Node, Positions, SyntaxError};
@@ -28,7 +26,10 @@ pub const TOP_KEYS: &[&str] = &[
 /// The scenario `positions` holds, as far as it could be read, and every error found reading
 /// it. Steps that could not be read are left out (so later checks that follow names from step
 /// to step must not trust an actor's steps when there are errors).
-pub(crate) fn scenario(found: &ScenarioPath, positions: &Positions) -> (Scenario, Vec<SyntaxError>) {
+pub(crate) fn scenario(
+    found: &ScenarioPath,
+    positions: &Positions,
+) -> (Scenario, Vec<SyntaxError>) {
     let mut errors = Vec::new();
     let mut scenario = Scenario {
         id: found.id.clone(),
@@ -161,12 +162,10 @@ fn actors(node: &Node, errors: &mut Vec<SyntaxError>) -> Vec<Actor> {
                     blocks_until: parsed.blocks_until,
                     min_elapsed: parsed.min_elapsed,
                 }),
-                Err(step_errors) => {
-                    errors.extend(step_errors.into_iter().map(|mut e| {
-                        e.message = format!("actor {name}, step {}: {}", index + 1, e.message);
-                        e
-                    }))
-                }
+                Err(step_errors) => errors.extend(step_errors.into_iter().map(|mut e| {
+                    e.message = format!("actor {name}, step {}: {}", index + 1, e.message);
+                    e
+                })),
             }
         }
         actors.push(Actor {

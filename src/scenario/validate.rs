@@ -1,8 +1,8 @@
 //! Checks that need the whole scenario: names used before they exist, variables never captured,
 //! signals never raised, spec ids the spec does not define, expectations that cannot apply.
 
-use super::model::{AddressArgs, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
 use super::deadlock;
+use super::model::{AddressArgs, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
 use super::AddressExpr;
 use crate::requirements::Requirements;
 use crate::vocab::did_you_mean;
@@ -92,7 +92,11 @@ pub(crate) fn validate(
                     format!("actor {}, step {}: {message}", actor.name, index + 1),
                 ))
             };
-            if let Some(socket) = step.op.socket().filter(|s| !partial && !sockets.contains(s)) {
+            if let Some(socket) = step
+                .op
+                .socket()
+                .filter(|s| !partial && !sockets.contains(s))
+            {
                 problem(format!(
                     "socket `{socket}` is not created before this step in actor `{}` \
                      (sockets are created by `socket`, `socketpair` or `accept` with `as:`){}{}",
@@ -180,7 +184,10 @@ fn check_address(
     partial: bool,
     problem: &mut impl FnMut(String),
 ) {
-    if let Some(var) = address.var().filter(|v| !partial && !captured.contains_key(v)) {
+    if let Some(var) = address
+        .var()
+        .filter(|v| !partial && !captured.contains_key(v))
+    {
         problem(format!(
             "`${var}` is used but never captured (capture it with `capture:`, `peer:` or `sender:`){}",
             did_you_mean(var, captured.keys().copied())

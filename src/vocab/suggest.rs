@@ -53,7 +53,10 @@ mod tests {
     #[test]
     fn the_nearest_name_is_suggested() {
         assert_eq!(nearest("lisen", ["listen", "close"]), Some("listen"));
-        assert_eq!(nearest("ECONREFUSED", ["ECONNREFUSED"]), Some("ECONNREFUSED"));
+        assert_eq!(
+            nearest("ECONREFUSED", ["ECONNREFUSED"]),
+            Some("ECONNREFUSED")
+        );
         assert_eq!(nearest("eaddrinuse", ["EADDRINUSE"]), Some("EADDRINUSE"));
         assert_eq!(nearest("frobnicate", ["listen", "close"]), None);
     }
