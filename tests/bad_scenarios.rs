@@ -348,3 +348,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn raising_max_data_admits_a_larger_step_and_its_cases_keep_the_limits() {
+    use sockspec::scenario::{instantiate, parse_with_limits, Limits};
+    let found = ScenarioPath {
+        path: PathBuf::from("big.yaml"),
+        id: "big".to_string(),
+    };
+    let text = format!(
+        "{HEAD}parameters:\n  n: {{min: 1, max: 2}}\nactors:\n  a:\n    \
+         - socketpair: {{type: stream, as: [x, y]}}\n    \
+         - sendall: {{socket: x, data: {{repeat: ab, len: $(n * 300000000)}}}}\n"
+    );
+    assert!(parse(&found, &text, &test_spec()).is_err());
+    let limits = Limits {
+        max_data: 1 << 30,
+        ..Limits::default()
+    };
+    let scenario = parse_with_limits(&found, &text, &test_spec(), &limits).unwrap();
+    // A drawn case is loaded under the limits its scenario was loaded under.
+    let values = [("n".to_string(), 4)].into_iter().collect();
+    let errors = instantiate(&scenario, &values).unwrap_err();
+    assert_eq!(
+        LoadError::lines(&errors),
+        "big.yaml:8:7: actor a, step 2: `data` 1200000000 is more than the limit of 1073741824 \
+         bytes per step (1 GiB; raise it with --max-data)"
+    );
+}

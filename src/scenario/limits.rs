@@ -102,6 +102,17 @@ pub(crate) fn check(
                     problem(message);
                 }
             }
+            if let Op::Setsockopt(a) = &step.op {
+                // setsockopt(2) takes a C int; a larger value would be cut or overflow.
+                if i32::try_from(a.value.0).is_err() {
+                    problem(format!(
+                        "`setsockopt` value {} does not fit in a C int ({} to {})",
+                        a.value.0,
+                        i32::MIN,
+                        i32::MAX
+                    ));
+                }
+            }
             for (what, size) in sizes(step) {
                 if size > limits.max_data {
                     problem(format!(
