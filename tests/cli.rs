@@ -38,7 +38,7 @@ fn check_reports_a_misspelt_step_with_line_column_and_suggestion() {
     let err = text(&out.stderr);
     assert!(
         err.contains(
-            "tests/data/bad/misspelt-step.yaml:6:7: actors.server[1]: unknown step `lisen`"
+            "tests/data/bad/misspelt-step.yaml:6:7: actor server, step 2: unknown step `lisen`"
         ),
         "{err}"
     );
@@ -74,9 +74,9 @@ fn check_reports_every_dangling_name_at_its_step() {
     let err = text(&out.stderr);
     for expected in [
         "dangling-names.yaml:2:26: `no.such.requirement` is not a requirement that spec/ defines",
-        "dangling-names.yaml:6:7: `$never_captured` is used but never captured",
-        "dangling-names.yaml:7:7: signal `never-raised` is never raised",
-        "dangling-names.yaml:8:7: socket `other` is not created before this step in actor `client`",
+        "dangling-names.yaml:6:7: actor client, step 2: `$never_captured` is used but never captured",
+        "dangling-names.yaml:7:7: actor client, step 3: signal `never-raised` is never raised",
+        "dangling-names.yaml:8:7: actor client, step 4: socket `other` is not created before this step in actor `client`",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in\n{err}");
     }
@@ -210,11 +210,11 @@ fn check_refuses_destinations_off_this_machine() {
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(
-        err.contains("off-machine-destination.yaml:6:7: `192.0.2.1:53` is not on this machine"),
+        err.contains("off-machine-destination.yaml:6:7: actor a, step 2: `192.0.2.1:53` is not on this machine"),
         "{err}"
     );
     assert!(
-        err.contains("off-machine-destination.yaml:7:7: `example.com:80` is not on this machine"),
+        err.contains("off-machine-destination.yaml:7:7: actor a, step 3: `example.com:80` is not on this machine"),
         "{err}"
     );
     assert!(!err.contains(":8:7:"), "127.0.0.2 is loopback: {err}");

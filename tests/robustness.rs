@@ -36,6 +36,8 @@ enum Misbehaviour {
     StallsInSocket,
     /// Every `sendall` is answered `unsupported`.
     SendallUnsupported,
+    /// `recv` returns a full buffer of zeros, for ever: the stream never ends.
+    EndlessRecv,
 }
 
 /// The reference, but misbehaving as told. Counts the sessions it opened.
@@ -112,8 +114,10 @@ impl Session for HostileSession {
         self.inner.sendto(socket, data, address)
     }
     fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
-        if self.misbehaviour == Misbehaviour::StallsInRecv {
-            stall();
+        match self.misbehaviour {
+            Misbehaviour::StallsInRecv => stall(),
+            Misbehaviour::EndlessRecv => return Ok(vec![0; bufsize]),
+            _ => {}
         }
         self.inner.recv(socket, bufsize, flags)
     }
@@ -233,7 +237,7 @@ fn a_scenario_timeout_ends_a_stalled_run_within_its_limit_plus_a_second() {
     let options = RunOptions {
         scenario_timeout: Duration::from_millis(200),
         step_timeout: Duration::from_secs(30),
-        force_timeout: None,
+        ..RunOptions::default()
     };
     let mut stalled = scenario("recv-on-a-socketpair.yaml");
     stalled.step_timeout = None;
@@ -295,5 +299,25 @@ fn the_reference_ends_udp_timeout_waits_once_interrupted() {
     assert!(
         results.iter().any(|r| r.status == Status::Timeout),
         "at 50 ms some UDP scenario times out"
+    );
+}
+
+#[test]
+fn a_stream_that_never_ends_is_read_only_up_to_the_data_limit() {
+    let options = RunOptions {
+        max_received: 1 << 20,
+        ..RunOptions::default()
+    };
+    let result = run_scenario(
+        &scenario("recv-until-eof.yaml"),
+        &hostile(Misbehaviour::EndlessRecv),
+        &options,
+    );
+    assert_eq!(result.status, Status::Fail, "{}", result.explanation());
+    // Stopped just past the limit (recv_until_eof reads 64 KiB at a time by default).
+    let explanation = result.explanation();
+    assert!(
+        explanation.contains("got success with data 1114112 bytes"),
+        "{explanation}"
     );
 }

@@ -14,7 +14,7 @@ use crate::report::{
 };
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
-use crate::scenario::{load_all, Scenario};
+use crate::scenario::{load_all_with_limits, Limits, Scenario, DEFAULT_MAX_DATA};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +60,10 @@ pub struct Inputs {
     /// Only scenarios whose id contains TEXT, or with a tag or requirement id equal to TEXT.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
+    /// The most data one step may send, expect or receive (e.g. 512MiB, 1GiB; default 256MiB):
+    /// scenarios asking for more are refused when loaded.
+    #[arg(long, value_name = "SIZE", value_parser = data_size)]
+    pub max_data: Option<usize>,
 }
 
 /// How to run scenarios against an implementation.
@@ -188,6 +192,31 @@ pub enum Format {
     Tap,
 }
 
+/// `--max-data`: bytes, or a number with `KiB`, `MiB` or `GiB`; at least 1 KiB.
+fn data_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, ""),
+    };
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        other => return Err(format!("unknown unit `{other}` (use B, KiB, MiB or GiB)")),
+    };
+    let size = number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize << shift))
+        .ok_or_else(|| format!("`{text}` is not a size that fits in memory"))?;
+    if size < 1024 {
+        return Err("must be at least 1KiB".to_string());
+    }
+    Ok(size)
+}
+
 /// `--jobs`: a count of at least one.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
@@ -273,7 +302,11 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
     } else {
         inputs.paths.clone()
     };
-    let (scenarios, errors) = load_all(&paths, &requirements);
+    let limits = Limits {
+        max_data: inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
+        ..Limits::default()
+    };
+    let (scenarios, errors) = load_all_with_limits(&paths, &requirements, &limits);
     if !errors.is_empty() {
         for e in &errors {
             errln!("{e}");
@@ -316,6 +349,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let options = RunOptions {
         force_timeout: args.timeout,
+        max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
         ..RunOptions::default()
     };
     Ok(Prepared {

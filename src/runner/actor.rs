@@ -31,6 +31,8 @@ pub(crate) struct ActorRun<'a> {
     pub watchdog: &'a Watchdog,
     pub env: &'a Env,
     pub step_timeout: Duration,
+    /// The most a `recv_until_eof` collects (see [`RunOptions`](super::RunOptions)).
+    pub max_received: usize,
 }
 
 /// A step that cannot go on.
@@ -373,6 +375,11 @@ impl ActorRun<'_> {
                         return Ok(Value::Data(data));
                     }
                     data.extend_from_slice(&chunk);
+                    if data.len() > self.max_received {
+                        // No end in sight: what arrived so far is the outcome, and it is more
+                        // than any expectation can allow.
+                        return Ok(Value::Data(data));
+                    }
                 }
             }
             Op::Shutdown(a) => nothing(s.shutdown(h()?, a.how)),

@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub scenario_timeout: Duration,
     /// When set, replaces every scenario's and step's own limits (`--timeout`).
     pub force_timeout: Option<Duration>,
+    /// The most a `recv_until_eof` step collects before it stops reading (an implementation
+    /// that never ends its stream must not make the runner allocate without bound); the
+    /// scenarios' data limit (`--max-data`).
+    pub max_received: usize,
 }
 
 impl Default for RunOptions {
@@ -42,6 +46,7 @@ impl Default for RunOptions {
             step_timeout: Duration::from_secs(5),
             scenario_timeout: Duration::from_secs(30),
             force_timeout: None,
+            max_received: crate::scenario::DEFAULT_MAX_DATA,
         }
     }
 }
@@ -107,6 +112,7 @@ struct Shared {
     watchdog: Watchdog,
     env: Env,
     step_timeout: Duration,
+    max_received: usize,
 }
 
 impl Shared {
@@ -239,6 +245,7 @@ fn execute(
         watchdog: Watchdog::default(),
         env,
         step_timeout,
+        max_received: options.max_received,
     });
     RUNNING
         .lock()
@@ -321,6 +328,7 @@ fn supervise(
                     watchdog: &shared.watchdog,
                     env: &shared.env,
                     step_timeout: shared.step_timeout,
+                    max_received: shared.max_received,
                 }
                 .run()
             });

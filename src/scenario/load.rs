@@ -1,10 +1,12 @@
 //! Finding scenario files, parsing them, and naming them.
 
-use super::model::{Actor, Location, ParameterHeader, Parameters, Scenario, ScenarioFile, Step};
+use super::limits::{self, Limits};
+use super::model::{Location, ParameterHeader, Parameters, Scenario};
+use super::read;
 use super::template;
 use super::validate::validate;
 use crate::requirements::Requirements;
-use crate::yaml::{self, Positions, Seg};
+use crate::yaml::{Positions, Seg};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -132,36 +134,124 @@ fn id_of(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// Reads, parses and validates one scenario file. Every problem found is returned, each with its
-/// position.
+/// Reads, parses and validates one scenario file under the default [`Limits`]. Every problem
+/// found is returned, each with its position.
 pub fn load(found: &ScenarioPath, requirements: &Requirements) -> Result<Scenario, Vec<LoadError>> {
-    let at = |location: Location, message: String| LoadError::at(found, location, message);
-    let text = std::fs::read_to_string(&found.path)
-        .map_err(|e| vec![at(Location::default(), format!("cannot read: {e}"))])?;
-    parse(found, &text, requirements)
+    load_with_limits(found, requirements, &Limits::default())
 }
 
-/// Parses and validates scenario text as if it were the file `found`. A parameterised scenario
-/// (`parameters:`) is checked as its case with every parameter at its minimum, and keeps its text
-/// for [`instantiate`].
+/// [`load`] under `limits`.
+pub fn load_with_limits(
+    found: &ScenarioPath,
+    requirements: &Requirements,
+    limits: &Limits,
+) -> Result<Scenario, Vec<LoadError>> {
+    let at = |location: Location, message: String| vec![LoadError::at(found, location, message)];
+    let cannot = |e: std::io::Error| at(Location::default(), format!("cannot read: {e}"));
+    let file = std::fs::File::open(&found.path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    // One byte more than the limit tells a file at the limit from one beyond it, without
+    // reading a file of any size.
+    let most = u64::try_from(limits.max_file).unwrap_or(u64::MAX);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, most + 1), &mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > limits.max_file {
+        return Err(at(Location::default(), too_big(limits)));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let valid = e.utf8_error().valid_up_to();
+        let before = &bytes[..valid];
+        let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = 1 + String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count();
+        at(
+            Location { line, column },
+            format!(
+                "the file is not UTF-8: byte 0x{:02x} cannot start or continue a character here",
+                bytes[valid]
+            ),
+        )
+    })?;
+    parse_with_limits(found, &text, requirements, limits)
+}
+
+fn too_big(limits: &Limits) -> String {
+    format!(
+        "the file is larger than the limit of {} for a scenario file",
+        limits::bytes(limits.max_file)
+    )
+}
+
+/// Parses and validates scenario text as if it were the file `found`, under the default
+/// [`Limits`]. A parameterised scenario (`parameters:`) is checked at every corner of its ranges,
+/// is the case with every parameter at its minimum, and keeps its text for [`instantiate`].
 pub fn parse(
     found: &ScenarioPath,
     text: &str,
     requirements: &Requirements,
 ) -> Result<Scenario, Vec<LoadError>> {
+    parse_with_limits(found, text, requirements, &Limits::default())
+}
+
+/// [`parse`] under `limits`.
+pub fn parse_with_limits(
+    found: &ScenarioPath,
+    text: &str,
+    requirements: &Requirements,
+    limits: &Limits,
+) -> Result<Scenario, Vec<LoadError>> {
     let at = |location: Location, message: String| LoadError::at(found, location, message);
-    let header: ParameterHeader = match yaml::from_str(text) {
-        Ok(header) => header,
-        // A plain scenario with a syntax error: parse it as such, for the full message.
-        Err(_) => return parse_case(found, text, requirements),
+    if text.len() > limits.max_file {
+        return Err(vec![at(Location::default(), too_big(limits))]);
+    }
+    let positions = Positions::parse(text, limits.max_yaml_depth)
+        .map_err(|e| vec![at(e.location, e.message)])?;
+    let header_node = match positions.root() {
+        Some(root @ crate::yaml::Node::Map(..)) => Some(root),
+        _ => None,
+    };
+    let header: ParameterHeader = match header_node.map(|n| n.deserialize()) {
+        Some(Ok(header)) => header,
+        Some(Err(e)) => return Err(vec![at(e.location, e.message)]),
+        None => return parse_case(found, text, requirements, limits),
     };
     if header.parameters.is_empty() {
-        return parse_case(found, text, requirements);
+        return parse_case(found, text, requirements, limits);
     }
     let mut problems = Vec::new();
+    if header.parameters.len() > limits.max_parameters {
+        let location = positions
+            .find(&[Seg::Key("parameters")])
+            .unwrap_or_default();
+        problems.push(at(
+            location,
+            format!(
+                "{} parameters, more than the limit of {}",
+                header.parameters.len(),
+                limits.max_parameters
+            ),
+        ));
+    }
+    let cases = header.cases.unwrap_or(16);
+    if cases > limits.max_cases {
+        let location = positions.find(&[Seg::Key("cases")]).unwrap_or_default();
+        problems.push(at(
+            location,
+            format!(
+                "cases: {cases} is more than the limit of {}",
+                limits.max_cases
+            ),
+        ));
+    }
     for (name, range) in &header.parameters {
         if range.min > range.max {
-            let location = Positions::of(text)
+            let location = positions
                 .find(&[Seg::Key("parameters"), Seg::Key(name)])
                 .unwrap_or_default();
             problems.push(at(
@@ -189,7 +279,7 @@ pub fn parse(
                         line,
                         column: column + 2 + e.offset,
                     },
-                    format!("in `$({body})`: {}", e.message),
+                    format!("in `$({})`: {}", template::shorten(body), e.message),
                 ));
                 // Its names still count as used, so that one mistake gives one error.
                 for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
@@ -203,7 +293,11 @@ pub fn parse(
                         problems.push(at(
                             Location { line, column },
                             format!(
-                                "`{name}` in `$({body})` is not a parameter this scenario declares"
+                                "`{name}` in `$({body})` is not a parameter this scenario declares{}",
+                                crate::vocab::did_you_mean(
+                                    name,
+                                    header.parameters.keys().map(String::as_str)
+                                )
                             ),
                         ));
                     }
@@ -213,7 +307,7 @@ pub fn parse(
     }
     for name in header.parameters.keys() {
         if !used.contains(name) {
-            let location = Positions::of(text)
+            let location = positions
                 .find_key(&[Seg::Key("parameters")], name)
                 .unwrap_or_default();
             problems.push(at(
@@ -224,56 +318,56 @@ pub fn parse(
             ));
         }
     }
-    if problems.is_empty() {
-        // Every expression must have a value at every corner of the ranges (all minimums, all
-        // maximums, and each mix): a size that goes negative is the author's mistake, found
-        // here rather than in a drawn case.
-        let names: Vec<&String> = header.parameters.keys().collect();
-        for corner in 0u32..(1 << names.len().min(8)) {
-            let values = names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    let range = &header.parameters[*name];
-                    let v = if corner & (1 << i) == 0 {
-                        range.min
-                    } else {
-                        range.max
-                    };
-                    ((*name).clone(), v)
-                })
-                .collect::<BTreeMap<_, _>>();
-            if let Err((line, column, message)) = template::expand(text, &values) {
-                let shown: Vec<String> = values.iter().map(|(n, v)| format!("{n}={v}")).collect();
-                problems.push(at(
-                    Location { line, column },
-                    format!("{message} (with {})", shown.join(", ")),
-                ));
-                break;
-            }
-        }
-    }
     if !problems.is_empty() {
+        problems.sort_by_key(|e| e.location);
         return Err(problems);
     }
-    let minimum = header
-        .parameters
-        .iter()
-        .map(|(name, range)| (name.clone(), range.min))
-        .collect();
-    let case = template::expand(text, &minimum)
-        .map_err(|(line, column, message)| vec![at(Location { line, column }, message)])?;
-    let mut scenario = parse_case(found, &case, requirements)?;
+    // Every case must load at every corner of the ranges (all minimums, all maximums, and each
+    // mix): a size that goes negative or beyond a limit is the author's mistake, found here
+    // rather than in a drawn case.
+    let names: Vec<&String> = header.parameters.keys().collect();
+    let mut minimum = None;
+    for corner in 0u32..(1 << names.len()) {
+        let values = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let range = &header.parameters[*name];
+                let v = if corner & (1 << i) == 0 {
+                    range.min
+                } else {
+                    range.max
+                };
+                ((*name).clone(), v)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let shown: Vec<String> = values.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        let with = |mut e: LoadError| {
+            e.message = format!("{} (with {})", e.message, shown.join(", "));
+            e
+        };
+        let case = template::expand(text, &values).map_err(|(line, column, message)| {
+            vec![with(at(Location { line, column }, message))]
+        })?;
+        match parse_case(found, &case, requirements, limits) {
+            Ok(scenario) if corner == 0 => minimum = Some(scenario),
+            Ok(_) => {}
+            Err(errors) => return Err(errors.into_iter().map(with).collect()),
+        }
+    }
+    let mut scenario = minimum.expect("corner 0 is the minimum, and it loaded");
     scenario.parameters = Some(Parameters {
         ranges: header.parameters,
-        cases: header.cases.unwrap_or(16),
+        cases,
         template: text.to_string(),
+        limits: *limits,
     });
     Ok(scenario)
 }
 
-/// One case of a parameterised scenario: its text with these values, parsed. The case keeps the
-/// scenario's id and file; its requirement ids were checked when the scenario was loaded.
+/// One case of a parameterised scenario: its text with these values, parsed under the limits
+/// the scenario was loaded under. The case keeps the scenario's id and file; its requirement ids
+/// were checked when the scenario was loaded.
 pub fn instantiate(
     scenario: &Scenario,
     values: &BTreeMap<String, u64>,
@@ -296,7 +390,7 @@ pub fn instantiate(
         template::expand(&parameters.template, values).map_err(|(line, column, message)| {
             vec![LoadError::at(&found, Location { line, column }, message)]
         })?;
-    parse_case(&found, &case, &known)
+    parse_case(&found, &case, &known, &parameters.limits)
 }
 
 /// Parses and validates the text of one concrete scenario.
@@ -304,59 +398,86 @@ fn parse_case(
     found: &ScenarioPath,
     text: &str,
     requirements: &Requirements,
+    limits: &Limits,
 ) -> Result<Scenario, Vec<LoadError>> {
     let at = |location: Location, message: String| LoadError::at(found, location, message);
-    let file: ScenarioFile = yaml::from_str(text).map_err(|e| vec![at(e.location, e.message)])?;
-    let positions = Positions::of(text);
-    let actors = file
-        .actors
-        .0
+    let positions = Positions::parse(text, limits.max_yaml_depth)
+        .map_err(|e| vec![at(e.location, e.message)])?;
+    let (scenario, read_errors) = read::scenario(found, &positions);
+    let mut problems: Vec<(Location, String)> = read_errors
         .into_iter()
-        .map(|(name, steps)| {
-            let steps = steps
-                .into_iter()
-                .enumerate()
-                .map(|(index, parsed)| Step {
-                    location: positions
-                        .find(&[Seg::Key("actors"), Seg::Key(&name), Seg::Index(index)])
-                        .unwrap_or_default(),
-                    op: parsed.op,
-                    expect: parsed.expect,
-                    timeout: parsed.timeout,
-                    announce: parsed.announce,
-                    blocks_until: parsed.blocks_until,
-                    min_elapsed: parsed.min_elapsed,
-                })
-                .collect();
-            Actor { name, steps }
-        })
+        .map(|e| (e.location, e.message))
         .collect();
-    let scenario = Scenario {
-        id: found.id.clone(),
-        path: found.path.clone(),
-        title: file.title,
-        description: file.description,
-        requirements: file.requirements,
-        tags: file.tags,
-        requires: file.requires,
-        timeout: file.timeout,
-        step_timeout: file.step_timeout,
-        actors,
-        parameters: None,
-    };
-    let problems = validate(&scenario, &positions, requirements);
-    if problems.is_empty() {
-        Ok(scenario)
-    } else {
-        Err(problems
-            .into_iter()
-            .map(|(location, message)| at(location, message))
-            .collect())
+    let counted = count(&scenario, &positions, limits);
+    let over = !counted.is_empty();
+    problems.extend(counted);
+    if !over {
+        problems.extend(limits::check(&scenario, &positions, limits));
+        // Steps that did not parse are missing: checks that follow sockets, variables and
+        // signals from step to step would only report what those steps would have provided.
+        let partial = !problems.is_empty();
+        problems.extend(validate(&scenario, &positions, requirements, partial));
     }
+    if problems.is_empty() {
+        return Ok(scenario);
+    }
+    // A check that could not find its node points at the start of the file rather than nowhere.
+    for (location, _) in &mut problems {
+        if location.line == 0 {
+            *location = Location { line: 1, column: 1 };
+        }
+    }
+    problems.sort_by_key(|(l, _)| *l);
+    problems.dedup();
+    Err(problems
+        .into_iter()
+        .map(|(location, message)| at(location, message))
+        .collect())
 }
 
-/// Loads every scenario in `paths`: the good ones, and every error of the bad ones.
+/// The actors and steps beyond the limits (checked first: every later check is linear in them).
+fn count(scenario: &Scenario, positions: &Positions, limits: &Limits) -> Vec<(Location, String)> {
+    let mut problems = Vec::new();
+    if let Some(actor) = scenario.actors.get(limits.max_actors) {
+        let location = positions
+            .find_key(&[Seg::Key("actors")], &actor.name)
+            .unwrap_or_default();
+        problems.push((
+            location,
+            format!(
+                "actor {}: {} actors, more than the limit of {} (each actor is a thread)",
+                actor.name,
+                scenario.actors.len(),
+                limits.max_actors
+            ),
+        ));
+    }
+    let total: usize = scenario.actors.iter().map(|a| a.steps.len()).sum();
+    if total > limits.max_steps {
+        let location = positions.find_key(&[], "actors").unwrap_or_default();
+        problems.push((
+            location,
+            format!(
+                "{total} steps, more than the limit of {} for a scenario",
+                limits.max_steps
+            ),
+        ));
+    }
+    problems
+}
+
+/// Loads every scenario in `paths` under the default [`Limits`]: the good ones, and every error
+/// of the bad ones.
 pub fn load_all(paths: &[PathBuf], requirements: &Requirements) -> (Vec<Scenario>, Vec<LoadError>) {
+    load_all_with_limits(paths, requirements, &Limits::default())
+}
+
+/// [`load_all`] under `limits`.
+pub fn load_all_with_limits(
+    paths: &[PathBuf],
+    requirements: &Requirements,
+    limits: &Limits,
+) -> (Vec<Scenario>, Vec<LoadError>) {
     let found = match discover(paths) {
         Ok(found) => found,
         Err(e) => return (Vec::new(), vec![e]),
@@ -364,7 +485,7 @@ pub fn load_all(paths: &[PathBuf], requirements: &Requirements) -> (Vec<Scenario
     let mut scenarios = Vec::new();
     let mut errors = Vec::new();
     for f in &found {
-        match load(f, requirements) {
+        match load_with_limits(f, requirements, limits) {
             Ok(s) => scenarios.push(s),
             Err(e) => errors.extend(e),
         }

@@ -3,14 +3,21 @@
 //! `spec/scenario-format.md` is the normative description of the format.
 
 mod address_expr;
+mod deadlock;
+mod limits;
 mod load;
 mod model;
 mod payload;
+mod read;
 pub mod template;
 mod validate;
 
 pub use address_expr::AddressExpr;
-pub use load::{discover, instantiate, load, load_all, parse, LoadError, ScenarioPath};
+pub use limits::{Limits, DEFAULT_MAX_DATA};
+pub use load::{
+    discover, instantiate, load, load_all, load_all_with_limits, load_with_limits, parse,
+    parse_with_limits, LoadError, ScenarioPath,
+};
 pub use model::{
     AcceptArgs, Actor, AddressArgs, Expect, ExpectFields, GetsockoptArgs, ListenArgs, Location,
     NameArgs, Op, OptionValue, Parameters, Range, RecvArgs, RecvExactArgs, RecvUntilEofArgs,

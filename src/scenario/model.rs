@@ -5,9 +5,11 @@
 pub use crate::yaml::Location;
 
 use super::{AddressExpr, Payload};
+use crate::vocab::did_you_mean;
 use crate::vocab::{
     Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType,
 };
+use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -31,6 +33,8 @@ pub struct Scenario {
     pub tags: Vec<String>,
     /// What it needs beyond what its steps show.
     pub requires: Requires,
+    /// Why it binds or connects to a fixed non-zero port, if it does (`fixed_port_why:`).
+    pub fixed_port_why: Option<String>,
     /// The time limit for the whole scenario, if it sets one.
     pub timeout: Option<Duration>,
     /// The default time limit for each step, if it sets one.
@@ -51,6 +55,8 @@ pub struct Parameters {
     pub cases: u32,
     /// The scenario's text, with `$(name)` where a value goes.
     pub template: String,
+    /// The limits it was loaded under, which its cases are loaded under too.
+    pub limits: super::Limits,
 }
 
 impl Scenario {
@@ -386,11 +392,13 @@ macro_rules! ops {
                 match self { $( Op::$variant(_) => $name, )* }
             }
 
-            fn next_from_map<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Result<Option<Op>, A::Error> {
-                Ok(Some(match name {
-                    $( $name => Op::$variant(map.next_value()?), )*
-                    _ => return Ok(None),
-                }))
+            /// The operation `name` with its arguments read from `node`; `None` for a name
+            /// that is not an operation.
+            fn from_node(name: &str, node: &Node) -> Option<Result<Op, SyntaxError>> {
+                Some(match name {
+                    $( $name => node.deserialize().map(Op::$variant), )*
+                    _ => return None,
+                })
             }
         }
     };
@@ -654,91 +662,82 @@ pub(crate) struct ParsedStep {
     pub min_elapsed: Option<Duration>,
 }
 
-impl<'de> Deserialize<'de> for ParsedStep {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ParsedStep;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a step: a map with one operation, e.g. `bind: {socket: s, address: \"127.0.0.1:0\"}`")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ParsedStep, A::Error> {
-                let mut op: Option<Op> = None;
-                let (mut expect, mut timeout, mut announce, mut blocks_until, mut min_elapsed) =
-                    (None, None, None, None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "expect" => expect = Some(map.next_value()?),
-                        "timeout" => timeout = Some(map.next_value::<DurationText>()?.0),
-                        "announce" => announce = Some(map.next_value()?),
-                        "blocks_until" => blocks_until = Some(map.next_value()?),
-                        "min_elapsed" => min_elapsed = Some(map.next_value::<DurationText>()?.0),
-                        name => match Op::next_from_map(name, &mut map)? {
-                            Some(_) if op.is_some() => {
-                                return Err(de::Error::custom(format!(
-                                "step has two operations (`{}` and `{name}`): write one step each",
-                                op.as_ref().map_or("", Op::name)
-                            )))
-                            }
-                            Some(parsed) => op = Some(parsed),
-                            None => {
-                                return Err(de::Error::custom(format!(
-                                    "unknown step `{name}`, expected one of {}{}",
-                                    Op::NAMES.join(", "),
-                                    suggestion(name)
-                                )))
-                            }
-                        },
+impl ParsedStep {
+    /// Reads a step, reporting every key that is wrong rather than only the first.
+    pub(crate) fn from_node(node: &Node) -> Result<ParsedStep, Vec<SyntaxError>> {
+        let error = |location, message: String| SyntaxError { location, message };
+        let Node::Map(entries, _) = node else {
+            return Err(vec![error(
+                node.location(),
+                "a step is a map with one operation, e.g. `close: {socket: s}`".to_string(),
+            )]);
+        };
+        let mut errors = Vec::new();
+        let mut op: Option<Op> = None;
+        let mut step = ParsedStep {
+            op: Op::Wait(String::new()),
+            expect: Expect::default(),
+            timeout: None,
+            announce: None,
+            blocks_until: None,
+            min_elapsed: None,
+        };
+        let mut op_name: Option<&str> = None;
+        for (key, value) in entries {
+            let Some(name) = key.as_str() else {
+                errors.push(error(key.location(), "a step's keys are names".to_string()));
+                continue;
+            };
+            let result = match name {
+                "expect" => value.deserialize().map(|e| step.expect = e),
+                "timeout" => value
+                    .deserialize::<DurationText>()
+                    .map(|d| step.timeout = Some(d.0)),
+                "announce" => value.deserialize().map(|a| step.announce = Some(a)),
+                "blocks_until" => value.deserialize().map(|b| step.blocks_until = Some(b)),
+                "min_elapsed" => value
+                    .deserialize::<DurationText>()
+                    .map(|d| step.min_elapsed = Some(d.0)),
+                name => match Op::from_node(name, value) {
+                    Some(_) if op_name.is_some() => Err(error(
+                        key.location(),
+                        format!(
+                            "step has two operations (`{}` and `{name}`): write one step each",
+                            op_name.unwrap_or("?")
+                        ),
+                    )),
+                    Some(parsed) => {
+                        op_name = Some(name);
+                        parsed.map(|parsed| op = Some(parsed))
                     }
-                }
-                let op = op.ok_or_else(|| {
-                    de::Error::custom(format!(
-                        "step has no operation: expected one of {}",
-                        Op::NAMES.join(", ")
-                    ))
-                })?;
-                Ok(ParsedStep {
-                    op,
-                    expect: expect.unwrap_or_default(),
-                    timeout,
-                    announce,
-                    blocks_until,
-                    min_elapsed,
-                })
+                    None => Err(error(
+                        key.location(),
+                        format!(
+                            "unknown step `{name}`, expected one of {}{}",
+                            Op::NAMES.join(", "),
+                            did_you_mean(name, Op::NAMES.iter().chain(STEP_KEYS).copied())
+                        ),
+                    )),
+                },
+            };
+            if let Err(e) = result {
+                errors.push(e);
             }
         }
-        deserializer.deserialize_map(V)
-    }
-}
-
-/// " (did you mean `listen`?)" when a known name is one or two edits away.
-fn suggestion(name: &str) -> String {
-    Op::NAMES
-        .iter()
-        .chain(STEP_KEYS)
-        .map(|known| (edit_distance(name, known), known))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map_or_else(String::new, |(_, known)| {
-            format!(" (did you mean `{known}`?)")
-        })
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = (previous + usize::from(ca != *cb))
-                .min(row[j] + 1)
-                .min(current + 1);
-            previous = current;
+        if op_name.is_none() && errors.is_empty() {
+            errors.push(error(
+                node.location(),
+                format!(
+                    "step has no operation: expected one of {}",
+                    Op::NAMES.join(", ")
+                ),
+            ));
+        }
+        match op {
+            Some(op) if errors.is_empty() => Ok(ParsedStep { op, ..step }),
+            _ => Err(errors),
         }
     }
-    row[b.len()]
 }
 
 /// A duration written as text: `5s`, `250ms`, `1m`.
@@ -758,33 +757,15 @@ impl<'de> Deserialize<'de> for DurationText {
     }
 }
 
+/// An optional duration read from a node (`null` for none).
+pub(crate) fn optional_duration_node(node: &Node) -> Result<Option<Duration>, SyntaxError> {
+    Ok(node.deserialize::<Option<DurationText>>()?.map(|d| d.0))
+}
+
 fn optional_duration<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
     Ok(Option::<DurationText>::deserialize(deserializer)?.map(|d| d.0))
-}
-
-/// The top level of a scenario file, as parsed.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScenarioFile {
-    pub title: String,
-    pub description: Option<String>,
-    pub requirements: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub requires: Requires,
-    #[serde(default, deserialize_with = "optional_duration")]
-    pub timeout: Option<Duration>,
-    #[serde(default, deserialize_with = "optional_duration")]
-    pub step_timeout: Option<Duration>,
-    // Read by ParameterHeader; named here so that deny_unknown_fields accepts them.
-    #[serde(default, rename = "parameters")]
-    pub _parameters: Option<serde::de::IgnoredAny>,
-    #[serde(default, rename = "cases")]
-    pub _cases: Option<serde::de::IgnoredAny>,
-    pub actors: OrderedMap<Vec<ParsedStep>>,
 }
 
 /// The top of a parameterised scenario, read before its `$(name)` references are replaced (every
@@ -804,42 +785,4 @@ pub struct Range {
     pub min: u64,
     /// The largest value.
     pub max: u64,
-}
-
-/// A YAML map kept in file order, with duplicate keys refused.
-pub(crate) struct OrderedMap<V>(pub Vec<(String, V)>);
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct M<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for M<V> {
-            type Value = OrderedMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a map of actor names to their steps")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedMap<V>, A::Error> {
-                let mut entries: Vec<(String, V)> = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if entries.iter().any(|(k, _)| *k == key) {
-                        return Err(de::Error::custom(format!("actor `{key}` appears twice")));
-                    }
-                    let value = map.next_value()?;
-                    entries.push((key, value));
-                }
-                Ok(OrderedMap(entries))
-            }
-        }
-        deserializer.deserialize_map(M(std::marker::PhantomData))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn misspelt_step_suggests_the_nearest_operation() {
-        assert_eq!(suggestion("lisen"), " (did you mean `listen`?)");
-        assert_eq!(suggestion("frobnicate"), "");
-    }
 }

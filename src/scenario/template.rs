@@ -30,10 +30,30 @@ pub enum Expr {
     Call(String, Vec<Expr>),
 }
 
+/// How deep parentheses and `min(`/`max(` calls may nest in one expression.
+pub const MAX_DEPTH: usize = 64;
+
+/// How long one expression may be, in bytes (which bounds the size of its tree).
+pub const MAX_LENGTH: usize = 1024;
+
 impl Expr {
-    /// Parses the text between `$(` and `)`.
+    /// Parses the text between `$(` and `)`. Nesting deeper than [`MAX_DEPTH`] and text longer
+    /// than [`MAX_LENGTH`] are errors, so that no expression can exhaust the stack.
     pub fn parse(text: &str) -> Result<Expr, TemplateError> {
-        let mut parser = Parser { text, at: 0 };
+        if text.len() > MAX_LENGTH {
+            return Err(TemplateError {
+                offset: 0,
+                message: format!(
+                    "the expression is {} bytes long, more than the limit of {MAX_LENGTH}",
+                    text.len()
+                ),
+            });
+        }
+        let mut parser = Parser {
+            text,
+            at: 0,
+            depth: 0,
+        };
         let expr = parser.sum()?;
         parser.skip_space();
         if parser.at < text.len() {
@@ -102,6 +122,7 @@ impl Expr {
 struct Parser<'a> {
     text: &'a str,
     at: usize,
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -173,7 +194,7 @@ impl Parser<'_> {
                         "unknown function `{name}`; the functions are min and max"
                     )));
                 }
-                self.at += 1;
+                self.open()?;
                 let mut args = vec![self.sum()?];
                 while self.peek() == Some(',') {
                     self.at += 1;
@@ -183,7 +204,7 @@ impl Parser<'_> {
                 Ok(Expr::Call(name, args))
             }
             Some('(') => {
-                self.at += 1;
+                self.open()?;
                 let inner = self.sum()?;
                 self.close()?;
                 Ok(inner)
@@ -198,9 +219,22 @@ impl Parser<'_> {
         }
     }
 
+    /// Enters a parenthesis or a call, refusing to nest deeper than [`MAX_DEPTH`].
+    fn open(&mut self) -> Result<(), TemplateError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error(format!(
+                "parentheses nest more than {MAX_DEPTH} deep (the limit for an expression)"
+            )));
+        }
+        self.at += 1;
+        Ok(())
+    }
+
     fn close(&mut self) -> Result<(), TemplateError> {
         if self.peek() == Some(')') {
             self.at += 1;
+            self.depth -= 1;
             Ok(())
         } else {
             Err(self.error("expected `)`".to_string()))
@@ -239,7 +273,11 @@ fn closing(body: &str) -> Option<usize> {
 pub fn templates(text: &str) -> Vec<Template<'_>> {
     let mut found = Vec::new();
     for (line, row) in text.lines().enumerate() {
-        for (column, _) in row.match_indices("$(") {
+        // Each search starts after the previous template, so that `$(` inside a template is
+        // part of it (and an error in it), and the time stays linear in the line.
+        let mut from = 0;
+        while let Some(start) = row[from..].find("$(") {
+            let column = from + start;
             let body = &row[column + 2..];
             let end = closing(body);
             found.push(Template {
@@ -248,9 +286,18 @@ pub fn templates(text: &str) -> Vec<Template<'_>> {
                 body: &body[..end.unwrap_or(body.len())],
                 closed: end.is_some(),
             });
+            from = column + 2 + end.map_or(body.len(), |e| e + 1);
         }
     }
     found
+}
+
+/// An expression as shown in a message: cut to its first 40 characters.
+pub fn shorten(body: &str) -> String {
+    match body.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &body[..at]),
+        None => body.to_string(),
+    }
 }
 
 /// The message for a `$(` without its `)`.
@@ -277,7 +324,13 @@ pub fn expand(
             let value = Expr::parse(expr_text)
                 .map_err(|e| e.message)
                 .and_then(|e| e.eval(values))
-                .map_err(|message| (index + 1, column, format!("`$({expr_text})`: {message}")))?;
+                .map_err(|message| {
+                    (
+                        index + 1,
+                        column,
+                        format!("`$({})`: {message}", shorten(expr_text)),
+                    )
+                })?;
             out.push_str(&value.to_string());
             let consumed = start + 2 + end + 1;
             offset += consumed;

@@ -1,20 +1,26 @@
 //! Checks that need the whole scenario: names used before they exist, variables never captured,
 //! signals never raised, spec ids the spec does not define, expectations that cannot apply.
 
+use super::deadlock;
 use super::model::{AddressArgs, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
 use super::AddressExpr;
 use crate::requirements::Requirements;
+use crate::vocab::did_you_mean;
 use crate::yaml::{Positions, Seg};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// Every problem found, with its position.
+/// Every problem found, with its position. `partial` says that some steps could not be read:
+/// then the checks that follow sockets, variables and signals between steps are skipped, since
+/// they would report only what the missing steps provide.
 pub(crate) fn validate(
     scenario: &Scenario,
     positions: &Positions,
     requirements: &Requirements,
+    partial: bool,
 ) -> Vec<(Location, String)> {
     let mut problems = Vec::new();
-    if scenario.requirements.is_empty() {
+    // With steps or fields unread, an empty list may only be one that did not parse.
+    if scenario.requirements.is_empty() && !partial {
         let at = positions.find_key(&[], "requirements").unwrap_or_default();
         problems.push((
             at,
@@ -28,11 +34,14 @@ pub(crate) fn validate(
                 .unwrap_or_default();
             problems.push((
                 at,
-                format!("`{id}` is not a requirement that spec/ defines"),
+                format!(
+                    "`{id}` is not a requirement that spec/ defines{}",
+                    did_you_mean(id, requirements.iter().map(|r| r.id.as_str()))
+                ),
             ));
         }
     }
-    if scenario.actors.is_empty() {
+    if scenario.actors.is_empty() && !partial {
         let at = positions.find_key(&[], "actors").unwrap_or_default();
         problems.push((at, "a scenario needs at least one actor".to_string()));
     }
@@ -40,18 +49,26 @@ pub(crate) fn validate(
     // Values flow between actors through captures and signals; collect who provides what.
     let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
     let mut raised: HashSet<&str> = HashSet::new();
-    for step in scenario.actors.iter().flat_map(|a| &a.steps) {
-        if let Some(var) = step.op.captures() {
+    for actor in &scenario.actors {
+        for (index, step) in actor.steps.iter().enumerate() {
+            let Some(var) = step.op.captures() else {
+                continue;
+            };
             if let Some(first) = captured.insert(var, step.location) {
                 problems.push((
                     step.location,
                     format!(
-                        "`${var}` is already captured at line {}; captures are write-once",
+                        "actor {}, step {}: `${var}` is already captured at line {}; captures \
+                         are write-once",
+                        actor.name,
+                        index + 1,
                         first.line
                     ),
                 ));
             }
         }
+    }
+    for step in scenario.actors.iter().flat_map(|a| &a.steps) {
         if let Op::Signal(name) = &step.op {
             raised.insert(name);
         }
@@ -61,27 +78,44 @@ pub(crate) fn validate(
     }
 
     for actor in &scenario.actors {
-        if actor.steps.is_empty() {
+        if actor.steps.is_empty() && !partial {
             let at = positions
                 .find_key(&[Seg::Key("actors")], &actor.name)
                 .unwrap_or_default();
             problems.push((at, format!("actor `{}` has no steps", actor.name)));
         }
         let mut sockets: BTreeSet<&str> = BTreeSet::new();
-        for step in &actor.steps {
-            let mut problem = |message: String| problems.push((step.location, message));
-            if let Some(socket) = step.op.socket() {
-                if !sockets.contains(socket) {
-                    problem(format!(
-                        "socket `{socket}` is not created before this step in actor `{}` \
-                         (sockets are created by `socket`, `socketpair` or `accept` with `as:`){}",
-                        actor.name,
-                        known(&sockets)
-                    ));
-                }
+        for (index, step) in actor.steps.iter().enumerate() {
+            let mut problem = |message: String| {
+                problems.push((
+                    step.location,
+                    format!("actor {}, step {}: {message}", actor.name, index + 1),
+                ))
+            };
+            if let Some(socket) = step
+                .op
+                .socket()
+                .filter(|s| !partial && !sockets.contains(s))
+            {
+                problem(format!(
+                    "socket `{socket}` is not created before this step in actor `{}` \
+                     (sockets are created by `socket`, `socketpair` or `accept` with `as:`){}{}",
+                    actor.name,
+                    did_you_mean(socket, sockets.iter().copied()),
+                    known(&sockets)
+                ));
             }
             for address in step.op.addresses() {
-                check_address(address, &captured, false, &mut problem);
+                check_address(address, &captured, false, partial, &mut problem);
+                if scenario.fixed_port_why.is_none() {
+                    if let Some(port) = fixed_port(address) {
+                        problem(format!(
+                            "`{address}` names the fixed port {port}: scenarios use port 0 and \
+                             capture the port they get; if this one needs a fixed port, say why \
+                             in `fixed_port_why:` at the top level"
+                        ));
+                    }
+                }
             }
             if let Op::Connect(AddressArgs { address, .. })
             | Op::Sendto(SendtoArgs { address, .. }) = &step.op
@@ -91,15 +125,16 @@ pub(crate) fn validate(
                 }
             }
             if let Some(address) = &step.expect.0.address {
-                check_address(address, &captured, true, &mut problem);
+                check_address(address, &captured, true, partial, &mut problem);
             }
             for name in step.blocks_until.iter().chain(match &step.op {
                 Op::Wait(name) => Some(name),
                 _ => None,
             }) {
-                if !raised.contains(name.as_str()) {
+                if !partial && !raised.contains(name.as_str()) {
                     problem(format!(
-                        "signal `{name}` is never raised (by a `signal` step or an `announce`)"
+                        "signal `{name}` is never raised (by a `signal` step or an `announce`){}",
+                        did_you_mean(name, raised.iter().copied())
                     ));
                 }
             }
@@ -114,8 +149,21 @@ pub(crate) fn validate(
             sockets.extend(step.op.creates());
         }
     }
+    if !partial && problems.is_empty() {
+        problems.extend(deadlock::find(scenario));
+    }
     problems.sort_by_key(|(l, _)| *l);
     problems
+}
+
+/// The port of an IP literal address other than 0, if it has one.
+fn fixed_port(address: &AddressExpr) -> Option<u16> {
+    match address {
+        AddressExpr::Literal(crate::vocab::Address::Ip(a)) => Some(a.port()),
+        AddressExpr::Literal(crate::vocab::Address::Host { port, .. }) => Some(*port),
+        _ => None,
+    }
+    .filter(|port| *port != 0)
 }
 
 fn known(sockets: &BTreeSet<&str>) -> String {
@@ -133,14 +181,17 @@ fn check_address(
     address: &AddressExpr,
     captured: &BTreeMap<&str, Location>,
     in_expectation: bool,
+    partial: bool,
     problem: &mut impl FnMut(String),
 ) {
-    if let Some(var) = address.var() {
-        if !captured.contains_key(var) {
-            problem(format!(
-                "`${var}` is used but never captured (capture it with `capture:`, `peer:` or `sender:`)"
-            ));
-        }
+    if let Some(var) = address
+        .var()
+        .filter(|v| !partial && !captured.contains_key(v))
+    {
+        problem(format!(
+            "`${var}` is used but never captured (capture it with `capture:`, `peer:` or `sender:`){}",
+            did_you_mean(var, captured.keys().copied())
+        ));
     }
     if !in_expectation && matches!(address, AddressExpr::AnyPort(_)) {
         problem(format!(
@@ -165,6 +216,12 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
             || e.value.is_some();
         if others {
             problem("`one_of` lists whole outcomes; put no other checks beside it".to_string());
+        }
+        if e.why.as_deref().is_none_or(|why| why.trim().is_empty()) {
+            problem(
+                "`one_of` needs `why`: say which systems do what (spec/scenario-format.md §7.2)"
+                    .to_string(),
+            );
         }
         for alternative in &e.one_of {
             check_expect(step, alternative, problem);

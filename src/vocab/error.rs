@@ -55,8 +55,24 @@ const ERRNO_ALIASES: &[(&str, &str)] = &[
 
 /// A name that is not an errno, an `EAI_` code, `timeout` or `rejected`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown error name `{0}`: expected an errno name such as EADDRINUSE, an EAI_ name such as EAI_NONAME, `timeout` or `rejected`")]
+#[error("unknown error name `{0}`: expected an errno name such as EADDRINUSE, an EAI_ name such as EAI_NONAME, `timeout` or `rejected`{suggestion}", suggestion = error_suggestion(.0))]
 pub struct UnknownErrorName(pub String);
+
+/// " (did you mean `ECONNREFUSED`?)" for a misspelt error name.
+fn error_suggestion(name: &str) -> String {
+    let errnos: Vec<String> = (1..4096)
+        .map(nix::errno::Errno::from_raw)
+        .filter(|e| *e != nix::errno::Errno::UnknownErrno)
+        .map(|e| format!("{e:?}"))
+        .collect();
+    let known = errnos
+        .iter()
+        .map(String::as_str)
+        .chain(ERRNO_ALIASES.iter().map(|(alias, _)| *alias))
+        .chain(ADDRINFO_ERRORS.iter().map(|(n, _)| *n))
+        .chain(["timeout", "rejected"]);
+    super::did_you_mean(name, known)
+}
 
 impl ErrorCode {
     /// The portable name: `EADDRINUSE`, `EAI_NONAME`, `timeout`, `rejected`.

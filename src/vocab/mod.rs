@@ -9,12 +9,14 @@ mod capabilities;
 mod error;
 mod kind;
 mod options;
+mod suggest;
 
 pub use address::{Address, AddressParseError};
 pub use capabilities::{Capabilities, Feature};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
 pub use kind::{Family, SocketType};
 pub use options::{Mode, RecvFlags, Shutdown, SocketOption};
+pub use suggest::{did_you_mean, nearest};
 
 /// The name a scenario file (and the driver protocol) writes for a vocabulary value: its serde
 /// name, such as `reuse_addr`, `write` or `socketpair`.

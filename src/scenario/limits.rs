@@ -1,0 +1,186 @@
+//! The largest values a scenario may ask for. Beyond them a file is refused when it is loaded,
+//! with the place and the limit, rather than making sockspec allocate without bound, overflow a
+//! clock or spawn threads until the machine gives out.
+
+use super::model::{Location, Op, Scenario, Step};
+use super::AddressExpr;
+use super::Payload;
+use crate::yaml::{Positions, Seg};
+use std::time::Duration;
+
+/// The limits a scenario is loaded under. [`Limits::default`] is what `check` and `run` use;
+/// `max_data` is the one users raise (for scenarios that move more data per step).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes in one step's data: a payload sent or expected, a `recv` or `recvfrom` bufsize, a
+    /// `recv_exact` size or bufsize, a `recv_until_eof` bufsize, an expected `size`.
+    pub max_data: usize,
+    /// Bytes in a scenario file.
+    pub max_file: usize,
+    /// How deep maps and sequences nest in a scenario file.
+    pub max_yaml_depth: usize,
+    /// The length `N` of `unix-path-of-length:N`.
+    pub max_unix_path: usize,
+    /// Actors in a scenario (each is a thread).
+    pub max_actors: usize,
+    /// Steps in a scenario, all actors together.
+    pub max_steps: usize,
+    /// Parameters of a parameterised scenario (every corner of their ranges is checked: 2^N).
+    pub max_parameters: usize,
+    /// `cases:` of a parameterised scenario.
+    pub max_cases: u32,
+    /// Any duration: `timeout`, `step_timeout`, a step's `timeout`, `min_elapsed`, `settimeout`.
+    pub max_duration: Duration,
+}
+
+/// 256 MiB: the default of [`Limits::max_data`].
+pub const DEFAULT_MAX_DATA: usize = 256 << 20;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_data: DEFAULT_MAX_DATA,
+            max_file: 4 << 20,
+            max_yaml_depth: 64,
+            max_unix_path: 4096,
+            max_actors: 64,
+            max_steps: 10_000,
+            max_parameters: 8,
+            max_cases: 10_000,
+            max_duration: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Every value of `scenario` beyond `limits`, with its position.
+pub(crate) fn check(
+    scenario: &Scenario,
+    positions: &Positions,
+    limits: &Limits,
+) -> Vec<(Location, String)> {
+    let mut problems = Vec::new();
+    let duration = |what: &str, d: Option<Duration>| {
+        d.filter(|d| *d > limits.max_duration).map(|d| {
+            format!(
+                "{what} {} is longer than the limit of {}",
+                humantime::format_duration(d),
+                humantime::format_duration(limits.max_duration)
+            )
+        })
+    };
+    let top = [
+        ("timeout", scenario.timeout),
+        ("step_timeout", scenario.step_timeout),
+    ];
+    for (key, d) in top {
+        if let Some(message) = duration(&format!("`{key}`"), d) {
+            let at = positions.find(&[Seg::Key(key)]).unwrap_or_default();
+            problems.push((at, message));
+        }
+    }
+    for actor in &scenario.actors {
+        for (index, step) in actor.steps.iter().enumerate() {
+            let mut problem = |message: String| {
+                problems.push((
+                    step.location,
+                    format!("actor {}, step {}: {message}", actor.name, index + 1),
+                ))
+            };
+            let durations = [
+                ("`timeout`", step.timeout),
+                ("`min_elapsed`", step.min_elapsed),
+                (
+                    "`settimeout`",
+                    match &step.op {
+                        Op::Settimeout(a) => a.timeout,
+                        _ => None,
+                    },
+                ),
+            ];
+            for (what, d) in durations {
+                if let Some(message) = duration(what, d) {
+                    problem(message);
+                }
+            }
+            if let Op::Setsockopt(a) = &step.op {
+                // setsockopt(2) takes a C int; a larger value would be cut or overflow.
+                if i32::try_from(a.value.0).is_err() {
+                    problem(format!(
+                        "`setsockopt` value {} does not fit in a C int ({} to {})",
+                        a.value.0,
+                        i32::MIN,
+                        i32::MAX
+                    ));
+                }
+            }
+            for (what, size) in sizes(step) {
+                if size > limits.max_data {
+                    problem(format!(
+                        "{what} {size} is more than the limit of {} bytes per step ({}; raise it with --max-data)",
+                        limits.max_data,
+                        bytes(limits.max_data)
+                    ));
+                }
+            }
+            for address in step
+                .op
+                .addresses()
+                .into_iter()
+                .chain(&step.expect.0.address)
+            {
+                if let AddressExpr::UnixPathOfLength(n) = address {
+                    if *n > limits.max_unix_path {
+                        problem(format!(
+                            "`unix-path-of-length:{n}` is longer than the limit of {} bytes",
+                            limits.max_unix_path
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The sizes a step asks for, each with what it is.
+fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
+    let mut sizes = Vec::new();
+    match &step.op {
+        Op::Send(a) | Op::Sendall(a) => sizes.push(("`data`", a.data.len())),
+        Op::Sendto(a) => sizes.push(("`data`", a.data.len())),
+        Op::Recv(a) => sizes.push(("`bufsize`", a.bufsize)),
+        Op::Recvfrom(a) => sizes.push(("`bufsize`", a.bufsize)),
+        Op::RecvExact(a) => {
+            sizes.push(("`size`", a.size));
+            sizes.push(("`bufsize`", a.bufsize));
+        }
+        Op::RecvUntilEof(a) => sizes.push(("`bufsize`", a.bufsize)),
+        _ => {}
+    }
+    let mut expect = |e: &super::ExpectFields| {
+        if let Some(data) = &e.data {
+            sizes.push(("expected `data`", Payload::len(data)));
+        }
+        for size in [e.size, e.min_size, e.max_size, e.returns]
+            .into_iter()
+            .flatten()
+        {
+            sizes.push(("an expected size", size));
+        }
+    };
+    expect(&step.expect.0);
+    for alternative in &step.expect.0.one_of {
+        expect(&alternative.0);
+    }
+    sizes
+}
+
+/// `256 MiB`, `1 KiB`, `17 bytes`.
+pub(crate) fn bytes(n: usize) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
