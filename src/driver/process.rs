@@ -21,7 +21,7 @@ const BYE_GRACE: Duration = Duration::from_secs(2);
 /// How long a driver whose standard output ended gets to finish exiting, so that the error can
 /// name its exit status and the last lines of its stderr. A crashing driver closes both pipes as
 /// it exits; one whose stderr is still open after [`STILL_RUNNING`] is taken to be running.
-const EXIT_GRACE: Duration = Duration::from_millis(500);
+const EXIT_GRACE: Duration = Duration::from_millis(300);
 const STILL_RUNNING: Duration = Duration::from_millis(100);
 
 /// How long ending a driver waits to reap it after SIGKILL (a process in uninterruptible sleep
