@@ -247,6 +247,9 @@ fn positive_duration(text: &str) -> Result<Duration, String> {
 /// Runs the command line; returns the process's exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Descendants of drivers that escape (setsid, daemonising) are re-parented to sockspec, not
+    // to init, so that they can be found, killed and reaped. sockspec starts no other children.
+    let _ = crate::driver::become_subreaper();
     if matches!(
         cli.command,
         Command::Run { .. }

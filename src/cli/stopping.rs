@@ -65,6 +65,8 @@ pub(super) fn signalled_exit_code() -> Option<u8> {
 /// Ends the process at once: kills every running driver, removes every temporary directory.
 fn exit_now(code: i32) -> ! {
     crate::runner::abandon_everything();
+    // Also drivers still starting, which no running scenario holds yet.
+    crate::driver::kill_all_drivers();
     std::process::exit(code)
 }
 
