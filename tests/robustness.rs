@@ -321,3 +321,50 @@ fn a_stream_that_never_ends_is_read_only_up_to_the_data_limit() {
         "{explanation}"
     );
 }
+
+#[test]
+fn a_parameterised_scenario_is_decided_by_its_first_timed_out_case_without_shrinking() {
+    let implementation = hostile(Misbehaviour::StallsInRecv);
+    let opened = Arc::clone(&implementation.opened);
+    let started = Instant::now();
+    let result = run_scenario(
+        &scenario("parameterised-stalls.yaml"),
+        &implementation,
+        &RunOptions::default(),
+    );
+    assert!(
+        started.elapsed() < ENDS_WITHIN,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    assert_eq!(opened.load(Ordering::SeqCst), 1, "a second case ran");
+    assert!(
+        result.explanation().contains("with size="),
+        "{}",
+        result.explanation()
+    );
+}
+
+#[test]
+fn a_parameterised_family_ends_at_its_scenario_limit() {
+    let started = Instant::now();
+    let result = run_scenario(
+        &scenario("parameterised-many-cases.yaml"),
+        &Reference,
+        &RunOptions::default(),
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(300 + 1000),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
+    assert!(
+        result
+            .explanation()
+            .contains("the 10000 cases did not all run within the scenario's limit of 300ms"),
+        "{}",
+        result.explanation()
+    );
+}

@@ -612,6 +612,9 @@ fn matrix(
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut runs = Vec::new();
     for name in &names {
+        if crate::runner::is_cancelled() {
+            break;
+        }
         let implementation = registry::resolve(name, drivers).map_err(input_error)?;
         let expectations =
             Expectations::load(&Expectations::default_path(name), name).map_err(input_error)?;
@@ -626,6 +629,11 @@ fn matrix(
         bar.finish_and_clear();
         errln!("{}", summary_line(name, &results));
         runs.push((name.clone(), results));
+    }
+    if crate::runner::is_cancelled() {
+        // A partial matrix must not replace a complete one.
+        errln!("sockspec: stopped; the matrix files were not written");
+        return Ok(ExitCode::from(1));
     }
     let matrix = Matrix::new(runs, &requirements);
     for (path, text) in [(markdown, matrix.markdown()), (html, matrix.html())] {

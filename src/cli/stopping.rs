@@ -39,6 +39,8 @@ pub(super) fn handle_signals() {
                         }
                     );
                     crate::runner::cancel();
+                    // Drivers still in their handshake belong to no running scenario yet.
+                    crate::driver::kill_all_drivers();
                 } else if signal == SIGINT {
                     exit_now(128 + SIGINT);
                 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
 
 /// How long a driver may take to answer `bye`, and then to exit, before it is killed.
-const BYE_GRACE: Duration = Duration::from_secs(2);
+const BYE_GRACE: Duration = Duration::from_secs(1);
 
 /// How long a driver whose standard output ended gets to finish exiting, so that the error can
 /// name its exit status and the last lines of its stderr. A crashing driver closes both pipes as
@@ -270,18 +270,23 @@ impl DriverProcess {
 
     /// Says goodbye (unless killed), then makes sure that the process and everything it started
     /// are gone, and the process reaped. Bounded in time whatever the driver does; does nothing
-    /// the second time.
-    pub fn finish(&self) {
+    /// the second time. An error says how the driver broke the protocol's `bye` (it did not
+    /// answer it).
+    pub fn finish(&self) -> Result<(), String> {
         if self.finished.swap(true, Ordering::SeqCst) {
-            return;
+            return Ok(());
         }
+        let mut outcome = Ok(());
         // A request still in flight (its thread abandoned) would make `bye` wait for it: kill.
         let busy = matches!(self.io.try_lock(), Err(TryLockError::WouldBlock));
         if !self.killed.load(Ordering::SeqCst) && !busy {
-            let answered = self.exchange("bye", json!({}), Some(BYE_GRACE)).is_ok();
+            let answer = self.exchange("bye", json!({}), Some(BYE_GRACE));
             lock(&self.io).stdin.take();
-            if answered {
-                self.wait_exit(EXIT_GRACE);
+            match answer {
+                Ok(_) => {
+                    self.wait_exit(EXIT_GRACE);
+                }
+                Err(e) => outcome = Err(format!("at the end of the scenario: {}", e.message)),
             }
         }
         // Also after a clean exit: processes the driver started must not outlive it.
@@ -305,6 +310,7 @@ impl DriverProcess {
                 tree::drivers().retain(|p| *p != pid);
             });
         }
+        outcome
     }
 
     /// Kills the driver and everything it started, at once, and wakes the request waiting for
@@ -391,7 +397,7 @@ impl DriverProcess {
 
 impl Drop for DriverProcess {
     fn drop(&mut self) {
-        self.finish();
+        let _ = self.finish();
     }
 }
 

@@ -216,4 +216,8 @@ impl Session for DriverSession {
     fn abandon(&self) {
         self.process.kill();
     }
+
+    fn end(&self) -> Result<(), String> {
+        self.process.finish()
+    }
 }

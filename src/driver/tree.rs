@@ -205,22 +205,46 @@ fn reap(tree: &HashSet<i32>, driver: i32, deadline: Instant) {
     }
 }
 
-/// As a subreaper, reaps the zombie children sockspec inherited (orphans of drivers); never a
-/// driver whose [`std::process::Child`] handle will reap it.
+/// As a subreaper, kills and reaps the children sockspec inherited (orphans of drivers: a
+/// subreaper's only children are its drivers and what they abandoned, so this finds even a
+/// descendant that cleared its environment and left the process group); never a driver, whose
+/// [`std::process::Child`] handle will reap it.
 fn reap_orphans() {
     if !SUBREAPER.load(Ordering::SeqCst) {
         return;
     }
     let drivers = drivers();
     let me = std::process::id() as i32;
+    let mut killed = Vec::new();
     for pid in pids() {
         if drivers.contains(&(pid as u32)) {
             continue;
         }
-        if let Some(('Z', parent)) = state_and_parent(pid) {
-            if parent == me {
+        match state_and_parent(pid) {
+            Some(('Z', parent)) if parent == me => {
                 let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG));
             }
+            Some((_, parent)) if parent == me => {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                killed.push(pid);
+            }
+            _ => {}
+        }
+    }
+    drop(drivers);
+    // SIGKILL lands at once, unless the process is in an uninterruptible sleep: bounded.
+    let deadline = Instant::now() + Duration::from_millis(100);
+    while !killed.is_empty() && Instant::now() < deadline {
+        killed.retain(|pid| {
+            !matches!(
+                waitpid(Pid::from_raw(*pid), Some(WaitPidFlag::WNOHANG)),
+                Ok(nix::sys::wait::WaitStatus::Exited(..)
+                    | nix::sys::wait::WaitStatus::Signaled(..))
+                    | Err(_)
+            )
+        });
+        if !killed.is_empty() {
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }

@@ -113,6 +113,14 @@ pub trait Session: Send + Sync {
     /// started), so the blocked call returns with an error. An in-process one may do nothing:
     /// the runner then stops waiting for the call and abandons its thread.
     fn abandon(&self) {}
+
+    /// Ends the session once its scenario is over (the runner calls it before dropping the
+    /// session, for every session of a scenario at once, so that their endings overlap). An
+    /// error says how the implementation misbehaved in ending (a driver that did not answer
+    /// `bye`); the scenario is then reported `error`. MUST be bounded in time.
+    fn end(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Runs `body` on this thread; if it has not returned within `limit`, asks each session to

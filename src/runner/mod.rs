@@ -15,7 +15,7 @@ mod watchdog;
 
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
-use crate::implementation::{Implementation, Session, SessionError};
+use crate::implementation::{Handle, Implementation, Session, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
@@ -23,7 +23,7 @@ use env::Env;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-use watchdog::{Watchdog, ESCALATION};
+use watchdog::{Escalation, Watchdog, ESCALATION};
 
 /// Time limits for a run.
 #[derive(Clone, Debug)]
@@ -186,6 +186,24 @@ fn execute(
     implementation: &dyn Implementation,
     options: &RunOptions,
 ) -> (Status, Option<Failure>, Option<String>) {
+    execute_within(scenario, implementation, options, None)
+}
+
+/// The scenario's time limit: `--timeout`, else its own, else the default.
+fn scenario_limit(scenario: &Scenario, options: &RunOptions) -> Duration {
+    options
+        .force_timeout
+        .or(scenario.timeout)
+        .unwrap_or(options.scenario_timeout)
+}
+
+/// [`execute`], ending by `deadline` at the latest (a parameterised family's cases share one).
+fn execute_within(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+    deadline: Option<Instant>,
+) -> (Status, Option<Failure>, Option<String>) {
     if let Some(reason) = unsupported_reason(scenario, implementation) {
         return (Status::Unsupported, None, Some(reason));
     }
@@ -231,13 +249,17 @@ fn execute(
     });
     let sessions: Vec<Box<dyn Session>> = match opened.into_iter().collect() {
         Ok(sessions) => sessions,
+        // A driver killed while starting because the run was stopped is not the driver's fault.
+        Err(_) if is_cancelled() => {
+            return (Status::Interrupted, None, Some(INTERRUPTED.to_string()))
+        }
         Err(e) => return (Status::Error, None, Some(e.to_string())),
     };
     let step_timeout = options.force_timeout.unwrap_or(options.step_timeout);
-    let scenario_timeout = options
-        .force_timeout
-        .or(scenario.timeout)
-        .unwrap_or(options.scenario_timeout);
+    let mut scenario_timeout = scenario_limit(scenario, options);
+    if let Some(deadline) = deadline {
+        scenario_timeout = scenario_timeout.min(deadline.saturating_duration_since(Instant::now()));
+    }
     let shared = Arc::new(Shared {
         scenario: force_step_timeouts(scenario, options.force_timeout),
         sessions,
@@ -255,7 +277,21 @@ fn execute(
         // cancel() ran between the check above and the registration.
         shared.board.cancel();
     }
-    let outcome = supervise(&shared, scenario_timeout);
+    let mut outcome = supervise(&shared, scenario_timeout);
+    let count = shared.scenario.actors.len();
+    let abandoned =
+        (0..count).any(|actor| !shared.board.is_done(actor) || shared.board.is_given_up(actor));
+    let problems = end_sessions(&shared.sessions, abandoned);
+    if outcome.0 == Status::Pass && !problems.is_empty() {
+        outcome = (
+            Status::Error,
+            None,
+            Some(format!(
+                "every step passed, but {}",
+                problems.join("; and ")
+            )),
+        );
+    }
     RUNNING
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -263,6 +299,76 @@ fn execute(
     // Removed now even if an abandoned thread still holds `shared`.
     shared.env.remove();
     outcome
+}
+
+/// Does what the watchdog asks. An implementation's `interrupt` or `abandon` runs on a thread of
+/// its own (killing a driver's process tree takes a while), so that one slow implementation call
+/// does not hold up the other actors' escalations.
+fn escalate(shared: &Arc<Shared>, escalation: Escalation) {
+    let on_session = |actor: usize, call: fn(&dyn Session, Option<Handle>), handle| {
+        let on_thread = Arc::clone(shared);
+        let spawned = std::thread::Builder::new()
+            .name("escalation".to_string())
+            .spawn(move || call(on_thread.sessions[actor].as_ref(), handle));
+        if spawned.is_err() {
+            call(shared.sessions[actor].as_ref(), handle);
+        }
+    };
+    match escalation {
+        Escalation::Interrupt(actor, handle) => on_session(
+            actor,
+            |session, handle| {
+                if let Some(handle) = handle {
+                    session.interrupt(handle)
+                }
+            },
+            Some(handle),
+        ),
+        Escalation::Abandon(actor) => on_session(actor, |session, _| session.abandon(), None),
+        Escalation::GiveUp(actor, step) => {
+            shared.board.fail(shared.given_up(actor, step));
+            shared.board.give_up(actor);
+        }
+    }
+}
+
+/// Ends every session of a scenario at once (a driver's ending is bounded but not instant): says
+/// goodbye to each, or, if an actor thread was abandoned, abandons each, so that no driver
+/// lingers until the abandoned thread ends. Returns what the sessions did wrong in ending.
+fn end_sessions(sessions: &[Box<dyn Session>], abandoned: bool) -> Vec<String> {
+    let end = |session: &dyn Session| {
+        if abandoned {
+            session.abandon();
+            Ok(())
+        } else {
+            session.end()
+        }
+    };
+    std::thread::scope(|scope| {
+        let ending: Vec<_> = sessions
+            .iter()
+            .map(|session| {
+                let session = session.as_ref();
+                std::thread::Builder::new()
+                    .name("end session".to_string())
+                    .spawn_scoped(scope, move || end(session))
+                    .map_err(|_| session)
+            })
+            .collect();
+        ending
+            .into_iter()
+            .filter_map(|ended| {
+                match ended {
+                    Ok(thread) => thread
+                        .join()
+                        .unwrap_or_else(|_| Err("ending a session panicked".to_string())),
+                    // No thread to spare: end it here.
+                    Err(session) => end(session),
+                }
+                .err()
+            })
+            .collect()
+    })
 }
 
 /// The reason given for a scenario the run was stopped in the middle of.
@@ -285,10 +391,9 @@ fn supervise(
         std::thread::Builder::new()
             .name("watchdog".to_string())
             .spawn(move || {
-                shared.watchdog.run(&shared.sessions, |actor, step| {
-                    shared.board.fail(shared.given_up(actor, step));
-                    shared.board.give_up(actor);
-                });
+                shared
+                    .watchdog
+                    .run(|escalation| escalate(&shared, escalation));
                 let _ = watchdog_ended.send(());
             })
     };
@@ -477,26 +582,41 @@ pub fn run_all(
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
     let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    let next = &next;
+    // One worker: takes scenarios until none is left (or the run is cancelled).
+    let work = move |sender: mpsc::Sender<(usize, ScenarioResult)>| loop {
+        // A cancelled run starts nothing more; what never started is not reported.
+        if is_cancelled() {
+            break;
+        }
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(scenario) = scenarios.get(index) else {
+            break;
+        };
+        if sender
+            .send((index, run_scenario(scenario, implementation, options)))
+            .is_err()
+        {
+            break;
+        }
+    };
     std::thread::scope(|scope| {
+        let mut started = 0;
         for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
             let sender = sender.clone();
-            let next = &next;
-            scope.spawn(move || loop {
-                // A cancelled run starts nothing more; what never started is not reported.
-                if is_cancelled() {
-                    break;
-                }
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(scenario) = scenarios.get(index) else {
-                    break;
-                };
-                if sender
-                    .send((index, run_scenario(scenario, implementation, options)))
-                    .is_err()
-                {
-                    break;
-                }
-            });
+            // Fewer workers than asked for when the system has no more threads to give.
+            match std::thread::Builder::new()
+                .name("scenarios".to_string())
+                .spawn_scoped(scope, move || work(sender))
+            {
+                Ok(_) => started += 1,
+                Err(_) => break,
+            }
+        }
+        if started == 0 {
+            // Not even one: the scenarios run here, one after another (their results are
+            // reported once all have run).
+            work(sender.clone());
         }
         drop(sender);
         for (index, mut result) in receiver {

@@ -1,6 +1,6 @@
 //! Parameterised scenarios: values drawn with proptest, shrunk on failure.
 
-use super::{execute, RunOptions, Status};
+use super::{deadline_after, execute_within, scenario_limit, RunOptions, Status};
 use crate::implementation::Implementation;
 use crate::runner::Failure;
 use crate::scenario::{instantiate, LoadError, Parameters, Scenario};
@@ -44,12 +44,32 @@ pub(super) fn execute_parameterised(
     // The last failing case: once shrinking ends, it is the smallest one proptest found.
     let last_failure: Mutex<Option<Outcome>> = Mutex::new(None);
     let mut runner = TestRunner::new(config);
-    // Once a case is unsupported or interrupted, so is the scenario: later cases (and proptest's
-    // shrinking, which follows a failure) end at once instead of running.
+    // Once a case is unsupported, timed out, errored or interrupted, so is the scenario: later
+    // cases (and proptest's shrinking, which follows a failure) end at once instead of running.
     let decided: Mutex<Option<Outcome>> = Mutex::new(None);
+    let decide = |outcome: Outcome| {
+        *decided.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+        Err(TestCaseError::fail("decided"))
+    };
+    // The scenario's time limit bounds the whole family.
+    let limit = scenario_limit(scenario, options);
+    let deadline = deadline_after(limit);
+    let passed = std::sync::atomic::AtomicU32::new(0);
     let result = runner.run(&strategy, |drawn| {
         if decided.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
             return Err(TestCaseError::fail("decided already"));
+        }
+        if std::time::Instant::now() >= deadline {
+            return decide((
+                Status::Timeout,
+                None,
+                Some(format!(
+                    "the {} cases did not all run within the scenario's limit of {} ({} passed)",
+                    parameters.cases,
+                    humantime::format_duration(limit),
+                    passed.load(std::sync::atomic::Ordering::SeqCst)
+                )),
+            ));
         }
         let values = values_of(&drawn);
         let case = match instantiate(scenario, &values) {
@@ -65,13 +85,30 @@ pub(super) fn execute_parameterised(
                 return Err(TestCaseError::fail("the case does not load"));
             }
         };
-        let (status, failure, reason) = execute(&case, implementation, options);
+        let (status, failure, reason) =
+            execute_within(&case, implementation, options, Some(deadline));
         match status {
-            Status::Pass => Ok(()),
-            Status::Unsupported | Status::Interrupted => {
-                *decided.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some((status, failure, reason));
-                Err(TestCaseError::fail("decided"))
+            Status::Pass => {
+                passed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            Status::Unsupported | Status::Interrupted => decide((status, failure, reason)),
+            // Cut short by the family's deadline, not by its own limits.
+            Status::Timeout if std::time::Instant::now() >= deadline => decide((
+                Status::Timeout,
+                None,
+                Some(format!(
+                    "the {} cases did not all run within the scenario's limit of {} ({} passed; the last was cut short, with {})",
+                    parameters.cases,
+                    humantime::format_duration(limit),
+                    passed.load(std::sync::atomic::Ordering::SeqCst),
+                    shown(&values)
+                )),
+            )),
+            Status::Timeout | Status::Error => {
+                let note = format!("with {}", shown(&values));
+                let reason = Some(reason.map_or(note.clone(), |r| format!("{r}; {note}")));
+                decide((status, failure, reason))
             }
             _ => {
                 let note = format!(

@@ -13,7 +13,7 @@
 //!
 //! So a call always ends, for the runner, within its limit plus [`ESCALATION`].
 
-use crate::implementation::{Handle, Session};
+use crate::implementation::Handle;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -60,10 +60,13 @@ struct State {
     stopped: bool,
 }
 
-/// What the watchdog does to one actor's call.
-enum Action {
+/// What the watchdog asks the runner to do about one actor's call.
+pub(crate) enum Escalation {
+    /// Ask actor `.0`'s session to wake the call on handle `.1`.
     Interrupt(usize, Handle),
+    /// Ask actor `.0`'s session to end its call by any means.
     Abandon(usize),
+    /// Give actor `.0` up; it was at its step `.1` (an index).
     GiveUp(usize, usize),
 }
 
@@ -117,9 +120,9 @@ impl Watchdog {
     }
 
     /// The watchdog's loop: sleeps until the nearest deadline or escalation (or a change), and
-    /// escalates what is due. `sessions[i]` is actor i's session; `give_up(actor, step)` is
-    /// called once for an actor whose call outlasted every escalation.
-    pub fn run(&self, sessions: &[Box<dyn Session>], give_up: impl Fn(usize, usize)) {
+    /// hands what is due to `act`, which MUST return quickly (an implementation's interrupt may
+    /// not: run it elsewhere), or the other actors' escalations wait.
+    pub fn run(&self, act: impl Fn(Escalation)) {
         let mut state = self.lock();
         loop {
             if state.stopped {
@@ -134,35 +137,30 @@ impl Watchdog {
                         armed.timed_out = now >= armed.deadline;
                         armed.interrupted = Some(now);
                         actions.push(match armed.handle {
-                            Some(handle) => Action::Interrupt(actor, handle),
+                            Some(handle) => Escalation::Interrupt(actor, handle),
                             None => {
                                 // Nothing to interrupt: straight to abandoning.
                                 armed.abandoned = Some(now);
-                                Action::Abandon(actor)
+                                Escalation::Abandon(actor)
                             }
                         });
                     }
                     (Some(at), None) if now >= at + INTERRUPT_GRACE => {
                         armed.abandoned = Some(now);
-                        actions.push(Action::Abandon(actor));
+                        actions.push(Escalation::Abandon(actor));
                     }
                     (Some(_), Some(at)) if !armed.given_up && now >= at + ABANDON_GRACE => {
                         armed.given_up = true;
-                        actions.push(Action::GiveUp(actor, armed.step));
+                        actions.push(Escalation::GiveUp(actor, armed.step));
                     }
                     _ => {}
                 }
             }
             if !actions.is_empty() {
-                // Unlocked: an implementation's interrupt may take a while, and the actors
-                // disarm meanwhile.
+                // Unlocked: the actors disarm meanwhile.
                 drop(state);
                 for action in actions {
-                    match action {
-                        Action::Interrupt(actor, handle) => sessions[actor].interrupt(handle),
-                        Action::Abandon(actor) => sessions[actor].abandon(),
-                        Action::GiveUp(actor, step) => give_up(actor, step),
-                    }
+                    act(action);
                 }
                 state = self.lock();
                 continue;
