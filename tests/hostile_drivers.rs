@@ -386,3 +386,27 @@ fn a_driver_that_never_answers_bye_makes_passing_scenarios_errors_within_a_secon
     );
     assert_says(&outcome, "did not answer `bye`");
 }
+
+#[test]
+fn a_daemon_that_clears_its_environment_is_killed_by_the_subreaper() {
+    let args = [
+        "run",
+        "--spec",
+        "tests/data/spec",
+        "--impl=exec:python3 tests/drivers/anonymous_daemon.py",
+        "tests/data/drivers",
+    ]
+    .map(String::from);
+    let outcome = sockspec("anonymous_daemon", &args, HELLO_LIMIT + SLACK);
+    // Every step works; the daemons (one per driver process) are what must not survive.
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stdout);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(
+            cmdline.trim() != "sleep 987654",
+            "a daemon was left running: {:?}",
+            entry.path()
+        );
+    }
+}

@@ -163,3 +163,62 @@ fn a_second_sigint_exits_at_once_and_still_leaves_nothing_behind() {
 fn sigterm_stops_the_run_reports_and_leaves_nothing_behind() {
     stops_on(&[nix::sys::signal::Signal::SIGTERM], 143);
 }
+
+#[test]
+fn sigint_while_a_driver_is_in_its_handshake_stops_at_once() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--spec", "tests/data/spec"])
+        .arg("--impl=exec:python3 tests/drivers/never_answers_hello.py")
+        .arg("tests/data/hostile/passes.yaml")
+        .env("TMPDIR", scratch.path())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sockspec = child.id();
+    // Wait until the driver has said it will never answer (it logs that on stderr, which the
+    // runner reads; its process is there once its Python has started).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let driver = loop {
+        let started: Vec<u32> = descendants(sockspec)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("never_answers_hello"))
+            })
+            .collect();
+        if !started.is_empty() {
+            break started;
+        }
+        assert!(Instant::now() < deadline, "the driver never started");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(sockspec as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        // The hello limit is 10 s; stopping must not wait for it.
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "sockspec waited for the handshake after SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130));
+    for pid in driver {
+        assert!(!is_running(pid), "driver process {pid} was left running");
+    }
+    let left: Vec<_> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
