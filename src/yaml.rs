@@ -33,6 +33,7 @@ pub struct SyntaxError {
 /// Deserializes `text`. Externally tagged enums are read as single-key maps
 /// (`how: read`, `{bind: {…}}`), which keeps positions in error messages.
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, SyntaxError> {
+    let text = without_bom(text);
     let deserializer = backend::Deserializer::from_str(text);
     backend::with::singleton_map_recursive::deserialize(deserializer).map_err(|e| {
         let location = e
@@ -49,6 +50,12 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, SyntaxError> {
         }
         SyntaxError { location, message }
     })
+}
+
+/// `text` without a leading byte order mark, which some editors write and none show: a file
+/// that starts with one is read as if it did not.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// Serializes `value` as YAML.
@@ -126,6 +133,7 @@ impl Positions {
     /// (maps and sequences), with no aliases. Time is linear in the text: the depth is checked
     /// as the parser goes, before anything deeper is built.
     pub fn parse(text: &str, max_depth: usize) -> Result<Positions, SyntaxError> {
+        let text = without_bom(text);
         let mut parser = Parser::new_from_str(text);
         let mut builder = Builder::default();
         let mut documents = 0;

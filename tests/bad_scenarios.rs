@@ -176,6 +176,70 @@ fn ten_thousand_and_one_steps_are_refused() {
     assert!(started.elapsed() < QUICK, "took {:?}", started.elapsed());
 }
 
+/// 5,000 sockets with 60-character names, then 5,000 steps closing misspelt ones: each unknown
+/// name measured against every known one took minutes (125 s in a release build). Suggestions
+/// now stop after the first 20 unknown names of a file, and each costs time linear in the
+/// known names, so loading is linear in the file.
+#[test]
+fn thousands_of_misspelt_names_among_thousands_load_in_linear_time() {
+    let n = 5_000;
+    let name = |first: char, i: usize| format!("{first}{}{i:05}", "x".repeat(55));
+    let mut text = format!("{HEAD}actors:\n  a:\n");
+    for i in 0..n {
+        text += &format!(
+            "    - socket: {{family: inet, type: dgram, as: {}}}\n",
+            name('s', i)
+        );
+    }
+    for i in 0..n {
+        text += &format!("    - close: {{socket: {}}}\n", name('t', i));
+    }
+    assert!(text.len() > 900_000);
+    let started = Instant::now();
+    let error = parse_text(&text).unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    eprintln!("5,000 misspelt among 5,000 names: {elapsed:?}");
+    let lines: Vec<&str> = error.lines().collect();
+    assert_eq!(lines.len(), n);
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("did you mean")).count(),
+        20
+    );
+    assert!(lines[0].starts_with("huge.yaml:5005:7: actor a, step 5001: socket `txxx"));
+    assert!(lines[0].contains(&format!("(did you mean `{}`?)", name('s', 0))));
+    // The sockets known are listed up to ten, not all 5,000 in each of 5,000 messages.
+    assert!(
+        lines[n - 1].ends_with(&format!("{}, … (5000 in all)", name('s', 9))),
+        "{}",
+        lines[n - 1]
+    );
+    assert!(!lines[20].contains("did you mean"));
+}
+
+/// Editors that write a UTF-8 byte order mark hide it: a file that starts with one loads as if
+/// it did not (it gave "unknown field `\u{feff}title`" and "missing field `title`").
+#[test]
+fn a_fixture_with_a_byte_order_mark_loads() {
+    let (id, text) = &fixtures()[0];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.yaml");
+    std::fs::write(&path, format!("\u{feff}{text}")).unwrap();
+    let found = ScenarioPath {
+        path,
+        id: id.clone(),
+    };
+    let with_bom = load(&found, real_spec()).unwrap_or_else(|e| panic!("{}", LoadError::lines(&e)));
+    let without = parse(&found, text, real_spec()).unwrap();
+    assert_eq!(with_bom.title, without.title);
+    assert_eq!(with_bom.actors.len(), without.actors.len());
+    // Positions on the first line are as an editor shows them, without the mark.
+    assert_eq!(
+        with_bom.actors[0].steps[0].location,
+        without.actors[0].steps[0].location
+    );
+}
+
 /// Every fixture's path and text, read once.
 fn fixtures() -> &'static [(String, String)] {
     static FIXTURES: OnceLock<Vec<(String, String)>> = OnceLock::new();
@@ -362,10 +426,12 @@ fn raising_max_data_admits_a_larger_step_and_its_cases_keep_the_limits() {
          - sendall: {{socket: x, data: {{repeat: ab, len: $(n * 300000000)}}}}\n"
     );
     assert!(parse(&found, &text, &test_spec()).is_err());
-    let limits = Limits {
-        max_data: 1 << 30,
-        ..Limits::default()
-    };
+    let limits = Limits::with_max_data(1 << 30);
+    assert_eq!(limits.max_scenario_data, 4 << 30);
+    assert_eq!(
+        Limits::default(),
+        Limits::with_max_data(sockspec::scenario::DEFAULT_MAX_DATA)
+    );
     let scenario = parse_with_limits(&found, &text, &test_spec(), &limits).unwrap();
     // A drawn case is loaded under the limits its scenario was loaded under.
     let values = [("n".to_string(), 4)].into_iter().collect();
@@ -375,4 +441,39 @@ fn raising_max_data_admits_a_larger_step_and_its_cases_keep_the_limits() {
         "big.yaml:8:7: actor a, step 2: `data` 1200000000 is more than the limit of 1073741824 \
          bytes per step (1 GiB; raise it with --max-data)"
     );
+}
+
+/// Five actors sending 256 MiB each pass the per-step limit and are refused as a scenario
+/// (`tests/data/bad/limit-scenario-data.yaml`); raising `max_data` raises the scenario's budget
+/// with it.
+#[test]
+fn the_scenario_data_budget_follows_max_data() {
+    use sockspec::scenario::{parse_with_limits, Limits};
+    let found = ScenarioPath {
+        path: PathBuf::from("many.yaml"),
+        id: "many".to_string(),
+    };
+    let actor = |name: &str| {
+        format!(
+            "  {name}:\n    - socketpair: {{type: stream, as: [x, y]}}\n    \
+             - sendall: {{socket: x, data: {{repeat: ab, len: 268435456}}}}\n"
+        )
+    };
+    let text = format!(
+        "{HEAD}actors:\n{}",
+        ["a", "b", "c", "d", "e"].map(actor).concat()
+    );
+    assert_eq!(
+        parse(&found, &text, &test_spec())
+            .map(|_| ())
+            .map_err(|e| LoadError::lines(&e)),
+        Err(
+            "many.yaml:18:7: actor e, step 2: with this step the scenario's data comes to \
+             1342177280 bytes, more than the limit of 1073741824 bytes per scenario (1 GiB, all \
+             steps of all actors together; raise it with --max-data)"
+                .to_string()
+        )
+    );
+    let raised = Limits::with_max_data(512 << 20);
+    assert!(parse_with_limits(&found, &text, &test_spec(), &raised).is_ok());
 }

@@ -326,6 +326,13 @@ impl ActorRun<'_> {
                 .ok_or_else(|| SockError::new(ErrorCode::Rejected))
         };
         let nothing = |r: Result<(), SockError>| r.map(|()| Value::Nothing);
+        // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
+        let data = |p: &crate::scenario::Payload| {
+            p.bytes().map_err(|e| SockError {
+                code: ErrorCode::Broken,
+                message: e.to_string(),
+            })
+        };
         match op {
             Op::Socket(a) => s.socket(a.family, a.kind).map(|new| {
                 sockets.insert(a.name.clone(), new);
@@ -343,10 +350,10 @@ impl ActorRun<'_> {
                 Value::Address(peer)
             }),
             Op::Connect(_) => nothing(s.connect(h()?, &address()?)),
-            Op::Send(a) => s.send(h()?, &a.data.bytes()).map(Value::Count),
-            Op::Sendall(a) => nothing(s.sendall(h()?, &a.data.bytes())),
+            Op::Send(a) => s.send(h()?, &data(&a.data)?).map(Value::Count),
+            Op::Sendall(a) => nothing(s.sendall(h()?, &data(&a.data)?)),
             Op::Sendto(a) => s
-                .sendto(h()?, &a.data.bytes(), &address()?)
+                .sendto(h()?, &data(&a.data)?, &address()?)
                 .map(Value::Count),
             Op::Recv(a) => s.recv(h()?, a.bufsize, a.flags).map(Value::Data),
             Op::Recvfrom(a) => s

@@ -111,9 +111,13 @@ pub(crate) fn check(
     };
     if let Some(data) = data {
         if let Some(payload) = &e.data {
-            let wanted = payload.bytes();
-            if *data != wanted {
-                return Err(mismatch(Some(diff(&wanted, data))));
+            if !payload.matches(data) {
+                // The bytes are made only to show the difference (and not shown without memory).
+                let detail = match payload.bytes() {
+                    Ok(wanted) => diff(&wanted, data),
+                    Err(e) => e.to_string(),
+                };
+                return Err(mismatch(Some(detail)));
             }
         }
         let n = data.len();

@@ -15,6 +15,11 @@ pub struct Limits {
     /// Bytes in one step's data: a payload sent or expected, a `recv` or `recvfrom` bufsize, a
     /// `recv_exact` size or bufsize, a `recv_until_eof` bufsize, an expected `size`.
     pub max_data: usize,
+    /// Bytes of data in a whole scenario, every step of every actor together (actors run at
+    /// once, so their data can be held at once): every payload sent or expected, every receive
+    /// `bufsize` and `recv_exact` `size`. [`Limits::with_max_data`] keeps it at
+    /// [`SCENARIO_DATA_PER_STEP_LIMIT`] times `max_data`.
+    pub max_scenario_data: usize,
     /// Bytes in a scenario file.
     pub max_file: usize,
     /// How deep maps and sequences nest in a scenario file.
@@ -36,10 +41,26 @@ pub struct Limits {
 /// 256 MiB: the default of [`Limits::max_data`].
 pub const DEFAULT_MAX_DATA: usize = 256 << 20;
 
+/// [`Limits::max_scenario_data`] is this many times [`Limits::max_data`] (so 1 GiB by default).
+pub const SCENARIO_DATA_PER_STEP_LIMIT: usize = 4;
+
+impl Limits {
+    /// The default limits with `max_data` bytes per step and
+    /// [`SCENARIO_DATA_PER_STEP_LIMIT`] times as many per scenario.
+    pub fn with_max_data(max_data: usize) -> Limits {
+        Limits {
+            max_data,
+            max_scenario_data: max_data.saturating_mul(SCENARIO_DATA_PER_STEP_LIMIT),
+            ..Limits::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_data: DEFAULT_MAX_DATA,
+            max_scenario_data: DEFAULT_MAX_DATA * SCENARIO_DATA_PER_STEP_LIMIT,
             max_file: 4 << 20,
             max_yaml_depth: 64,
             max_unix_path: 4096,
@@ -78,6 +99,10 @@ pub(crate) fn check(
             problems.push((at, message));
         }
     }
+    // The data of every step so far (sizes beyond the per-step limit are reported as such and
+    // not counted again), and whether the scenario's budget was passed.
+    let mut total: usize = 0;
+    let mut over_budget = false;
     for actor in &scenario.actors {
         for (index, step) in actor.steps.iter().enumerate() {
             let mut problem = |message: String| {
@@ -121,6 +146,20 @@ pub(crate) fn check(
                         bytes(limits.max_data)
                     ));
                 }
+            }
+            total = held(step)
+                .into_iter()
+                .filter(|size| *size <= limits.max_data)
+                .fold(total, usize::saturating_add);
+            if total > limits.max_scenario_data && !over_budget {
+                over_budget = true;
+                problem(format!(
+                    "with this step the scenario's data comes to {total} bytes, more than the \
+                     limit of {} bytes per scenario ({}, all steps of all actors together; \
+                     raise it with --max-data)",
+                    limits.max_scenario_data,
+                    bytes(limits.max_scenario_data)
+                ));
             }
             for address in step
                 .op
@@ -173,6 +212,27 @@ fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
         expect(&alternative.0);
     }
     sizes
+}
+
+/// The bytes a step makes the runner hold, as counted against [`Limits::max_scenario_data`]: the
+/// payload it sends, the buffer it receives into (`bufsize`, or `recv_exact`'s `size`), and each
+/// payload it expects.
+fn held(step: &Step) -> Vec<usize> {
+    let mut held = match &step.op {
+        Op::Send(a) | Op::Sendall(a) => vec![a.data.len()],
+        Op::Sendto(a) => vec![a.data.len()],
+        Op::Recv(a) => vec![a.bufsize],
+        Op::Recvfrom(a) => vec![a.bufsize],
+        Op::RecvExact(a) => vec![a.size],
+        Op::RecvUntilEof(a) => vec![a.bufsize],
+        _ => Vec::new(),
+    };
+    held.extend(
+        std::iter::once(&step.expect.0)
+            .chain(step.expect.0.one_of.iter().map(|e| &e.0))
+            .filter_map(|e| e.data.as_ref().map(Payload::len)),
+    );
+    held
 }
 
 /// `256 MiB`, `1 KiB`, `17 bytes`.

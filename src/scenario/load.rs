@@ -199,8 +199,26 @@ pub fn parse(
     parse_with_limits(found, text, requirements, &Limits::default())
 }
 
+/// How many unknown names of one file get a "did you mean": measuring a name against the known
+/// ones costs time, so a file with thousands of misspelt names would otherwise load in a time
+/// that grows with their number times the number of known names. Later names keep their error.
+const SUGGESTIONS_PER_FILE: usize = 20;
+
 /// [`parse`] under `limits`.
 pub fn parse_with_limits(
+    found: &ScenarioPath,
+    text: &str,
+    requirements: &Requirements,
+    limits: &Limits,
+) -> Result<Scenario, Vec<LoadError>> {
+    // Editors that write a byte order mark hide it; the file is read as if it were not there.
+    let text = crate::yaml::without_bom(text);
+    crate::vocab::with_budget(SUGGESTIONS_PER_FILE, || {
+        parse_text(found, text, requirements, limits)
+    })
+}
+
+fn parse_text(
     found: &ScenarioPath,
     text: &str,
     requirements: &Requirements,
@@ -239,6 +257,13 @@ pub fn parse_with_limits(
         ));
     }
     let cases = header.cases.unwrap_or(16);
+    if cases == 0 {
+        let location = positions.find(&[Seg::Key("cases")]).unwrap_or_default();
+        problems.push(at(
+            location,
+            "cases: 0 would run nothing; a parameterised scenario runs at least 1 case".to_string(),
+        ));
+    }
     if cases > limits.max_cases {
         let location = positions.find(&[Seg::Key("cases")]).unwrap_or_default();
         problems.push(at(
@@ -390,7 +415,9 @@ pub fn instantiate(
         template::expand(&parameters.template, values).map_err(|(line, column, message)| {
             vec![LoadError::at(&found, Location { line, column }, message)]
         })?;
-    parse_case(&found, &case, &known, &parameters.limits)
+    crate::vocab::with_budget(SUGGESTIONS_PER_FILE, || {
+        parse_case(&found, &case, &known, &parameters.limits)
+    })
 }
 
 /// Parses and validates the text of one concrete scenario.

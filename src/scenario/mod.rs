@@ -13,7 +13,7 @@ pub mod template;
 mod validate;
 
 pub use address_expr::AddressExpr;
-pub use limits::{Limits, DEFAULT_MAX_DATA};
+pub use limits::{Limits, DEFAULT_MAX_DATA, SCENARIO_DATA_PER_STEP_LIMIT};
 pub use load::{
     discover, instantiate, load, load_all, load_all_with_limits, load_with_limits, parse,
     parse_with_limits, LoadError, ScenarioPath,
@@ -25,4 +25,4 @@ pub use model::{
     SetsockoptArgs, SettimeoutArgs, ShutdownArgs, SocketArgs, SocketRef, SocketpairArgs, Step,
     STEP_KEYS,
 };
-pub use payload::{hex, Payload};
+pub use payload::{hex, Payload, PayloadAllocError};

@@ -23,14 +23,40 @@ pub enum Payload {
     },
 }
 
+/// The memory for a payload's bytes could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("sockspec could not allocate {len} bytes for the step's data ({source})")]
+pub struct PayloadAllocError {
+    /// The bytes asked for.
+    pub len: usize,
+    source: std::collections::TryReserveError,
+}
+
 impl Payload {
-    /// The bytes.
-    pub fn bytes(&self) -> Vec<u8> {
+    /// The bytes, or an error if memory for them cannot be had (rather than aborting).
+    pub fn bytes(&self) -> Result<Vec<u8>, PayloadAllocError> {
+        let len = self.len();
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(len)
+            .map_err(|source| PayloadAllocError { len, source })?;
         match self {
-            Payload::Text(t) => t.as_bytes().to_vec(),
-            Payload::Hex(b) => b.clone(),
+            Payload::Text(t) => bytes.extend_from_slice(t.as_bytes()),
+            Payload::Hex(b) => bytes.extend_from_slice(b),
             Payload::Repeat { pattern, len } => {
-                pattern.iter().copied().cycle().take(*len).collect()
+                bytes.extend(pattern.iter().copied().cycle().take(*len));
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// True when `data` is exactly these bytes (compared without making them).
+    pub fn matches(&self, data: &[u8]) -> bool {
+        match self {
+            Payload::Text(t) => t.as_bytes() == data,
+            Payload::Hex(b) => b == data,
+            Payload::Repeat { pattern, len } => {
+                *len == data.len() && data.chunks(pattern.len()).all(|c| pattern.starts_with(c))
             }
         }
     }
@@ -157,7 +183,27 @@ mod tests {
             pattern: b"abc".to_vec(),
             len: 7,
         };
-        assert_eq!(p.bytes(), b"abcabca");
+        assert_eq!(p.bytes().unwrap(), b"abcabca");
+        assert!(p.matches(b"abcabca"));
+        assert!(!p.matches(b"abcabc"));
+        assert!(!p.matches(b"abcabcb"));
+        assert!(!p.matches(b"abcabcab"));
+    }
+
+    #[test]
+    fn memory_that_cannot_be_had_is_an_error_not_an_abort() {
+        let p = Payload::Repeat {
+            pattern: b"abc".to_vec(),
+            len: usize::MAX / 2,
+        };
+        let e = p.bytes().unwrap_err();
+        assert_eq!(e.len, usize::MAX / 2);
+        assert!(e.to_string().starts_with(&format!(
+            "sockspec could not allocate {} bytes for the step's data (",
+            usize::MAX / 2
+        )));
+        assert!(Payload::Text("hi".into()).matches(b"hi"));
+        assert!(Payload::Hex(vec![1, 2]).matches(&[1, 2]));
     }
 
     #[test]

@@ -166,16 +166,19 @@ fn fixed_port(address: &AddressExpr) -> Option<u16> {
     .filter(|port| *port != 0)
 }
 
+/// The sockets known at a step, at most [`KNOWN_SHOWN`] of them: listing thousands in each of
+/// thousands of errors would make the messages grow with the square of the file.
 fn known(sockets: &BTreeSet<&str>) -> String {
-    if sockets.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; known here: {}",
-            sockets.iter().copied().collect::<Vec<_>>().join(", ")
-        )
+    let shown: Vec<&str> = sockets.iter().copied().take(KNOWN_SHOWN).collect();
+    match sockets.len() {
+        0 => String::new(),
+        n if n <= KNOWN_SHOWN => format!("; known here: {}", shown.join(", ")),
+        n => format!("; known here: {}, … ({n} in all)", shown.join(", ")),
     }
 }
+
+/// How many known sockets an error lists.
+const KNOWN_SHOWN: usize = 10;
 
 fn check_address(
     address: &AddressExpr,

@@ -60,14 +60,9 @@ pub struct UnknownErrorName(pub String);
 
 /// " (did you mean `ECONNREFUSED`?)" for a misspelt error name.
 fn error_suggestion(name: &str) -> String {
-    let errnos: Vec<String> = (1..4096)
-        .map(nix::errno::Errno::from_raw)
-        .filter(|e| *e != nix::errno::Errno::UnknownErrno)
-        .map(|e| format!("{e:?}"))
-        .collect();
-    let known = errnos
+    let known = errno_names()
         .iter()
-        .map(String::as_str)
+        .map(|(name, _)| name.as_str())
         .chain(ERRNO_ALIASES.iter().map(|(alias, _)| *alias))
         .chain(ADDRINFO_ERRORS.iter().map(|(n, _)| *n))
         .chain(["timeout", "rejected"]);
@@ -137,13 +132,26 @@ impl FromStr for ErrorCode {
             .iter()
             .find(|(alias, _)| *alias == name)
             .map_or(name, |(_, real)| real);
-        // nix knows every errno of this system by name; ask it rather than keep a table.
-        (1..4096)
-            .map(nix::errno::Errno::from_raw)
-            .find(|e| *e != nix::errno::Errno::UnknownErrno && format!("{e:?}") == canonical)
-            .map(ErrorCode::errno)
+        errno_names()
+            .iter()
+            .find(|(known, _)| known == canonical)
+            .map(|(_, e)| ErrorCode::errno(*e))
             .ok_or_else(|| UnknownErrorName(name.to_string()))
     }
+}
+
+/// Every errno of this system with its name, in number order. nix knows them by name; ask it
+/// once rather than keep a table (asking for each name read made loading slow).
+fn errno_names() -> &'static [(String, nix::errno::Errno)] {
+    static NAMES: std::sync::OnceLock<Vec<(String, nix::errno::Errno)>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        (1..4096)
+            .map(nix::errno::Errno::from_raw)
+            .filter(|e| *e != nix::errno::Errno::UnknownErrno)
+            .map(|e| (format!("{e:?}"), e))
+            .collect()
+    })
 }
 
 impl Serialize for ErrorCode {

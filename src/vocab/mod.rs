@@ -16,7 +16,7 @@ pub use capabilities::{Capabilities, Feature};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
 pub use kind::{Family, SocketType};
 pub use options::{Mode, RecvFlags, Shutdown, SocketOption};
-pub use suggest::{did_you_mean, nearest};
+pub use suggest::{did_you_mean, nearest, with_budget};
 
 /// The name a scenario file (and the driver protocol) writes for a vocabulary value: its serde
 /// name, such as `reuse_addr`, `write` or `socketpair`.
