@@ -374,6 +374,9 @@ fn run_refuses_nonsense_options_with_exit_2() {
         (vec!["--jobs", "0"], "must be at least 1"),
         (vec!["--timeout", "0s"], "must be longer than zero"),
         (vec!["--timeout", "2h"], "must be at most 1h"),
+        (vec!["--max-data", "5GiB"], "must be at most 4GiB"),
+        (vec!["--max-data", "100"], "must be at least 1KiB"),
+        (vec!["--max-data", "1TB"], "unknown unit `TB`"),
         (
             vec!["--expectations", "tests/data/no-such-expectations.yaml"],
             "--expectations tests/data/no-such-expectations.yaml: no such file",
@@ -425,4 +428,20 @@ fn a_closed_standard_output_ends_list_quietly() {
     let stderr = text(&out.stderr);
     assert!(stderr.is_empty(), "{stderr}");
     assert_eq!(out.status.code(), Some(141));
+}
+
+#[test]
+fn max_data_lowers_and_raises_the_data_limit() {
+    let fixture = "fixtures/data/unix-stream-sendall-4mib-arrives-intact.yaml";
+    let out = sockspec(&["check", "--max-data", "1MiB", fixture]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains(
+            "more than the limit of 1048576 bytes per step (1 MiB; raise it with --max-data)"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sockspec(&["check", "--max-data", "8MiB", fixture]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

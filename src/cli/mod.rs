@@ -192,6 +192,9 @@ pub enum Format {
     Tap,
 }
 
+/// The most `--max-data` may be (a scenario may then move four times that in all).
+const MAX_MAX_DATA: usize = 4 << 30;
+
 /// `--max-data`: bytes, or a number with `KiB`, `MiB` or `GiB`; at least 1 KiB.
 fn data_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
@@ -213,6 +216,9 @@ fn data_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is not a size that fits in memory"))?;
     if size < 1024 {
         return Err("must be at least 1KiB".to_string());
+    }
+    if size > MAX_MAX_DATA {
+        return Err("must be at most 4GiB".to_string());
     }
     Ok(size)
 }
@@ -305,10 +311,7 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
     } else {
         inputs.paths.clone()
     };
-    let limits = Limits {
-        max_data: inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
-        ..Limits::default()
-    };
+    let limits = Limits::with_max_data(inputs.max_data.unwrap_or(DEFAULT_MAX_DATA));
     let (scenarios, errors) = load_all_with_limits(&paths, &requirements, &limits);
     if !errors.is_empty() {
         for e in &errors {

@@ -158,7 +158,7 @@ impl Socket {
     /// `sock.recv(bufsize, flags)`: recv(2). At most `bufsize` bytes; empty at end of stream.
     /// Spec: `data.recv.bufsize`.
     pub fn recv(&self, bufsize: usize, flags: RecvFlags) -> Result<Vec<u8>> {
-        let mut buffer: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); bufsize];
+        let mut buffer = receive_buffer(bufsize)?;
         let n = self.call(Ready::Read, || {
             self.inner.recv_with_flags(&mut buffer, recv_flags(flags))
         })?;
@@ -167,7 +167,7 @@ impl Socket {
 
     /// `sock.recvfrom(bufsize)`: recvfrom(2); the data and the sender's address. Spec: `udp.recvfrom`.
     pub fn recvfrom(&self, bufsize: usize) -> Result<(Vec<u8>, Address)> {
-        let mut buffer: Vec<MaybeUninit<u8>> = vec![MaybeUninit::uninit(); bufsize];
+        let mut buffer = receive_buffer(bufsize)?;
         let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
         Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
     }
@@ -348,6 +348,17 @@ impl Socket {
             }
         }
     }
+}
+
+/// A buffer of `bufsize` bytes for recv(2); running out of memory is an error (`ENOMEM`), not an
+/// abort.
+fn receive_buffer(bufsize: usize) -> Result<Vec<MaybeUninit<u8>>> {
+    let mut buffer = Vec::new();
+    buffer
+        .try_reserve_exact(bufsize)
+        .map_err(|_| SockError::errno(nix::errno::Errno::ENOMEM))?;
+    buffer.resize(bufsize, MaybeUninit::uninit());
+    Ok(buffer)
 }
 
 fn domain(family: Family) -> Domain {

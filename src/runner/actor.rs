@@ -360,7 +360,14 @@ impl ActorRun<'_> {
                 .recvfrom(h()?, a.bufsize)
                 .map(|(d, from)| Value::DataFrom(d, from)),
             Op::RecvExact(a) => {
-                let mut data = Vec::with_capacity(a.size);
+                let mut data = Vec::new();
+                data.try_reserve_exact(a.size).map_err(|e| SockError {
+                    code: ErrorCode::Broken,
+                    message: format!(
+                        "sockspec could not allocate {} bytes to receive into ({e})",
+                        a.size
+                    ),
+                })?;
                 while data.len() < a.size {
                     let chunk = s.recv(
                         h()?,
