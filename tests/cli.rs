@@ -445,3 +445,20 @@ fn max_data_lowers_and_raises_the_data_limit() {
     let out = sockspec(&["check", "--max-data", "8MiB", fixture]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_parameterised_failure_only_at_a_range_end_is_found_every_time() {
+    // 16 random draws from 100,000 values almost never hit the maximum; the corners always do.
+    let out = sockspec(&[
+        "run",
+        "--spec",
+        TEST_SPEC,
+        &data("parameterised/fails-only-at-the-maximum.yaml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("with size=100000 (a corner of the ranges)"),
+        "{report}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Parameterised scenarios: values drawn with proptest, shrunk on failure.
+//! Parameterised scenarios: values drawn with proptest, shrunk on failure, then every corner of
+//! the ranges.
 
 use super::{deadline_after, execute_within, scenario_limit, RunOptions, Status};
 use crate::implementation::Implementation;
@@ -11,7 +12,8 @@ use std::sync::Mutex;
 /// What a parameterised run ended with: like [`execute`]'s result.
 type Outcome = (Status, Option<Failure>, Option<String>);
 
-/// Runs `parameters.cases` cases; on a failure, shrinks it and reports the smallest values found.
+/// Runs `parameters.cases` drawn cases, then every corner of the ranges; on a failure of a drawn
+/// case, shrinks it and reports the smallest values found.
 pub(super) fn execute_parameterised(
     scenario: &Scenario,
     parameters: &Parameters,
@@ -55,7 +57,9 @@ pub(super) fn execute_parameterised(
     let limit = scenario_limit(scenario, options);
     let deadline = deadline_after(limit);
     let passed = std::sync::atomic::AtomicU32::new(0);
-    let result = runner.run(&strategy, |drawn| {
+    // One case; `corner` says whether its values are a corner of the ranges (run before the
+    // random draws, and not shrunk) or drawn.
+    let run_case = |drawn: Vec<u64>, corner: bool| {
         if decided.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
             return Err(TestCaseError::fail("decided already"));
         }
@@ -112,8 +116,13 @@ pub(super) fn execute_parameterised(
             }
             _ => {
                 let note = format!(
-                    "with {} (the smallest failing values found)",
-                    shown(&values)
+                    "with {} ({})",
+                    shown(&values),
+                    if corner {
+                        "a corner of the ranges"
+                    } else {
+                        "the smallest failing values found"
+                    }
                 );
                 let reason = Some(reason.map_or(note.clone(), |r| format!("{r}; {note}")));
                 *last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -121,24 +130,67 @@ pub(super) fn execute_parameterised(
                 Err(TestCaseError::fail("the case failed"))
             }
         }
-    });
-    if let Some(outcome) = decided.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    };
+    let result = runner.run(&strategy, |drawn| run_case(drawn, false));
+    if let Some(outcome) = take(&decided) {
         return outcome;
     }
     match result {
-        Ok(()) => (Status::Pass, None, None),
-        Err(TestError::Fail(..)) => last_failure
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner())
-            .unwrap_or((
-                Status::Error,
-                None,
-                Some("a case failed, but its result was lost".to_string()),
-            )),
+        Ok(()) => {
+            // Then the corners: an off-by-one at a range's end is found every time, not by chance.
+            // (After the draws, so that a failure the draws find is shrunk.)
+            for corner in corners(parameters) {
+                if run_case(corner, true).is_err() {
+                    if let Some(outcome) = take(&decided) {
+                        return outcome;
+                    }
+                    return take(&last_failure).unwrap_or((
+                        Status::Error,
+                        None,
+                        Some("a case failed, but its result was lost".to_string()),
+                    ));
+                }
+            }
+            (Status::Pass, None, None)
+        }
+        Err(TestError::Fail(..)) => take(&last_failure).unwrap_or((
+            Status::Error,
+            None,
+            Some("a case failed, but its result was lost".to_string()),
+        )),
         Err(TestError::Abort(why)) => (
             Status::Error,
             None,
             Some(format!("the parameterised run stopped: {why}")),
         ),
     }
+}
+
+/// Every corner of the ranges: each parameter at its minimum or maximum, in every mix (at most
+/// 2^8 = 256, the loader's limit on parameters), in the order of the ranges' names.
+fn corners(parameters: &Parameters) -> Vec<Vec<u64>> {
+    let mut corners: Vec<Vec<u64>> = vec![Vec::new()];
+    for range in parameters.ranges.values() {
+        let ends: &[u64] = if range.min == range.max {
+            &[range.min]
+        } else {
+            &[range.min, range.max]
+        };
+        corners = corners
+            .into_iter()
+            .flat_map(|corner| {
+                ends.iter().map(move |end| {
+                    let mut longer = corner.clone();
+                    longer.push(*end);
+                    longer
+                })
+            })
+            .collect();
+    }
+    corners
+}
+
+/// The outcome a case left in `slot`, if any.
+fn take(slot: &Mutex<Option<Outcome>>) -> Option<Outcome> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
