@@ -462,3 +462,18 @@ fn a_parameterised_failure_only_at_a_range_end_is_found_every_time() {
         "{report}"
     );
 }
+
+#[test]
+fn a_send_that_overstates_its_count_is_caught_by_the_captured_count() {
+    // The count is within `returns: {min: 1, max: …}`, so only comparing it with what arrived
+    // (`size: $taken`) shows the lost byte.
+    let out = sockspec(&[
+        "run",
+        "--impl=exec:python3 tests/drivers/send_overstates_count.py",
+        "fixtures/data/unix-stream-send-non-blocking-partial-then-eagain.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let report = text(&out.stdout);
+    assert!(report.contains("recv_until_eof"), "{report}");
+    assert!(report.contains("expected success with exactly"), "{report}");
+}

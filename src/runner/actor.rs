@@ -6,7 +6,7 @@ use super::env::Env;
 use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
 use crate::implementation::{Handle, Session};
-use crate::scenario::{Actor, AddressExpr, Op, Scenario, Step};
+use crate::scenario::{Actor, AddressExpr, Count, Op, Scenario, Step};
 use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -272,15 +272,45 @@ impl ActorRun<'_> {
                 .map(Pattern::Exact)
                 .map_err(|e| e.to_string())
         };
-        check(&step.expect, &outcome, self.env, &mut pattern)
+        let expect = self.resolve_counts(&step.expect, deadline).map_err(|e| {
+            e.into_stop(waited, |reason| {
+                self.failure(index, step, "a count".to_string(), reason, None)
+            })
+        })?;
+        check(&expect, &outcome, self.env, &mut pattern)
             .map_err(|m| self.failure(index, step, m.expected, m.actual, m.detail))?;
 
-        if let (Some(var), Ok(Value::Address(a) | Value::DataFrom(_, a))) =
-            (step.op.captures(), &outcome)
-        {
-            self.board.capture(var, a.clone());
+        match (step.op.captures(), &outcome) {
+            (Some(var), Ok(Value::Address(a) | Value::DataFrom(_, a))) => {
+                self.board.capture(var, a.clone())
+            }
+            (Some(var), Ok(Value::Count(n))) => self.board.capture_count(var, *n),
+            _ => {}
         }
         Ok(())
+    }
+
+    /// `expect` with every captured count (`size: $NAME`) replaced by its value, waiting for it.
+    fn resolve_counts(
+        &self,
+        expect: &crate::scenario::Expect,
+        deadline: Instant,
+    ) -> Result<crate::scenario::Expect, ResolveError> {
+        let mut resolved = expect.clone();
+        if let Some(Count::Captured(var)) = &expect.0.size {
+            let n = self
+                .board
+                .count(var, deadline)
+                .map_err(|e| ResolveError::Wait(format!("`${var}` to be captured"), e))?;
+            resolved.0.size = Some(Count::Fixed(n));
+        }
+        resolved.0.one_of = expect
+            .0
+            .one_of
+            .iter()
+            .map(|alternative| self.resolve_counts(alternative, deadline))
+            .collect::<Result<_, _>>()?;
+        Ok(resolved)
     }
 
     /// The address an expression names in this run, waiting for captured values.

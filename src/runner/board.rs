@@ -19,6 +19,7 @@ pub(crate) enum WaitError {
 #[derive(Default)]
 struct State {
     values: HashMap<String, Address>,
+    counts: HashMap<String, usize>,
     signals: HashSet<String>,
     failure: Option<Failure>,
     aborted: bool,
@@ -86,6 +87,18 @@ impl Board {
     /// Waits for a captured address.
     pub fn value(&self, name: &str, deadline: Instant) -> Result<Address, WaitError> {
         self.wait_for(deadline, |s| s.values.get(name).cloned())
+    }
+
+    /// Stores a captured count (what a `send` returned).
+    pub fn capture_count(&self, name: &str, count: usize) {
+        self.update(|s| {
+            s.counts.insert(name.to_string(), count);
+        });
+    }
+
+    /// Waits for a captured count.
+    pub fn count(&self, name: &str, deadline: Instant) -> Result<usize, WaitError> {
+        self.wait_for(deadline, |s| s.counts.get(name).copied())
     }
 
     /// Raises a signal.

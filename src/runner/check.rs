@@ -93,8 +93,8 @@ pub(crate) fn check(
         (Err(_), _) | (Ok(_), Some(_)) => return Err(mismatch(None)),
         (Ok(value), None) => value,
     };
-    if let Some(n) = e.returns {
-        if *value != Value::Count(n) {
+    if let Some(range) = e.returns {
+        if !matches!(value, Value::Count(n) if range.contains(*n)) {
             return Err(mismatch(None));
         }
     }
@@ -121,7 +121,8 @@ pub(crate) fn check(
             }
         }
         let n = data.len();
-        let size_ok = e.size.is_none_or(|s| n == s)
+        // A captured count was resolved before the check (see the actor); unresolved never holds.
+        let size_ok = e.size.as_ref().is_none_or(|s| s.fixed() == Some(n))
             && e.min_size.is_none_or(|s| n >= s)
             && e.max_size.is_none_or(|s| n <= s)
             && e.eof.is_none_or(|eof| eof == (n == 0));
@@ -143,8 +144,8 @@ fn describe_expect(e: &ExpectFields, address: Option<&Pattern>, env: &Env) -> St
         return format!("error {}", error.name());
     }
     let mut parts = Vec::new();
-    if let Some(n) = e.returns {
-        parts.push(format!("returning {n}"));
+    if let Some(range) = e.returns {
+        parts.push(format!("returning {range}"));
     }
     if let Some(data) = &e.data {
         parts.push(format!("data {data}"));
@@ -155,7 +156,7 @@ fn describe_expect(e: &ExpectFields, address: Option<&Pattern>, env: &Env) -> St
     if e.eof == Some(false) {
         parts.push("at least one byte".to_string());
     }
-    if let Some(n) = e.size {
+    if let Some(n) = &e.size {
         parts.push(format!("exactly {n} bytes"));
     }
     if let Some(n) = e.min_size {

@@ -10,7 +10,8 @@ use std::collections::HashSet;
 enum Need<'a> {
     /// `wait: NAME`: the signal must be raised before the step starts.
     Signal(&'a str),
-    /// `$var` in an address: the variable must be captured before the call.
+    /// `$var` in an address: the variable must be captured before the call; or `size: $var`:
+    /// before the outcome is checked.
     Var(&'a str),
     /// `blocks_until: NAME`: the call cannot return before the signal is raised.
     Return(&'a str),
@@ -73,6 +74,13 @@ pub(crate) fn find(scenario: &Scenario) -> Option<(Location, String)> {
                     continue;
                 }
             }
+            // A captured count is read when the step's outcome is checked, after its call.
+            if counts_read(&step.expect)
+                .iter()
+                .any(|v| !captured.contains(v))
+            {
+                continue;
+            }
             if let Op::Signal(name) = &step.op {
                 raised.insert(name);
             }
@@ -91,7 +99,13 @@ pub(crate) fn find(scenario: &Scenario) -> Option<(Location, String)> {
     let unmet = |a: usize| -> Need {
         let step = &actors[a].steps[next[a]];
         if started[a] {
-            Need::Return(step.blocks_until.as_deref().unwrap_or_default())
+            match step.blocks_until.as_deref() {
+                Some(name) if !raised.contains(name) => Need::Return(name),
+                _ => counts_read(&step.expect)
+                    .into_iter()
+                    .find(|v| !captured.contains(v))
+                    .map_or(Need::Return(""), Need::Var),
+            }
         } else {
             needs_to_start(step)
                 .into_iter()
@@ -165,4 +179,16 @@ fn needs_to_start(step: &Step) -> Vec<Need<'_>> {
         needs.push(Need::Signal(name));
     }
     needs
+}
+
+/// The captured counts (`size: $NAME`) an expectation and its alternatives read.
+fn counts_read(expect: &super::Expect) -> Vec<&str> {
+    let mut names: Vec<&str> = match &expect.0.size {
+        Some(super::Count::Captured(name)) => vec![name.as_str()],
+        _ => vec![],
+    };
+    for alternative in &expect.0.one_of {
+        names.extend(counts_read(alternative));
+    }
+    names
 }

@@ -200,9 +200,14 @@ fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
         if let Some(data) = &e.data {
             sizes.push(("expected `data`", Payload::len(data)));
         }
-        for size in [e.size, e.min_size, e.max_size, e.returns]
-            .into_iter()
-            .flatten()
+        for size in [
+            e.size.as_ref().and_then(super::Count::fixed),
+            e.min_size,
+            e.max_size,
+            e.returns.map(|r| r.largest_named()),
+        ]
+        .into_iter()
+        .flatten()
         {
             sizes.push(("an expected size", size));
         }

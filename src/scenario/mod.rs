@@ -19,10 +19,10 @@ pub use load::{
     parse_with_limits, LoadError, ScenarioPath,
 };
 pub use model::{
-    AcceptArgs, Actor, AddressArgs, Expect, ExpectFields, GetsockoptArgs, ListenArgs, Location,
-    NameArgs, Op, OptionValue, Parameters, Range, RecvArgs, RecvExactArgs, RecvUntilEofArgs,
-    RecvfromArgs, Requires, Returns, Scenario, SendArgs, SendtoArgs, SetblockingArgs,
-    SetsockoptArgs, SettimeoutArgs, ShutdownArgs, SocketArgs, SocketRef, SocketpairArgs, Step,
-    STEP_KEYS,
+    AcceptArgs, Actor, AddressArgs, Count, CountRange, Expect, ExpectFields, GetsockoptArgs,
+    ListenArgs, Location, NameArgs, Op, OptionValue, Parameters, Range, RecvArgs, RecvExactArgs,
+    RecvUntilEofArgs, RecvfromArgs, Requires, Returns, Scenario, SendArgs, SendtoArgs,
+    SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs, SocketArgs, SocketRef,
+    SocketpairArgs, Step, STEP_KEYS,
 };
 pub use payload::{hex, Payload, PayloadAllocError};

@@ -219,6 +219,8 @@ pub struct SendArgs {
     pub socket: String,
     /// What to send.
     pub data: Payload,
+    /// Captures the count the call returned, for later steps (`size: $NAME`).
+    pub capture: Option<String>,
 }
 
 /// `sendto: {socket, data, address}`.
@@ -231,6 +233,8 @@ pub struct SendtoArgs {
     pub data: Payload,
     /// Where to.
     pub address: AddressExpr,
+    /// Captures the count the call returned, for later steps (`size: $NAME`).
+    pub capture: Option<String>,
 }
 
 /// `recv: {socket, bufsize, flags}`.
@@ -326,6 +330,152 @@ pub struct GetsockoptArgs {
     pub socket: String,
     /// The option.
     pub option: SocketOption,
+}
+
+/// A count in an expectation: a number, or `$NAME`, the count a `send` or `sendto` captured.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Count {
+    /// This many.
+    Fixed(usize),
+    /// What the step that captured `NAME` returned.
+    Captured(String),
+}
+
+impl Count {
+    /// The number, if it is known before the run.
+    pub fn fixed(&self) -> Option<usize> {
+        match self {
+            Count::Fixed(n) => Some(*n),
+            Count::Captured(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Count::Fixed(n) => write!(f, "{n}"),
+            Count::Captured(name) => write!(f, "${name}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a count, or `$NAME` (a count a `send` captured)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
+                usize::try_from(v).map(Count::Fixed).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
+                usize::try_from(v)
+                    .map(Count::Fixed)
+                    .map_err(|_| E::custom(format!("a count cannot be negative ({v})")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
+                match v.strip_prefix('$') {
+                    Some(name) if !name.is_empty() => Ok(Count::Captured(name.to_string())),
+                    _ => Err(E::custom(format!(
+                        "`{v}` is not a count: write a number, or `$NAME` for a count a `send` captured"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// An expected count: `returns: 5` (exactly), or `returns: {min: 1, max: 4096}` (either bound
+/// may be left out: at least 0, at most any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountRange {
+    /// The smallest count allowed.
+    pub min: usize,
+    /// The largest count allowed.
+    pub max: usize,
+}
+
+impl CountRange {
+    /// Exactly `n`.
+    pub fn exactly(n: usize) -> CountRange {
+        CountRange { min: n, max: n }
+    }
+
+    /// True when `n` is in the range.
+    pub fn contains(&self, n: usize) -> bool {
+        (self.min..=self.max).contains(&n)
+    }
+
+    /// The largest count the range names (its `max`, unless unbounded, then its `min`), for the
+    /// limits.
+    pub fn largest_named(&self) -> usize {
+        if self.max == usize::MAX {
+            self.min
+        } else {
+            self.max
+        }
+    }
+}
+
+impl fmt::Display for CountRange {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match (self.min, self.max) {
+            (min, max) if min == max => write!(f, "{min}"),
+            (min, usize::MAX) => write!(f, "at least {min}"),
+            (0, max) => write!(f, "at most {max}"),
+            (min, max) => write!(f, "between {min} and {max}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CountRange {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Bounds {
+            min: Option<usize>,
+            max: Option<usize>,
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CountRange;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a count, or a range such as {min: 1, max: 4096}")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CountRange, E> {
+                usize::try_from(v)
+                    .map(CountRange::exactly)
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CountRange, E> {
+                usize::try_from(v)
+                    .map(CountRange::exactly)
+                    .map_err(|_| E::custom(format!("a count cannot be negative ({v})")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CountRange, A::Error> {
+                let bounds = Bounds::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let range = CountRange {
+                    min: bounds.min.unwrap_or(0),
+                    max: bounds.max.unwrap_or(usize::MAX),
+                };
+                match (bounds.min, bounds.max) {
+                    (None, None) => Err(de::Error::custom(
+                        "a range needs `min`, `max` or both, e.g. {min: 1, max: 4096}",
+                    )),
+                    _ if range.min > range.max => Err(de::Error::custom(format!(
+                        "`min` {} is greater than `max` {}",
+                        range.min, range.max
+                    ))),
+                    _ => Ok(range),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// An option value: a boolean or an integer.
@@ -493,8 +643,15 @@ impl Op {
             Op::Accept(a) => a.peer.as_deref(),
             Op::Recvfrom(a) => a.sender.as_deref(),
             Op::Getsockname(a) | Op::Getpeername(a) => a.capture.as_deref(),
+            Op::Send(a) => a.capture.as_deref(),
+            Op::Sendto(a) => a.capture.as_deref(),
             _ => None,
         }
+    }
+
+    /// True when what this operation [captures](Op::captures) is a count, not an address.
+    pub fn captures_a_count(&self) -> bool {
+        matches!(self, Op::Send(_) | Op::Sendto(_))
     }
 
     /// The addresses this operation reads.
@@ -584,12 +741,13 @@ pub enum Returns {
 pub struct ExpectFields {
     /// The call fails with this error.
     pub error: Option<ErrorCode>,
-    /// `send`/`sendto` returns this count.
-    pub returns: Option<usize>,
+    /// `send`/`sendto` returns this count, or a count in this range.
+    pub returns: Option<CountRange>,
     /// The data received is exactly this.
     pub data: Option<Payload>,
-    /// The data received has exactly this many bytes.
-    pub size: Option<usize>,
+    /// The data received has exactly this many bytes (a number, or `$NAME`: a count a `send`
+    /// captured).
+    pub size: Option<Count>,
     /// The data received has at least this many bytes.
     pub min_size: Option<usize>,
     /// The data received has at most this many bytes.

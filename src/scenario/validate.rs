@@ -2,7 +2,7 @@
 //! signals never raised, spec ids the spec does not define, expectations that cannot apply.
 
 use super::deadlock;
-use super::model::{AddressArgs, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
+use super::model::{AddressArgs, Count, Expect, Location, Op, Returns, Scenario, SendtoArgs, Step};
 use super::AddressExpr;
 use crate::requirements::Requirements;
 use crate::vocab::did_you_mean;
@@ -49,11 +49,16 @@ pub(crate) fn validate(
     // Values flow between actors through captures and signals; collect who provides what.
     let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
     let mut raised: HashSet<&str> = HashSet::new();
+    // Captures that hold a count (what a send returned), not an address.
+    let mut counts: HashSet<&str> = HashSet::new();
     for actor in &scenario.actors {
         for (index, step) in actor.steps.iter().enumerate() {
             let Some(var) = step.op.captures() else {
                 continue;
             };
+            if step.op.captures_a_count() {
+                counts.insert(var);
+            }
             if let Some(first) = captured.insert(var, step.location) {
                 problems.push((
                     step.location,
@@ -107,6 +112,7 @@ pub(crate) fn validate(
             }
             for address in step.op.addresses() {
                 check_address(address, &captured, false, partial, &mut problem);
+                check_not_a_count(address, &counts, &mut problem);
                 if scenario.fixed_port_why.is_none() {
                     if let Some(port) = fixed_port(address) {
                         problem(format!(
@@ -126,7 +132,9 @@ pub(crate) fn validate(
             }
             if let Some(address) = &step.expect.0.address {
                 check_address(address, &captured, true, partial, &mut problem);
+                check_not_a_count(address, &counts, &mut problem);
             }
+            check_counts(&step.expect, &captured, &counts, partial, &mut problem);
             for name in step.blocks_until.iter().chain(match &step.op {
                 Op::Wait(name) => Some(name),
                 _ => None,
@@ -200,6 +208,46 @@ fn check_address(
         problem(format!(
             "`{address}`: a `*` port matches addresses in `expect`; a call needs a real address"
         ));
+    }
+}
+
+/// An address must not name a captured count.
+fn check_not_a_count(
+    address: &AddressExpr,
+    counts: &HashSet<&str>,
+    problem: &mut impl FnMut(String),
+) {
+    if let Some(var) = address.var().filter(|v| counts.contains(v)) {
+        problem(format!(
+            "`${var}` is a count (what a `send` returned), not an address"
+        ));
+    }
+}
+
+/// Every `size: $NAME` in `expect` (and its alternatives) names a captured count.
+fn check_counts(
+    expect: &Expect,
+    captured: &BTreeMap<&str, Location>,
+    counts: &HashSet<&str>,
+    partial: bool,
+    problem: &mut impl FnMut(String),
+) {
+    if let Some(Count::Captured(var)) = &expect.0.size {
+        if !captured.contains_key(var.as_str()) {
+            if !partial {
+                problem(format!(
+                    "`${var}` is used but never captured (a `send` or `sendto` captures its count with `capture:`){}",
+                    did_you_mean(var, counts.iter().copied())
+                ));
+            }
+        } else if !counts.contains(var.as_str()) {
+            problem(format!(
+                "`${var}` is an address, not a count (`size` takes a count a `send` captured)"
+            ));
+        }
+    }
+    for alternative in &expect.0.one_of {
+        check_counts(alternative, captured, counts, partial, problem);
     }
 }
 
