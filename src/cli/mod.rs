@@ -3,6 +3,7 @@
 //! Exit codes: 0 when every scenario passed (or every file is valid), 1 when a scenario failed,
 //! errored or timed out, 2 for a usage or input error.
 
+mod driver_check;
 mod stopping;
 
 use crate::expectations::Expectations;
@@ -574,7 +575,7 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
 }
 
 fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
-    let findings = crate::driver::check_driver(command);
+    let findings = driver_check::check_driver(command);
     for f in &findings {
         match &f.problem {
             None => outln!("ok    {}", f.check),

@@ -4,14 +4,14 @@
 //! The runner starts one driver process per actor, so a blocking call in one actor never stops
 //! another; the watchdog ends a blocked call by killing that process.
 
-mod check;
 mod pipes;
+mod probe;
 mod process;
 mod session;
 mod tree;
 
-pub use check::{check_driver, Finding};
 pub use pipes::{MAX_LINE, STDERR_TAIL};
+pub use probe::{check_protocol, Finding};
 pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
