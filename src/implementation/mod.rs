@@ -3,6 +3,36 @@
 //! The trait is handle-based (every socket is a [`Handle`] number, every argument plain data) so
 //! that the same operations can be spoken over a pipe to an implementation in another language.
 //! The runner opens one [`Session`] per actor; a handle belongs to the session that created it.
+//!
+//! Running a scenario against an implementation (here the reference; yours is any type that
+//! implements [`Implementation`]):
+//!
+//! ```
+//! use sockspec::reference::Reference;
+//! use sockspec::requirements::Requirements;
+//! use sockspec::runner::{run_scenario, RunOptions, Status};
+//! use sockspec::scenario::{parse, ScenarioPath};
+//! use std::path::{Path, PathBuf};
+//!
+//! let mut requirements = Requirements::default();
+//! requirements
+//!     .add_file(Path::new("example.md"), "### `example.echo` — an echo\n")
+//!     .unwrap();
+//! let yaml = r#"
+//! title: A socketpair carries bytes both ways
+//! requirements: [example.echo]
+//! actors:
+//!   a:
+//!     - socketpair: {type: stream, as: [x, y]}
+//!     - sendall: {socket: x, data: ping}
+//!     - recv: {socket: y, bufsize: 16}
+//!       expect: {data: ping}
+//! "#;
+//! let found = ScenarioPath { path: PathBuf::from("example.yaml"), id: "example".into() };
+//! let scenario = parse(&found, yaml, &requirements).expect("the scenario is valid");
+//! let result = run_scenario(&scenario, &Reference, &RunOptions::default());
+//! assert_eq!(result.status, Status::Pass, "{}", result.explanation());
+//! ```
 
 mod mixed;
 
