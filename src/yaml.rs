@@ -58,9 +58,20 @@ pub fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// A value that cannot be written as YAML (the backend's message; its error type stays inside
+/// this module).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot write YAML: {message}")]
+pub struct WriteError {
+    /// What the backend said.
+    pub message: String,
+}
+
 /// Serializes `value` as YAML.
-pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    backend::to_string(value).map_err(|e| e.to_string())
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, WriteError> {
+    backend::to_string(value).map_err(|e| WriteError {
+        message: e.to_string(),
+    })
 }
 
 /// One step in a path into the document: a map key or a sequence index.

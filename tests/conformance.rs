@@ -45,7 +45,7 @@ fn main() {
             }
         };
         let expectations = Expectations::load(&root.join(Expectations::default_path(&name)), &name)
-            .unwrap_or_else(|e| fail(e));
+            .unwrap_or_else(|e| fail(e.to_string()));
         let expectations = Arc::new(expectations);
         for file in &found {
             let test = format!("{name}::{}", file.id.replace('/', "::").replace('-', "_"));

@@ -156,6 +156,11 @@ impl DriverProcess {
         Ok(driver)
     }
 
+    /// The driver's name, for messages.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Sends one request and waits for its reply: `Ok(ok)` or the error the driver reported.
     /// A driver that crashes, is killed or answers garbage gives [`ErrorCode::Broken`]. Only
     /// [`kill`](DriverProcess::kill) bounds the wait (the runner's watchdog does it).
@@ -286,7 +291,7 @@ impl DriverProcess {
                 Ok(_) => {
                     self.wait_exit(EXIT_GRACE);
                 }
-                Err(e) => outcome = Err(format!("at the end of the scenario: {}", e.message)),
+                Err(e) => outcome = Err(e.message),
             }
         }
         // Also after a clean exit: processes the driver started must not outlive it.

@@ -1,7 +1,7 @@
 //! A driver process behind the [`Session`] trait: each call is one request.
 
 use super::process::DriverProcess;
-use crate::implementation::{Handle, Session, SockResult};
+use crate::implementation::{Handle, Session, SessionEndError, SockResult};
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
 };
@@ -217,7 +217,10 @@ impl Session for DriverSession {
         self.process.kill();
     }
 
-    fn end(&self) -> Result<(), String> {
-        self.process.finish()
+    fn end(&self) -> Result<(), SessionEndError> {
+        self.process.finish().map_err(|reason| SessionEndError {
+            implementation: self.process.name().to_string(),
+            reason,
+        })
     }
 }

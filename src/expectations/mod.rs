@@ -60,6 +60,42 @@ pub struct Expectations {
     pub expectations: BTreeMap<String, Expectation>,
 }
 
+/// An expectations file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExpectationsError {
+    /// The file exists but cannot be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid expectations file.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Where (from 1).
+        line: usize,
+        /// Where (from 1).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file is about another implementation.
+    #[error("{}: describes implementation `{describes}`, not `{wanted}`", path.display())]
+    OtherImplementation {
+        /// The file.
+        path: PathBuf,
+        /// The implementation it names.
+        describes: String,
+        /// The implementation being run.
+        wanted: String,
+    },
+}
+
 /// The reason written for entries a run adds, for a person to replace.
 pub const TODO_REASON: &str = "TODO: say why this deviates (spec, fixture or implementation?)";
 
@@ -80,7 +116,7 @@ impl Expectations {
     }
 
     /// Reads a file; a missing file is no expectations.
-    pub fn load(path: &Path, implementation: &str) -> Result<Expectations, String> {
+    pub fn load(path: &Path, implementation: &str) -> Result<Expectations, ExpectationsError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -89,23 +125,26 @@ impl Expectations {
                     ..Expectations::default()
                 })
             }
-            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+            Err(source) => {
+                return Err(ExpectationsError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
-        let file: Expectations = crate::yaml::from_str(&text).map_err(|e| {
-            format!(
-                "{}:{}:{}: {}",
-                path.display(),
-                e.location.line,
-                e.location.column,
-                e.message
-            )
-        })?;
+        let file: Expectations =
+            crate::yaml::from_str(&text).map_err(|e| ExpectationsError::Invalid {
+                path: path.to_path_buf(),
+                line: e.location.line,
+                column: e.location.column,
+                message: e.message,
+            })?;
         if file.implementation != implementation {
-            return Err(format!(
-                "{}: describes implementation `{}`, not `{implementation}`",
-                path.display(),
-                file.implementation
-            ));
+            return Err(ExpectationsError::OtherImplementation {
+                path: path.to_path_buf(),
+                describes: file.implementation,
+                wanted: implementation.to_string(),
+            });
         }
         Ok(file)
     }

@@ -87,6 +87,16 @@ pub struct SessionError {
     pub reason: String,
 }
 
+/// A session that misbehaved in ending (see [`Session::end`]).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct SessionEndError {
+    /// The implementation's name.
+    pub implementation: String,
+    /// What it did wrong, naming the implementation, e.g. that driver `x` did not answer `bye`.
+    pub reason: String,
+}
+
 /// The socket operations, one method per Python `socket` method the suite checks.
 ///
 /// Every method may be called from any thread, and a call that blocks MUST NOT stop calls on other
@@ -148,7 +158,7 @@ pub trait Session: Send + Sync {
     /// session, for every session of a scenario at once, so that their endings overlap). An
     /// error says how the implementation misbehaved in ending (a driver that did not answer
     /// `bye`); the scenario is then reported `error`. MUST be bounded in time.
-    fn end(&self) -> Result<(), String> {
+    fn end(&self) -> Result<(), SessionEndError> {
         Ok(())
     }
 }

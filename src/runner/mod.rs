@@ -15,7 +15,7 @@ mod watchdog;
 
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
-use crate::implementation::{Handle, Implementation, Session, SessionError};
+use crate::implementation::{Handle, Implementation, Session, SessionEndError, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
@@ -287,7 +287,7 @@ fn execute_within(
             Status::Error,
             None,
             Some(format!(
-                "every step passed, but {}",
+                "every step passed, but at the end of the scenario: {}",
                 problems.join("; and ")
             )),
         );
@@ -359,13 +359,17 @@ fn end_sessions(sessions: &[Box<dyn Session>], abandoned: bool) -> Vec<String> {
             .into_iter()
             .filter_map(|ended| {
                 match ended {
-                    Ok(thread) => thread
-                        .join()
-                        .unwrap_or_else(|_| Err("ending a session panicked".to_string())),
+                    Ok(thread) => thread.join().unwrap_or_else(|_| {
+                        Err(SessionEndError {
+                            implementation: "a session".to_string(),
+                            reason: "panicked while ending".to_string(),
+                        })
+                    }),
                     // No thread to spare: end it here.
                     Err(session) => end(session),
                 }
                 .err()
+                .map(|e| e.to_string())
             })
             .collect()
     })

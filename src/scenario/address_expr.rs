@@ -36,9 +36,21 @@ pub enum AddressExpr {
     AnyPort(IpAddr),
 }
 
+/// Text that is not an address expression, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidAddressExpr {
+    /// What is wrong, quoting the text.
+    pub message: String,
+}
+
 impl AddressExpr {
     /// Parses the text form.
-    pub fn parse(text: &str) -> Result<AddressExpr, String> {
+    pub fn parse(text: &str) -> Result<AddressExpr, InvalidAddressExpr> {
+        Self::parse_text(text).map_err(|message| InvalidAddressExpr { message })
+    }
+
+    fn parse_text(text: &str) -> Result<AddressExpr, String> {
         if let Some(var) = text.strip_prefix('$') {
             return valid_name(var).map(|v| AddressExpr::Var(v.to_string()));
         }

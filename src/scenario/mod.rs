@@ -12,7 +12,7 @@ mod read;
 pub mod template;
 mod validate;
 
-pub use address_expr::AddressExpr;
+pub use address_expr::{AddressExpr, InvalidAddressExpr};
 pub use limits::{Limits, DEFAULT_MAX_DATA, SCENARIO_DATA_PER_STEP_LIMIT};
 pub use load::{
     discover, instantiate, load, load_all, load_all_with_limits, load_with_limits, parse,
