@@ -108,8 +108,10 @@ fn blocks(text: &str) -> Vec<(usize, String)> {
 fn last_source(prose: &str) -> Option<(usize, Source)> {
     let bytes = prose.as_bytes();
     let mut found: Option<(usize, Source)> = None;
-    let word_start = |i: usize| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-    let word_end = |j: usize| j >= bytes.len() || !(bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_');
+    let word_start =
+        |i: usize| i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+    let word_end =
+        |j: usize| j >= bytes.len() || !(bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_');
     let mut i = 0;
     while i < bytes.len() {
         if !word_start(i) || !(bytes[i].is_ascii_alphabetic()) {
@@ -128,7 +130,9 @@ fn last_source(prose: &str) -> Option<(usize, Source)> {
             && word.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         {
             let before = prose[..i].trim_end();
-            let system = ["BSD", "FreeBSD", "macOS"].into_iter().find(|b| before.ends_with(b));
+            let system = ["BSD", "FreeBSD", "macOS"]
+                .into_iter()
+                .find(|b| before.ends_with(b));
             found = Some(match system {
                 // Another system's manual is not installed here.
                 Some(_) => (j + 3, Source::Other("BSD")),
@@ -255,9 +259,12 @@ fn render_roles(text: &str) -> String {
     let mut rest = text;
     while let Some(colon) = rest.find(':') {
         let after = &rest[colon + 1..];
-        let role_len = after
-            .find(":`")
-            .filter(|n| *n > 0 && after[..*n].chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+        let role_len = after.find(":`").filter(|n| {
+            *n > 0
+                && after[..*n]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-')
+        });
         let Some(n) = role_len else {
             out.push_str(&rest[..=colon]);
             rest = after;
@@ -312,7 +319,10 @@ fn pieces(quotation: &str) -> Vec<String> {
         .replace("...", "…")
         .split('…')
         .map(normalise)
-        .map(|p| p.trim_matches(|c: char| c == ' ' || c == ',' || c == '.').to_string())
+        .map(|p| {
+            p.trim_matches(|c: char| c == ' ' || c == ',' || c == '.')
+                .to_string()
+        })
         .filter(|p| !p.is_empty())
         .collect()
 }
@@ -333,9 +343,7 @@ fn found_in(pieces: &[String], haystack: &str) -> bool {
 fn man_page(name: &str, section: char) -> Option<String> {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "man {section} {name} 2>/dev/null | col -b"
-        ))
+        .arg(format!("man {section} {name} 2>/dev/null | col -b"))
         .env("MANWIDTH", "1000")
         .env("MAN_KEEP_FORMATTING", "0")
         .env("LC_ALL", "C.UTF-8")
@@ -466,8 +474,10 @@ fn quotations_are_attributed_to_the_source_named_before_them() {
                 Python `socket.recv` (\"See the Unix manual page\" and \"more\"). On Linux the \
                 \"port unreachable\" error is dropped.";
     let qs = block_quotations("x.md", 1, text);
-    let got: Vec<(&str, Option<Source>)> =
-        qs.iter().map(|q| (q.text.as_str(), q.source.clone())).collect();
+    let got: Vec<(&str, Option<Source>)> = qs
+        .iter()
+        .map(|q| (q.text.as_str(), q.source.clone()))
+        .collect();
     assert_eq!(
         got,
         vec![
