@@ -20,8 +20,10 @@ pub const DEFAULT_BACKLOG: i32 = 128;
 /// A socket with Python's `socket.socket` API.
 ///
 /// Modes follow Python: blocking by default; [`settimeout`](Socket::settimeout) puts the file
-/// descriptor in non-blocking mode and waits with poll(2) for at most the timeout, so a call that
-/// would wait longer fails with [`ErrorCode::Timeout`].
+/// descriptor in non-blocking mode and, as CPython's `sock_call` does, waits with poll(2) for
+/// the socket to be ready before each call (except `connect`, which is made first and then
+/// waited for), for at most the timeout, so a call that would wait longer fails with
+/// [`ErrorCode::Timeout`].
 #[derive(Debug)]
 pub struct Socket {
     inner: socket2::Socket,
@@ -218,18 +220,42 @@ impl Socket {
     }
 
     /// `sock.setsockopt(SOL_SOCKET, option, value)`: setsockopt(2). Spec: `options.set`.
+    ///
+    /// As in CPython, an integer option's value goes to the kernel as a C `int`, unchanged: any
+    /// non-zero value turns a flag on (`-1` too), and a negative buffer size is the kernel's to
+    /// judge (Linux reads it as unsigned and clamps it). A value that is no C `int` is refused
+    /// before the call (`rejected`), as Python refuses it.
     pub fn setsockopt(&self, option: SocketOption, value: i64) -> Result<()> {
         let millis = |v: i64| (v > 0).then(|| Duration::from_millis(v as u64));
-        let size =
-            usize::try_from(value).map_err(|_| SockError::errno(nix::errno::Errno::EINVAL))?;
+        let int = || i32::try_from(value).map_err(|_| SockError::new(ErrorCode::Rejected));
         Ok(match option {
-            SocketOption::ReuseAddr => self.inner.set_reuse_address(value != 0),
-            SocketOption::ReusePort => self.inner.set_reuse_port(value != 0),
+            SocketOption::ReuseAddr => self.set_int(libc::SO_REUSEADDR, int()?),
+            SocketOption::ReusePort => self.set_int(libc::SO_REUSEPORT, int()?),
             SocketOption::RecvTimeoutMs => self.inner.set_read_timeout(millis(value)),
             SocketOption::SendTimeoutMs => self.inner.set_write_timeout(millis(value)),
-            SocketOption::RecvBuffer => self.inner.set_recv_buffer_size(size),
-            SocketOption::SendBuffer => self.inner.set_send_buffer_size(size),
+            SocketOption::RecvBuffer => self.set_int(libc::SO_RCVBUF, int()?),
+            SocketOption::SendBuffer => self.set_int(libc::SO_SNDBUF, int()?),
         }?)
+    }
+
+    /// setsockopt(2) at `SOL_SOCKET` with a C `int` value.
+    fn set_int(&self, name: libc::c_int, value: i32) -> std::io::Result<()> {
+        let value: libc::c_int = value;
+        // SAFETY: a valid descriptor, and a pointer to a C int with its exact size.
+        let result = unsafe {
+            libc::setsockopt(
+                self.inner.as_raw_fd(),
+                libc::SOL_SOCKET,
+                name,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
 
     /// `sock.getsockopt(SOL_SOCKET, option)`: getsockopt(2). Spec: `options.get`.
@@ -301,21 +327,22 @@ impl Socket {
         mut f: impl FnMut() -> std::io::Result<T>,
     ) -> Result<T> {
         loop {
-            match f() {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    let Some(deadline) = deadline else {
-                        return Err(e.into());
-                    };
-                    // Checked on every wake-up, not only when poll(2) times out: after the
-                    // watchdog's shutdown(2) a UDP socket polls readable while recv(2) still
-                    // says EAGAIN, and without this check the loop would spin for ever.
-                    if self.interrupted.load(Ordering::SeqCst)
-                        || Instant::now() >= deadline
-                        || !self.wait(ready, deadline)?
-                    {
-                        return Err(SockError::new(ErrorCode::Timeout));
-                    }
+            if let Some(deadline) = deadline {
+                // As CPython's sock_call: in timeout mode, wait for readiness first, then make
+                // the call (so a call the kernel would refuse at once, such as recv on a
+                // listener, waits out the timeout, as in Python). Checked on every wake-up, not
+                // only when poll(2) times out: after the watchdog's shutdown(2) a UDP socket
+                // polls readable while recv(2) still says EAGAIN, and the loop must not spin.
+                if self.interrupted.load(Ordering::SeqCst)
+                    || Instant::now() >= deadline
+                    || !self.wait(ready, deadline)?
+                {
+                    return Err(SockError::new(ErrorCode::Timeout));
                 }
+            }
+            match f() {
+                // Ready was a false positive (another reader took the data): wait again.
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && deadline.is_some() => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 other => return Ok(other?),
             }
