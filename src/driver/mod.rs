@@ -113,6 +113,20 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// A session: a new process, privileged or not, that has passed its handshake.
+    fn open(&self, unprivileged: bool) -> Result<Box<dyn Session>, SessionError> {
+        let failed = |reason: String| SessionError {
+            implementation: self.name.clone(),
+            reason,
+        };
+        let process =
+            DriverProcess::spawn_as(&self.name, &self.command, unprivileged).map_err(failed)?;
+        handshake(&process).map_err(failed)?;
+        Ok(Box::new(DriverSession { process }))
+    }
+}
+
 /// `hello` (within [`hello_limit`]): checks the version and reads the capabilities.
 fn handshake(process: &DriverProcess) -> Result<Hello, String> {
     let ok = process
@@ -139,17 +153,24 @@ impl Implementation for Driver {
     }
 
     fn capabilities(&self) -> Capabilities {
-        self.hello.capabilities.clone()
+        let mut capabilities = self.hello.capabilities.clone();
+        // sockspec starts the process, so it can always start it without privileges.
+        capabilities
+            .features
+            .insert(crate::vocab::Feature::Unprivileged);
+        capabilities
     }
 
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
-        let failed = |reason: String| SessionError {
-            implementation: self.name.clone(),
-            reason,
-        };
-        let process = DriverProcess::spawn(&self.name, &self.command).map_err(failed)?;
-        handshake(&process).map_err(failed)?;
-        Ok(Box::new(DriverSession { process }))
+        self.open(false)
+    }
+
+    /// The driver's process is started without any capability.
+    fn open_unprivileged_session_for(
+        &self,
+        _actor: &str,
+    ) -> Result<Box<dyn Session>, SessionError> {
+        self.open(true)
     }
 }
 

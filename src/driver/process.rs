@@ -89,19 +89,37 @@ impl DriverProcess {
     /// Starts `command` with `/bin/sh -c`, in a process group of its own and with a [`Token`] in
     /// its environment, so that ending it kills everything it started.
     pub fn spawn(name: &str, command: &str) -> Result<DriverProcess, String> {
+        Self::spawn_as(name, command, false)
+    }
+
+    /// [`spawn`](DriverProcess::spawn), and with `unprivileged` without any capability, for good
+    /// (checked once it runs: a driver that kept one is not used).
+    pub fn spawn_as(
+        name: &str,
+        command: &str,
+        unprivileged: bool,
+    ) -> Result<DriverProcess, String> {
         let token = Token::new();
         let stop = Arc::new(Stop::new().map_err(|e| format!("cannot create a pipe: {e}"))?);
         let (child, pid) = {
             // Registered before the orphan reaper can see it (see `tree::drivers`).
             let mut drivers = tree::drivers();
-            let child = Command::new("/bin/sh")
+            let mut starting = Command::new("/bin/sh");
+            starting
                 .arg("-c")
                 .arg(shell_command(command))
                 .env(TOKEN_VARIABLE, token.value())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
-                .process_group(0)
+                .process_group(0);
+            if unprivileged {
+                // SAFETY: drop_before_exec makes only async-signal-safe system calls.
+                unsafe {
+                    starting.pre_exec(crate::implementation::privileges::drop_before_exec);
+                }
+            }
+            let child = starting
                 .spawn()
                 .map_err(|e| format!("cannot start `{command}`: {e}"))?;
             drivers.push(child.id());
@@ -153,6 +171,15 @@ impl DriverProcess {
             .name("driver-stderr".into())
             .spawn(move || pipes::read_stderr(stderr, &stop, &tail))
             .map_err(|e| format!("cannot start a thread: {e}"))?;
+        // The capabilities were dropped before exec; that they stayed dropped across it is
+        // checked (without CAP_SETPCAP, root would get them back). Dropping `driver` kills it.
+        if unprivileged && !crate::implementation::privileges::has_no_capabilities(pid) {
+            return Err(
+                "it could not be started without privileges (its process still has \
+                 capabilities after exec)"
+                    .to_string(),
+            );
+        }
         Ok(driver)
     }
 

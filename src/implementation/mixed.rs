@@ -66,4 +66,8 @@ impl Implementation for Mixed {
     fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         self.for_actor(actor).open_session()
     }
+
+    fn open_unprivileged_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
+        self.for_actor(actor).open_unprivileged_session_for(actor)
+    }
 }

@@ -35,6 +35,7 @@
 //! ```
 
 mod mixed;
+pub mod privileges;
 
 pub use crate::vocab::{Capabilities, Feature};
 pub use mixed::Mixed;
@@ -74,6 +75,16 @@ pub trait Implementation: Send + Sync {
     fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         let _ = actor;
         self.open_session()
+    }
+
+    /// Opens the session of an actor the scenario marks `unprivileged`: its calls MUST be made
+    /// without any capability. Only implementations that declare [`Feature::Unprivileged`] are
+    /// asked. The default suits an in-process implementation whose calls run on the calling
+    /// thread: the runner drops the actor thread's capabilities
+    /// ([`privileges::drop_for_this_thread`]) before its first step. One that runs calls
+    /// elsewhere (a process, a thread of its own) MUST drop them there.
+    fn open_unprivileged_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
+        self.open_session_for(actor)
     }
 }
 

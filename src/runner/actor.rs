@@ -33,6 +33,8 @@ pub(crate) struct ActorRun<'a> {
     pub step_timeout: Duration,
     /// The most a `recv_until_eof` collects (see [`RunOptions`](super::RunOptions)).
     pub max_received: usize,
+    /// The scenario marks this actor `unprivileged`: its thread drops its capabilities first.
+    pub unprivileged: bool,
 }
 
 /// A step that cannot go on.
@@ -45,6 +47,24 @@ impl ActorRun<'_> {
     /// Runs every step; the board learns of the first failure.
     pub fn run(self) -> Ending {
         let mut sockets: HashMap<String, Handle> = HashMap::new();
+        if self.unprivileged {
+            // In-process calls run on this thread; a driver's process was started unprivileged.
+            if let Err(e) = crate::implementation::privileges::drop_for_this_thread() {
+                let failure = self.failure_of(
+                    FailureKind::Broken,
+                    0,
+                    &self.actor.steps[0],
+                    "the actor to run without privileges".to_string(),
+                    format!("its capabilities could not be dropped: {e}"),
+                    None,
+                );
+                if let Stop::Failed(failure) = failure {
+                    self.board.fail(*failure);
+                    self.watchdog.abort();
+                }
+                return Ending::Failed;
+            }
+        }
         for (index, step) in self.actor.steps.iter().enumerate() {
             if self.board.is_aborted() {
                 return Ending::Stopped;

@@ -228,7 +228,13 @@ fn execute_within(
             .map(|actor| {
                 std::thread::Builder::new()
                     .name(format!("open {}", actor.name))
-                    .spawn_scoped(scope, || implementation.open_session_for(&actor.name))
+                    .spawn_scoped(scope, || {
+                        if scenario.unprivileged.contains(&actor.name) {
+                            implementation.open_unprivileged_session_for(&actor.name)
+                        } else {
+                            implementation.open_session_for(&actor.name)
+                        }
+                    })
             })
             .collect();
         opening
@@ -438,6 +444,10 @@ fn supervise(
                     env: &shared.env,
                     step_timeout: shared.step_timeout,
                     max_received: shared.max_received,
+                    unprivileged: shared
+                        .scenario
+                        .unprivileged
+                        .contains(&shared.scenario.actors[index].name),
                 }
                 .run()
             });

@@ -35,6 +35,9 @@ pub struct Scenario {
     pub requires: Requires,
     /// Why it binds or connects to a fixed non-zero port, if it does (`fixed_port_why:`).
     pub fixed_port_why: Option<String>,
+    /// The actors that run without privileges (`unprivileged: [server]`): their calls are made
+    /// without any Linux capability, as an ordinary user's would be.
+    pub unprivileged: Vec<String>,
     /// The time limit for the whole scenario, if it sets one.
     pub timeout: Option<Duration>,
     /// The default time limit for each step, if it sets one.
@@ -69,6 +72,9 @@ impl Scenario {
             options: self.requires.options.iter().copied().collect(),
             features: self.requires.features.iter().copied().collect(),
         };
+        if !self.unprivileged.is_empty() {
+            needs.features.insert(Feature::Unprivileged);
+        }
         for step in self.actors.iter().flat_map(|a| &a.steps) {
             step.op.add_needs(&mut needs);
             for address in step.op.addresses() {

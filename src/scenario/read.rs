@@ -16,6 +16,7 @@ pub const TOP_KEYS: &[&str] = &[
     "tags",
     "requires",
     "fixed_port_why",
+    "unprivileged",
     "parameters",
     "cases",
     "timeout",
@@ -40,6 +41,7 @@ pub(crate) fn scenario(
         tags: Vec::new(),
         requires: Requires::default(),
         fixed_port_why: None,
+        unprivileged: Vec::new(),
         timeout: None,
         step_timeout: None,
         actors: Vec::new(),
@@ -88,6 +90,7 @@ pub(crate) fn scenario(
             "tags" => read(&mut errors, field(value, &mut scenario.tags)),
             "requires" => read(&mut errors, field(value, &mut scenario.requires)),
             "fixed_port_why" => read(&mut errors, field(value, &mut scenario.fixed_port_why)),
+            "unprivileged" => read(&mut errors, field(value, &mut scenario.unprivileged)),
             "timeout" => read(
                 &mut errors,
                 optional_duration_node(value).map(|d| scenario.timeout = d),

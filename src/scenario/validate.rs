@@ -46,6 +46,19 @@ pub(crate) fn validate(
         problems.push((at, "a scenario needs at least one actor".to_string()));
     }
 
+    for name in &scenario.unprivileged {
+        if !scenario.actors.iter().any(|a| &a.name == name) {
+            let at = positions.find_key(&[], "unprivileged").unwrap_or_default();
+            problems.push((
+                at,
+                format!(
+                    "`unprivileged` names `{name}`, which is not an actor of this scenario{}",
+                    did_you_mean(name, scenario.actors.iter().map(|a| a.name.as_str()))
+                ),
+            ));
+        }
+    }
+
     // Values flow between actors through captures and signals; collect who provides what.
     let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
     let mut raised: HashSet<&str> = HashSet::new();

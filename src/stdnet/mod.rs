@@ -33,6 +33,8 @@ impl Implementation for StdNet {
         ];
         if cfg!(any(target_os = "linux", target_os = "android")) {
             features.push(Feature::AbstractNamespace);
+            // Its calls run on the actor's thread, which the runner makes unprivileged.
+            features.push(Feature::Unprivileged);
         }
         Capabilities {
             families: Family::ALL.into_iter().collect(),

@@ -27,6 +27,9 @@ pub enum Feature {
     Shutdown,
     /// `recv` flags (`MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`).
     RecvFlags,
+    /// Actors that run without privileges (`unprivileged:`): the implementation makes such an
+    /// actor's calls without any Linux capability.
+    Unprivileged,
 }
 
 impl fmt::Display for Feature {
@@ -65,6 +68,7 @@ impl Capabilities {
                 Feature::UnboundSockets,
                 Feature::Shutdown,
                 Feature::RecvFlags,
+                Feature::Unprivileged,
             ]
             .into_iter()
             .collect(),
