@@ -2,9 +2,11 @@
 //! configurations).
 //!
 //! serde_yaml is no longer maintained; swapping it for a maintained fork with the same API
-//! (serde_yml, serde_norway, serde_yaml_ng) is the `use … as backend` line below.
-//! yaml-rust2 (maintained) reads the same text once more for the positions of nodes, which
-//! serde does not expose: the runner reports failures as `file:line` of the step.
+//! (serde_yml, serde_norway, serde_yaml_ng) is the `use … as backend` line below. It reads
+//! driver configurations and expectation files, and writes YAML.
+//! yaml-rust2 (maintained) parses scenario files into a tree of [`Node`]s that keeps every
+//! node's position, which serde does not expose, and serde reads values out of that tree: every
+//! error has its `file:line:column`, and the runner reports failures as `file:line` of the step.
 
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde_yaml as backend;

@@ -22,26 +22,8 @@ fn run_broken(driver: &str) -> (Output, String) {
         "the run did not complete:\n{report}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_no_process_runs(driver);
+    common::assert_no_driver_left(driver, None);
     (out, report)
-}
-
-/// No process's command line names the driver any more.
-fn assert_no_process_runs(driver: &str) {
-    let needle = format!("tests/drivers/{driver}.py");
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            // Another test's sockspec names the driver in its arguments; it is not a driver.
-            if cmdline.starts_with(env!("CARGO_BIN_EXE_sockspec")) {
-                continue;
-            }
-            assert!(
-                !cmdline.contains(&needle),
-                "a driver process was left running: {cmdline}"
-            );
-        }
-    }
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn sockspec(driver: &str, args: &[String], bound: Duration) -> Outcome {
         outcome.stdout,
         outcome.stderr
     );
-    assert_no_process_left(driver, pid);
+    common::assert_no_driver_left(driver, Some(pid));
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
     outcome
@@ -163,32 +163,6 @@ fn driver_check(driver: &str, driver_args: &str, bound: Duration) -> Outcome {
         format!("python3 tests/drivers/{driver}.py{driver_args}"),
     ];
     sockspec(driver, &args, bound)
-}
-
-/// No process names the driver any more, and none carries a driver token of sockspec `pid`.
-fn assert_no_process_left(driver: &str, pid: u32) {
-    let path = format!("tests/drivers/{driver}.py");
-    let token = format!("{}={pid}-", sockspec::driver::TOKEN_VARIABLE);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let read = |file: &str| std::fs::read(entry.path().join(file)).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&read("cmdline")).replace('\0', " ");
-        // Another test's sockspec names the driver in its arguments; it is not a driver.
-        if cmdline.starts_with(env!("CARGO_BIN_EXE_sockspec")) {
-            continue;
-        }
-        assert!(
-            !cmdline.contains(&path),
-            "a driver process was left running: {cmdline}"
-        );
-        let environ = read("environ");
-        assert!(
-            !environ
-                .split(|b| *b == 0)
-                .any(|e| e.starts_with(token.as_bytes())),
-            "a process started by a driver was left running: {cmdline} ({:?})",
-            entry.path()
-        );
-    }
 }
 
 /// The scenario's one-line result in the report, e.g. `ERROR   accept-with-client`.

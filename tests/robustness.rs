@@ -9,7 +9,7 @@ use sockspec::implementation::{
 };
 use sockspec::reference::Reference;
 use sockspec::requirements::Requirements;
-use sockspec::runner::{run_all, run_scenario, RunOptions, Status};
+use sockspec::runner::{run_all, run_scenario, RunOptions, ScenarioResult, Status};
 use sockspec::scenario::{discover, load, Scenario};
 use sockspec::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
@@ -157,22 +157,30 @@ fn hostile(misbehaviour: Misbehaviour) -> Hostile {
     }
 }
 
+/// Runs `scenario` on `implementation` and checks that it ended within `bound`.
+fn run_within(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+    bound: Duration,
+) -> ScenarioResult {
+    let started = Instant::now();
+    let result = run_scenario(scenario, implementation, options);
+    assert!(started.elapsed() < bound, "took {:?}", started.elapsed());
+    result
+}
+
 /// The step limit of the hostile scenarios (their `step_timeout`), plus the one second the
 /// runner promises at most beyond it.
 const ENDS_WITHIN: Duration = Duration::from_millis(300 + 1000);
 
 #[test]
 fn a_call_that_never_returns_is_abandoned_and_reported_as_a_timeout_of_its_step() {
-    let started = Instant::now();
-    let result = run_scenario(
+    let result = run_within(
         &scenario("recv-on-a-socketpair.yaml"),
         &hostile(Misbehaviour::StallsInRecv),
         &RunOptions::default(),
-    );
-    assert!(
-        started.elapsed() < ENDS_WITHIN,
-        "took {:?}",
-        started.elapsed()
+        ENDS_WITHIN,
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
     let explanation = result.explanation();
@@ -188,16 +196,11 @@ fn a_call_that_never_returns_is_abandoned_and_reported_as_a_timeout_of_its_step(
 
 #[test]
 fn a_call_without_a_socket_that_never_returns_is_abandoned_too() {
-    let started = Instant::now();
-    let result = run_scenario(
+    let result = run_within(
         &scenario("socket-only.yaml"),
         &hostile(Misbehaviour::StallsInSocket),
         &RunOptions::default(),
-    );
-    assert!(
-        started.elapsed() < ENDS_WITHIN,
-        "took {:?}",
-        started.elapsed()
+        ENDS_WITHIN,
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
     assert!(
@@ -241,12 +244,11 @@ fn a_scenario_timeout_ends_a_stalled_run_within_its_limit_plus_a_second() {
     };
     let mut stalled = scenario("recv-on-a-socketpair.yaml");
     stalled.step_timeout = None;
-    let started = Instant::now();
-    let result = run_scenario(&stalled, &hostile(Misbehaviour::StallsInRecv), &options);
-    assert!(
-        started.elapsed() < Duration::from_millis(1200),
-        "took {:?}",
-        started.elapsed()
+    let result = run_within(
+        &stalled,
+        &hostile(Misbehaviour::StallsInRecv),
+        &options,
+        Duration::from_millis(1200),
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
     let explanation = result.explanation();
@@ -326,16 +328,11 @@ fn a_stream_that_never_ends_is_read_only_up_to_the_data_limit() {
 fn a_parameterised_scenario_is_decided_by_its_first_timed_out_case_without_shrinking() {
     let implementation = hostile(Misbehaviour::StallsInRecv);
     let opened = Arc::clone(&implementation.opened);
-    let started = Instant::now();
-    let result = run_scenario(
+    let result = run_within(
         &scenario("parameterised-stalls.yaml"),
         &implementation,
         &RunOptions::default(),
-    );
-    assert!(
-        started.elapsed() < ENDS_WITHIN,
-        "took {:?}",
-        started.elapsed()
+        ENDS_WITHIN,
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
     assert_eq!(opened.load(Ordering::SeqCst), 1, "a second case ran");
@@ -348,16 +345,11 @@ fn a_parameterised_scenario_is_decided_by_its_first_timed_out_case_without_shrin
 
 #[test]
 fn a_parameterised_family_ends_at_its_scenario_limit() {
-    let started = Instant::now();
-    let result = run_scenario(
+    let result = run_within(
         &scenario("parameterised-many-cases.yaml"),
         &Reference,
         &RunOptions::default(),
-    );
-    assert!(
-        started.elapsed() < Duration::from_millis(300 + 1000),
-        "took {:?}",
-        started.elapsed()
+        Duration::from_millis(300 + 1000),
     );
     assert_eq!(result.status, Status::Timeout, "{}", result.explanation());
     assert!(

@@ -3,7 +3,8 @@
 //! and no temporary directory behind; a second SIGINT exits at once, leaving nothing behind too.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -49,82 +50,102 @@ fn is_running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn stops_on(signals: &[nix::sys::signal::Signal], code: i32) {
-    let signal = signals[0];
-    let scratch = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
-        .args([
-            "run",
-            "--spec",
-            "tests/data/spec",
-            "--impl",
-            "python",
-            "--jobs",
-            "1",
-        ])
-        .args([
-            "tests/data/hostile/accept-blocks.yaml",
-            "tests/data/hostile/passes.yaml",
-        ])
-        .env("TMPDIR", scratch.path())
+/// `sockspec run ARGS` from the repository root, with TMPDIR in `scratch`, its output piped.
+fn start_run(args: &[&str], scratch: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--spec", "tests/data/spec"])
+        .args(args)
+        .env("TMPDIR", scratch)
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    let sockspec = child.id();
+        .unwrap()
+}
 
-    // Wait until a driver is blocked in accept(2).
+/// Waits (at most 30 s) until some descendants of `ancestor` satisfy `found`; returns them.
+fn wait_for_descendants(ancestor: u32, what: &str, found: impl Fn(u32) -> bool) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    let blocked = loop {
-        let in_accept: Vec<u32> = descendants(sockspec)
+    loop {
+        let matching: Vec<u32> = descendants(ancestor)
             .into_iter()
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/wchan"))
-                    .is_ok_and(|w| w.contains("accept"))
-            })
+            .filter(|pid| found(*pid))
             .collect();
-        if !in_accept.is_empty() {
-            break in_accept;
+        if !matching.is_empty() {
+            return matching;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no driver ever blocked in accept"
-        );
+        assert!(Instant::now() < deadline, "{what} never happened");
         std::thread::sleep(Duration::from_millis(10));
-    };
-    let drivers = descendants(sockspec);
-    for signal in signals {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(sockspec as i32), *signal).unwrap();
     }
+}
 
+/// Sends `signals` to `child`, waits (at most `limit`) for it to exit; its exit code, stdout and
+/// stderr.
+fn stop(
+    mut child: Child,
+    signals: &[nix::sys::signal::Signal],
+    limit: Duration,
+) -> (Option<i32>, String, String) {
+    for signal in signals {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), *signal).unwrap();
+    }
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "sockspec did not stop within 5 s of {signal}"
+            started.elapsed() < limit,
+            "sockspec did not stop within {limit:?} of {signals:?}"
         );
         std::thread::sleep(Duration::from_millis(10));
     };
-    let mut stdout = String::new();
+    let (mut stdout, mut stderr) = (String::new(), String::new());
     child
         .stdout
         .take()
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    let mut stderr = String::new();
     child
         .stderr
         .take()
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    (status.code(), stdout, stderr)
+}
 
-    assert_eq!(status.code(), Some(code), "{stdout}\n{stderr}");
+/// None of `pids` runs, and `scratch` is empty.
+fn assert_nothing_left(pids: &[u32], scratch: &Path) {
+    for pid in pids {
+        assert!(!is_running(*pid), "driver process {pid} was left running");
+    }
+    let left: Vec<_> = std::fs::read_dir(scratch).unwrap().flatten().collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
+
+fn stops_on(signals: &[nix::sys::signal::Signal], code: i32) {
+    let signal = signals[0];
+    let scratch = tempfile::tempdir().unwrap();
+    let child = start_run(
+        &[
+            "--impl",
+            "python",
+            "--jobs",
+            "1",
+            "tests/data/hostile/accept-blocks.yaml",
+            "tests/data/hostile/passes.yaml",
+        ],
+        scratch.path(),
+    );
+    let blocked = wait_for_descendants(child.id(), "a driver blocking in accept", |pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/wchan")).is_ok_and(|w| w.contains("accept"))
+    });
+    let drivers = descendants(child.id());
+    let (status, stdout, stderr) = stop(child, signals, Duration::from_secs(5));
+
+    assert_eq!(status, Some(code), "{stdout}\n{stderr}");
     assert!(stderr.contains(&format!("{signal}: stopping")), "{stderr}");
     if signals.len() == 1 {
         // Stopped in order: the summary is printed.
@@ -138,14 +159,7 @@ fn stops_on(signals: &[nix::sys::signal::Signal], code: i32) {
         !stdout.contains("passes ("),
         "a scenario started after the signal: {stdout}"
     );
-    for pid in blocked.iter().chain(&drivers) {
-        assert!(!is_running(*pid), "driver process {pid} was left running");
-    }
-    let left: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .collect();
-    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+    assert_nothing_left(&[blocked, drivers].concat(), scratch.path());
 }
 
 #[test]
@@ -167,58 +181,24 @@ fn sigterm_stops_the_run_reports_and_leaves_nothing_behind() {
 #[test]
 fn sigint_while_a_driver_is_in_its_handshake_stops_at_once() {
     let scratch = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
-        .args(["run", "--spec", "tests/data/spec"])
-        .arg("--impl=exec:python3 tests/drivers/never_answers_hello.py")
-        .arg("tests/data/hostile/passes.yaml")
-        .env("TMPDIR", scratch.path())
-        .current_dir(root())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let sockspec = child.id();
-    // Wait until the driver has said it will never answer (it logs that on stderr, which the
-    // runner reads; its process is there once its Python has started).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let driver = loop {
-        let started: Vec<u32> = descendants(sockspec)
-            .into_iter()
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains("never_answers_hello"))
-            })
-            .collect();
-        if !started.is_empty() {
-            break started;
-        }
-        assert!(Instant::now() < deadline, "the driver never started");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(sockspec as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        // The hello limit is 10 s; stopping must not wait for it.
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "sockspec waited for the handshake after SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert_eq!(status.code(), Some(130));
-    for pid in driver {
-        assert!(!is_running(pid), "driver process {pid} was left running");
-    }
-    let left: Vec<_> = std::fs::read_dir(scratch.path())
-        .unwrap()
-        .flatten()
-        .collect();
-    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+    let child = start_run(
+        &[
+            "--impl=exec:python3 tests/drivers/never_answers_hello.py",
+            "tests/data/hostile/passes.yaml",
+        ],
+        scratch.path(),
+    );
+    // Its process is there once its Python has started.
+    let driver = wait_for_descendants(child.id(), "the driver's start", |pid| {
+        std::fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("never_answers_hello"))
+    });
+    // The hello limit is 10 s; stopping must not wait for it.
+    let (status, _, _) = stop(
+        child,
+        &[nix::sys::signal::Signal::SIGINT],
+        Duration::from_secs(3),
+    );
+    assert_eq!(status, Some(130));
+    assert_nothing_left(&driver, scratch.path());
 }

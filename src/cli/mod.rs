@@ -233,19 +233,17 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
-/// The longest `--timeout`: the same maximum the scenario format sets for a time limit.
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// `--timeout`: a duration above zero and at most [`MAX_TIMEOUT`].
+/// `--timeout`: a duration above zero and at most the scenario format's longest time limit.
 fn positive_duration(text: &str) -> Result<Duration, String> {
+    let longest = Limits::default().max_duration;
     let duration = humantime::parse_duration(text).map_err(|e| format!("not a duration: {e}"))?;
     if duration.is_zero() {
         return Err("must be longer than zero (e.g. 500ms, 2s)".to_string());
     }
-    if duration > MAX_TIMEOUT {
+    if duration > longest {
         return Err(format!(
             "must be at most {}",
-            humantime::format_duration(MAX_TIMEOUT)
+            humantime::format_duration(longest)
         ));
     }
     Ok(duration)

@@ -66,9 +66,9 @@ pub(super) fn signalled_exit_code() -> Option<u8> {
 
 /// Ends the process at once: kills every running driver, removes every temporary directory.
 fn exit_now(code: i32) -> ! {
-    crate::runner::abandon_everything();
-    // Also drivers still starting, which no running scenario holds yet.
+    // Every process of every driver, those still starting included, at once.
     crate::driver::kill_all_drivers();
+    crate::runner::remove_temporary_directories();
     std::process::exit(code)
 }
 

@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The environment variable that carries a driver's [`Token`] to it and to everything it starts.
+/// The environment variable that carries a driver's token (unique to each driver process) to
+/// it and to everything it starts.
 pub const TOKEN_VARIABLE: &str = "SOCKSPEC_DRIVER_TOKEN";
 
 /// How long ending a driver's tree may take: killing (repeated while processes still carry the

@@ -53,7 +53,6 @@ impl ActorRun<'_> {
                 let failure = self.failure_of(
                     FailureKind::Broken,
                     0,
-                    &self.actor.steps[0],
                     "the actor to run without privileges".to_string(),
                     format!("its capabilities could not be dropped: {e}"),
                     None,
@@ -92,33 +91,30 @@ impl ActorRun<'_> {
     fn failure(
         &self,
         index: usize,
-        step: &Step,
         expected: String,
         actual: String,
         detail: Option<String>,
     ) -> Stop {
-        self.failure_of(FailureKind::Mismatch, index, step, expected, actual, detail)
+        self.failure_of(FailureKind::Mismatch, index, expected, actual, detail)
     }
 
     fn failure_of(
         &self,
         kind: FailureKind,
         index: usize,
-        step: &Step,
         expected: String,
         actual: String,
         detail: Option<String>,
     ) -> Stop {
-        Stop::Failed(Box::new(Failure {
+        Stop::Failed(Box::new(Failure::of_step(
             kind,
-            actor: self.actor.name.clone(),
-            step: index + 1,
-            op: step.op.name().to_string(),
-            location: format!("{}:{}", self.scenario.path.display(), step.location.line),
+            self.scenario,
+            self.actor,
+            index,
             expected,
             actual,
             detail,
-        }))
+        )))
     }
 
     fn step(
@@ -127,10 +123,7 @@ impl ActorRun<'_> {
         step: &Step,
         sockets: &mut HashMap<String, Handle>,
     ) -> Result<(), Stop> {
-        let limit = step
-            .timeout
-            .or(self.scenario.step_timeout)
-            .unwrap_or(self.step_timeout);
+        let limit = super::step_limit(self.scenario, step, self.step_timeout);
         let deadline = super::deadline_after(limit);
         let waited = |what: String, e: WaitError| {
             match e {
@@ -138,7 +131,6 @@ impl ActorRun<'_> {
             WaitError::Deadline => self.failure_of(
                 FailureKind::Timeout,
                 index,
-                step,
                 format!("{what} within {}", humantime::format_duration(limit)),
                 format!(
                     "waited {} for {what}, which never came (did the actor that provides it fail or stop early?)",
@@ -154,13 +146,7 @@ impl ActorRun<'_> {
         for expr in step.op.addresses() {
             let address = self.resolve(expr, deadline).map_err(|e| {
                 e.into_stop(waited, |reason| {
-                    self.failure(
-                        index,
-                        step,
-                        format!("a usable address for {expr}"),
-                        reason,
-                        None,
-                    )
+                    self.failure(index, format!("a usable address for {expr}"), reason, None)
                 })
             })?;
             addresses.push(address);
@@ -169,7 +155,6 @@ impl ActorRun<'_> {
             Some(name) => Some(*sockets.get(name).ok_or_else(|| {
                 self.failure(
                     index,
-                    step,
                     format!("socket `{name}` to exist"),
                     "no such socket".to_string(),
                     None,
@@ -207,7 +192,6 @@ impl ActorRun<'_> {
             return Err(self.failure_of(
                 FailureKind::Timeout,
                 index,
-                step,
                 format!(
                     "the call to return within {}",
                     humantime::format_duration(limit)
@@ -230,7 +214,6 @@ impl ActorRun<'_> {
                 return Err(self.failure_of(
                     kind,
                     index,
-                    step,
                     "a result".to_string(),
                     e.to_string(),
                     None,
@@ -247,7 +230,6 @@ impl ActorRun<'_> {
             if d.len() > bufsize {
                 return Err(self.failure(
                     index,
-                    step,
                     format!("at most {bufsize} bytes (a receive never returns more than bufsize)"),
                     describe_outcome(&outcome, self.env),
                     None,
@@ -257,7 +239,6 @@ impl ActorRun<'_> {
         if let Some(least) = step.min_elapsed.filter(|least| elapsed < *least) {
             return Err(self.failure(
                 index,
-                step,
                 format!(
                     "the call to take at least {}",
                     humantime::format_duration(least)
@@ -274,7 +255,6 @@ impl ActorRun<'_> {
             if !self.board.is_raised(signal) {
                 return Err(self.failure(
                     index,
-                    step,
                     format!("the call to block until `{signal}` is signalled"),
                     format!(
                         "it returned before that, with {}",
@@ -294,11 +274,11 @@ impl ActorRun<'_> {
         };
         let expect = self.resolve_counts(&step.expect, deadline).map_err(|e| {
             e.into_stop(waited, |reason| {
-                self.failure(index, step, "a count".to_string(), reason, None)
+                self.failure(index, "a count".to_string(), reason, None)
             })
         })?;
         check(&expect, &outcome, self.env, &mut pattern)
-            .map_err(|m| self.failure(index, step, m.expected, m.actual, m.detail))?;
+            .map_err(|m| self.failure(index, m.expected, m.actual, m.detail))?;
 
         match (step.op.captures(), &outcome) {
             (Some(var), Ok(Value::Address(a) | Value::DataFrom(_, a))) => {

@@ -57,17 +57,27 @@ impl Board {
         deadline: Instant,
         mut ready: impl FnMut(&State) -> Option<T>,
     ) -> Result<T, WaitError> {
+        self.wait_until(deadline, |state| match ready(state) {
+            Some(value) => Some(Ok(value)),
+            None => state.aborted.then_some(Err(WaitError::Aborted)),
+        })
+        .unwrap_or(Err(WaitError::Deadline))
+    }
+
+    /// Waits until `ready` yields something or the deadline passes (`None`).
+    fn wait_until<T>(
+        &self,
+        deadline: Instant,
+        mut ready: impl FnMut(&State) -> Option<T>,
+    ) -> Option<T> {
         let mut state = self.lock();
         loop {
             if let Some(value) = ready(&state) {
-                return Ok(value);
-            }
-            if state.aborted {
-                return Err(WaitError::Aborted);
+                return Some(value);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(WaitError::Deadline);
+                return None;
             }
             state = self
                 .changed
@@ -184,31 +194,18 @@ impl Board {
         });
     }
 
-    /// True once actor `actor` was [given up](Board::give_up).
-    pub fn is_given_up(&self, actor: usize) -> bool {
-        self.lock().given_up.contains(&actor)
-    }
-
-    /// True once actor `actor` is [`done`](Board::done).
-    pub fn is_done(&self, actor: usize) -> bool {
-        self.lock().done.contains(&actor)
+    /// True once actor `actor`'s thread has returned (it is [`done`](Board::done) and was not
+    /// [given up](Board::give_up)); false for an actor still running or abandoned.
+    pub fn has_returned(&self, actor: usize) -> bool {
+        let state = self.lock();
+        state.done.contains(&actor) && !state.given_up.contains(&actor)
     }
 
     /// Waits until `count` actors are done; false when the deadline passed first.
     pub fn wait_done(&self, count: usize, deadline: Instant) -> bool {
-        let mut state = self.lock();
-        while state.done.len() < count {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            state = self
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-        true
+        // Not cut short by an abort: stopping actors are what is waited for then.
+        self.wait_until(deadline, |state| (state.done.len() >= count).then_some(()))
+            .is_some()
     }
 
     /// The first failure, if any.

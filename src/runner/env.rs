@@ -3,21 +3,21 @@
 
 use crate::scenario::AddressExpr;
 use crate::vocab::Address;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Every scenario directory that exists now, so that a run stopped at once (a second SIGINT)
 /// can still remove them.
-static LIVE_DIRS: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static LIVE_DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
-fn live_dirs() -> std::sync::MutexGuard<'static, Option<HashSet<PathBuf>>> {
+fn live_dirs() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
     LIVE_DIRS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Removes every scenario directory that still exists (the process is about to exit).
 pub(crate) fn remove_all_dirs() {
-    for dir in live_dirs().take().unwrap_or_default() {
+    for dir in std::mem::take(&mut *live_dirs()) {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -44,9 +44,7 @@ impl Env {
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let path = dir.path().to_path_buf();
-        live_dirs()
-            .get_or_insert_with(HashSet::new)
-            .insert(path.clone());
+        live_dirs().insert(path.clone());
         Ok(Env {
             abstract_prefix: format!("{unique}."),
             path,
@@ -62,9 +60,7 @@ impl Env {
     pub fn remove(&self) {
         let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(dir) = dir {
-            if let Some(live) = live_dirs().as_mut() {
-                live.remove(&self.path);
-            }
+            live_dirs().remove(&self.path);
             let _ = dir.close();
         }
     }

@@ -15,7 +15,7 @@ mod watchdog;
 
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
-use crate::implementation::{Handle, Implementation, Session, SessionEndError, SessionError};
+use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
@@ -119,32 +119,23 @@ impl Shared {
     /// The failure of a step whose call outlasted every escalation of the watchdog.
     fn given_up(&self, actor: usize, step: usize) -> Failure {
         let actor_def = &self.scenario.actors[actor];
-        let step_def = &actor_def.steps[step];
-        let limit = step_def
-            .timeout
-            .or(self.scenario.step_timeout)
-            .unwrap_or(self.step_timeout);
-        Failure {
-            kind: FailureKind::Timeout,
-            actor: actor_def.name.clone(),
-            step: step + 1,
-            op: step_def.op.name().to_string(),
-            location: format!(
-                "{}:{}",
-                self.scenario.path.display(),
-                step_def.location.line
-            ),
-            expected: format!(
+        let limit = step_limit(&self.scenario, &actor_def.steps[step], self.step_timeout);
+        Failure::of_step(
+            FailureKind::Timeout,
+            &self.scenario,
+            actor_def,
+            step,
+            format!(
                 "the call to return within {}",
                 humantime::format_duration(limit)
             ),
-            actual: format!(
+            format!(
                 "it did not return, not even {} after the watchdog interrupted it and then \
                  abandoned its session; its thread was left behind",
                 humantime::format_duration(ESCALATION)
             ),
-            detail: None,
-        }
+            None,
+        )
     }
 }
 
@@ -170,14 +161,9 @@ pub fn is_cancelled() -> bool {
 }
 
 /// For a process about to exit at once (a second SIGINT): removes every scenario's temporary
-/// directory and abandons every running scenario's sessions (drivers are killed).
-pub fn abandon_everything() {
-    let running = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for shared in running.iter().filter_map(Weak::upgrade) {
-        for session in &shared.sessions {
-            session.abandon();
-        }
-    }
+/// directory. (Ending the implementations' processes is the caller's: the runner knows only
+/// sessions, and abandoning them one by one would not reach drivers still starting.)
+pub fn remove_temporary_directories() {
     env::remove_all_dirs();
 }
 
@@ -195,6 +181,11 @@ fn scenario_limit(scenario: &Scenario, options: &RunOptions) -> Duration {
         .force_timeout
         .or(scenario.timeout)
         .unwrap_or(options.scenario_timeout)
+}
+
+/// A step's time limit: its own `timeout`, else its scenario's `step_timeout`, else `default`.
+fn step_limit(scenario: &Scenario, step: &crate::scenario::Step, default: Duration) -> Duration {
+    step.timeout.or(scenario.step_timeout).unwrap_or(default)
 }
 
 /// [`execute`], ending by `deadline` at the latest (a parameterised family's cases share one).
@@ -285,8 +276,7 @@ fn execute_within(
     }
     let mut outcome = supervise(&shared, scenario_timeout);
     let count = shared.scenario.actors.len();
-    let abandoned =
-        (0..count).any(|actor| !shared.board.is_done(actor) || shared.board.is_given_up(actor));
+    let abandoned = (0..count).any(|actor| !shared.board.has_returned(actor));
     let problems = end_sessions(&shared.sessions, abandoned);
     if outcome.0 == Status::Pass && !problems.is_empty() {
         outcome = (
@@ -311,30 +301,23 @@ fn execute_within(
 /// its own (killing a driver's process tree takes a while), so that one slow implementation call
 /// does not hold up the other actors' escalations.
 fn escalate(shared: &Arc<Shared>, escalation: Escalation) {
-    let on_session = |actor: usize, call: fn(&dyn Session, Option<Handle>), handle| {
-        let on_thread = Arc::clone(shared);
-        let spawned = std::thread::Builder::new()
-            .name("escalation".to_string())
-            .spawn(move || call(on_thread.sessions[actor].as_ref(), handle));
-        if spawned.is_err() {
-            call(shared.sessions[actor].as_ref(), handle);
-        }
-    };
-    match escalation {
-        Escalation::Interrupt(actor, handle) => on_session(
-            actor,
-            |session, handle| {
-                if let Some(handle) = handle {
-                    session.interrupt(handle)
-                }
-            },
-            Some(handle),
-        ),
-        Escalation::Abandon(actor) => on_session(actor, |session, _| session.abandon(), None),
+    let act = move |shared: &Shared| match escalation {
+        Escalation::Interrupt(actor, handle) => shared.sessions[actor].interrupt(handle),
+        Escalation::Abandon(actor) => shared.sessions[actor].abandon(),
         Escalation::GiveUp(actor, step) => {
             shared.board.fail(shared.given_up(actor, step));
             shared.board.give_up(actor);
         }
+    };
+    if let Escalation::GiveUp(..) = escalation {
+        return act(shared);
+    }
+    let on_thread = Arc::clone(shared);
+    let spawned = std::thread::Builder::new()
+        .name("escalation".to_string())
+        .spawn(move || act(&on_thread));
+    if spawned.is_err() {
+        act(shared);
     }
 }
 
@@ -485,9 +468,7 @@ fn supervise(
     for (index, thread) in actors.into_iter().enumerate() {
         let ending = match thread {
             // Done and not given up: it has returned or is about to.
-            Some(thread) if shared.board.is_done(index) && !shared.board.is_given_up(index) => {
-                Some(thread.join())
-            }
+            Some(thread) if shared.board.has_returned(index) => Some(thread.join()),
             // Given up, still running, or never started: detached.
             _ => None,
         };
@@ -541,7 +522,7 @@ fn supervise(
                         step.op.name(),
                         scenario.path.display(),
                         step.location.line,
-                        if shared.board.is_done(actor) && !shared.board.is_given_up(actor) {
+                        if shared.board.has_returned(actor) {
                             ""
                         } else {
                             ", abandoned"

@@ -57,23 +57,27 @@ pub(super) fn execute_parameterised(
     let limit = scenario_limit(scenario, options);
     let deadline = deadline_after(limit);
     let passed = std::sync::atomic::AtomicU32::new(0);
-    // One case; `corner` says whether its values are a corner of the ranges (run before the
+    // The family ran out of its time; `last` says how the last case was cut short, if it was.
+    let out_of_time = |last: String| {
+        (
+            Status::Timeout,
+            None,
+            Some(format!(
+                "the {} cases did not all run within the scenario's limit of {} ({} passed{last})",
+                parameters.cases,
+                humantime::format_duration(limit),
+                passed.load(std::sync::atomic::Ordering::SeqCst)
+            )),
+        )
+    };
+    // One case; `corner` says whether its values are a corner of the ranges (run after the
     // random draws, and not shrunk) or drawn.
     let run_case = |drawn: Vec<u64>, corner: bool| {
         if decided.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
             return Err(TestCaseError::fail("decided already"));
         }
         if std::time::Instant::now() >= deadline {
-            return decide((
-                Status::Timeout,
-                None,
-                Some(format!(
-                    "the {} cases did not all run within the scenario's limit of {} ({} passed)",
-                    parameters.cases,
-                    humantime::format_duration(limit),
-                    passed.load(std::sync::atomic::Ordering::SeqCst)
-                )),
-            ));
+            return decide(out_of_time(String::new()));
         }
         let values = values_of(&drawn);
         let case = match instantiate(scenario, &values) {
@@ -98,20 +102,11 @@ pub(super) fn execute_parameterised(
             }
             Status::Unsupported | Status::Interrupted => decide((status, failure, reason)),
             // Cut short by the family's deadline, not by its own limits.
-            Status::Timeout if std::time::Instant::now() >= deadline => decide((
-                Status::Timeout,
-                None,
-                Some(format!(
-                    "the {} cases did not all run within the scenario's limit of {} ({} passed; the last was cut short, with {})",
-                    parameters.cases,
-                    humantime::format_duration(limit),
-                    passed.load(std::sync::atomic::Ordering::SeqCst),
-                    shown(&values)
-                )),
+            Status::Timeout if std::time::Instant::now() >= deadline => decide(out_of_time(
+                format!("; the last was cut short, with {}", shown(&values)),
             )),
             Status::Timeout | Status::Error => {
-                let note = format!("with {}", shown(&values));
-                let reason = Some(reason.map_or(note.clone(), |r| format!("{r}; {note}")));
+                let reason = noted(reason, format!("with {}", shown(&values)));
                 decide((status, failure, reason))
             }
             _ => {
@@ -124,7 +119,7 @@ pub(super) fn execute_parameterised(
                         "the smallest failing values found"
                     }
                 );
-                let reason = Some(reason.map_or(note.clone(), |r| format!("{r}; {note}")));
+                let reason = noted(reason, note);
                 *last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((status, failure, reason));
                 Err(TestCaseError::fail("the case failed"))
@@ -141,23 +136,12 @@ pub(super) fn execute_parameterised(
             // (After the draws, so that a failure the draws find is shrunk.)
             for corner in corners(parameters) {
                 if run_case(corner, true).is_err() {
-                    if let Some(outcome) = take(&decided) {
-                        return outcome;
-                    }
-                    return take(&last_failure).unwrap_or((
-                        Status::Error,
-                        None,
-                        Some("a case failed, but its result was lost".to_string()),
-                    ));
+                    return take(&decided).unwrap_or_else(|| failed(&last_failure));
                 }
             }
             (Status::Pass, None, None)
         }
-        Err(TestError::Fail(..)) => take(&last_failure).unwrap_or((
-            Status::Error,
-            None,
-            Some("a case failed, but its result was lost".to_string()),
-        )),
+        Err(TestError::Fail(..)) => failed(&last_failure),
         Err(TestError::Abort(why)) => (
             Status::Error,
             None,
@@ -193,4 +177,21 @@ fn corners(parameters: &Parameters) -> Vec<Vec<u64>> {
 /// The outcome a case left in `slot`, if any.
 fn take(slot: &Mutex<Option<Outcome>>) -> Option<Outcome> {
     slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+}
+
+/// A case's reason with `note` (its values) added.
+fn noted(reason: Option<String>, note: String) -> Option<String> {
+    Some(match reason {
+        Some(reason) => format!("{reason}; {note}"),
+        None => note,
+    })
+}
+
+/// The failing case's outcome, which a failed run always leaves.
+fn failed(last_failure: &Mutex<Option<Outcome>>) -> Outcome {
+    take(last_failure).unwrap_or((
+        Status::Error,
+        None,
+        Some("a case failed, but its result was lost".to_string()),
+    ))
 }

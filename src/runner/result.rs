@@ -112,6 +112,31 @@ pub struct Failure {
     pub detail: Option<String>,
 }
 
+impl Failure {
+    /// The failure of `actor`'s step at `index` (from 0) in `scenario`, located at its line.
+    pub(crate) fn of_step(
+        kind: FailureKind,
+        scenario: &crate::scenario::Scenario,
+        actor: &crate::scenario::Actor,
+        index: usize,
+        expected: String,
+        actual: String,
+        detail: Option<String>,
+    ) -> Failure {
+        let step = &actor.steps[index];
+        Failure {
+            kind,
+            actor: actor.name.clone(),
+            step: index + 1,
+            op: step.op.name().to_string(),
+            location: format!("{}:{}", scenario.path.display(), step.location.line),
+            expected,
+            actual,
+            detail,
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -61,6 +61,7 @@ struct State {
 }
 
 /// What the watchdog asks the runner to do about one actor's call.
+#[derive(Clone, Copy)]
 pub(crate) enum Escalation {
     /// Ask actor `.0`'s session to wake the call on handle `.1`.
     Interrupt(usize, Handle),

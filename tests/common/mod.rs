@@ -24,3 +24,32 @@ pub fn exec_driver(command: &str) -> Driver {
     std::env::set_current_dir(root()).unwrap();
     Driver::start(&format!("exec:{command}"), command).expect("the driver starts")
 }
+
+/// No process runs `tests/drivers/DRIVER.py` any more, and (given the pid of the sockspec that
+/// ran it) none carries a driver token of that sockspec: nothing a driver started was left.
+pub fn assert_no_driver_left(driver: &str, sockspec: Option<u32>) {
+    let path = format!("tests/drivers/{driver}.py");
+    let token = sockspec.map(|pid| format!("{}={pid}-", sockspec::driver::TOKEN_VARIABLE));
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let read = |file: &str| std::fs::read(entry.path().join(file)).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&read("cmdline")).replace('\0', " ");
+        // Another test's sockspec names the driver in its arguments; it is not a driver.
+        if cmdline.starts_with(env!("CARGO_BIN_EXE_sockspec")) {
+            continue;
+        }
+        assert!(
+            !cmdline.contains(&path),
+            "a driver process was left running: {cmdline}"
+        );
+        if let Some(token) = &token {
+            let environ = read("environ");
+            assert!(
+                !environ
+                    .split(|b| *b == 0)
+                    .any(|e| e.starts_with(token.as_bytes())),
+                "a process started by a driver was left running: {cmdline} ({:?})",
+                entry.path()
+            );
+        }
+    }
+}
