@@ -9,6 +9,7 @@ pub mod differential;
 pub mod driver;
 pub mod expectations;
 pub mod implementation;
+pub mod operation;
 pub mod properties;
 pub mod reference;
 pub mod registry;

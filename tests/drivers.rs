@@ -152,3 +152,65 @@ fn driver_check_names_the_request_a_broken_driver_gets_wrong() {
         "{report}"
     );
 }
+
+/// Every message the CPython driver exchanged in its self-test fits the generated JSON Schema,
+/// and every `ok` fits its operation's own definition. Uses Python's `jsonschema` (Debian's
+/// `python3-jsonschema`, which `.ci/run` installs); skipped with a message where it is absent.
+#[test]
+fn the_cpython_drivers_messages_fit_the_protocol_schema() {
+    let has_jsonschema = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_jsonschema {
+        eprintln!("skipped: Python's jsonschema module is not installed (apt-get install python3-jsonschema)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let transcript = dir.path().join("transcript.jsonl");
+    let out = Command::new("python3")
+        .arg("tests/drivers/selftest.py")
+        .arg("--transcript")
+        .arg(&transcript)
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let check = r##"
+import json, sys, jsonschema
+schema = json.load(open("spec/driver-protocol.schema.json"))
+validator = jsonschema.Draft202012Validator(schema)
+def errors(message, ref):
+    sub = dict(schema, **{"$ref": ref}); sub.pop("oneOf")
+    return list(jsonschema.Draft202012Validator(sub).iter_errors(message))
+def check(message, ref):
+    found = errors(message, ref)
+    if found:
+        sys.exit("%s does not fit %s: %s" % (json.dumps(message), ref, found[0].message))
+count = 0
+for line in open(sys.argv[1]):
+    exchange = json.loads(line)
+    request, reply = exchange["request"], exchange["reply"]
+    check(reply, "#/$defs/reply")
+    if errors(request, "#/$defs/request"):
+        # The self-test also sends requests outside the protocol (unknown operations, a
+        # negative timeout) to see them refused: the driver must answer with an error.
+        if "error" not in reply:
+            sys.exit("%s is outside the protocol but was answered %s" % (json.dumps(request), json.dumps(reply)))
+        continue
+    if "ok" in reply:
+        check(reply["ok"], "#/$defs/ok-" + request["op"])
+    count += 1
+print(count)
+"##;
+    let out = Command::new("python3")
+        .args(["-c", check])
+        .arg(&transcript)
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exchanges: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(exchanges > 50, "only {exchanges} exchanges were checked");
+}

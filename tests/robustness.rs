@@ -11,9 +11,8 @@ use sockspec::reference::Reference;
 use sockspec::requirements::Requirements;
 use sockspec::runner::{run_all, run_scenario, RunOptions, ScenarioResult, Status};
 use sockspec::scenario::{discover, load, Scenario};
-use sockspec::vocab::{
-    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
-};
+use sockspec::operation::{self, Bytes, Call, Received, Reply};
+use sockspec::vocab::{ErrorCode, SockError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -77,73 +76,25 @@ impl Implementation for Hostile {
 }
 
 impl Session for HostileSession {
-    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle> {
-        if self.misbehaviour == Misbehaviour::StallsInSocket {
-            stall();
-        }
-        self.inner.socket(family, kind)
-    }
-    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)> {
-        self.inner.socketpair(family, kind)
-    }
-    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()> {
-        self.inner.bind(socket, address)
-    }
-    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()> {
-        self.inner.listen(socket, backlog)
-    }
-    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)> {
-        self.inner.accept(socket)
-    }
-    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()> {
-        self.inner.connect(socket, address)
-    }
-    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize> {
-        self.inner.send(socket, data)
-    }
-    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()> {
-        if self.misbehaviour == Misbehaviour::SendallUnsupported {
-            return Err(SockError {
-                code: ErrorCode::Unsupported,
-                message: "sendall is not implemented".to_string(),
-            });
-        }
-        self.inner.sendall(socket, data)
-    }
-    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize> {
-        self.inner.sendto(socket, data, address)
-    }
-    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
-        match self.misbehaviour {
-            Misbehaviour::StallsInRecv => stall(),
-            Misbehaviour::EndlessRecv => return Ok(vec![0; bufsize]),
+    /// Every call goes to the reference, except where the misbehaviour says otherwise.
+    fn perform(&self, call: &Call) -> SockResult<Reply> {
+        match (self.misbehaviour, call) {
+            (Misbehaviour::StallsInSocket, Call::Socket(_)) => stall(),
+            (Misbehaviour::SendallUnsupported, Call::Sendall(_)) => {
+                return Err(SockError {
+                    code: ErrorCode::Unsupported,
+                    message: "sendall is not implemented".to_string(),
+                })
+            }
+            (Misbehaviour::StallsInRecv, Call::Recv(_)) => stall(),
+            (Misbehaviour::EndlessRecv, Call::Recv(recv)) => {
+                return Ok(Reply::Recv(Received {
+                    data: Bytes(vec![0; recv.bufsize]),
+                }))
+            }
             _ => {}
         }
-        self.inner.recv(socket, bufsize, flags)
-    }
-    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)> {
-        self.inner.recvfrom(socket, bufsize)
-    }
-    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()> {
-        self.inner.shutdown(socket, how)
-    }
-    fn close(&self, socket: Handle) -> SockResult<()> {
-        self.inner.close(socket)
-    }
-    fn getsockname(&self, socket: Handle) -> SockResult<Address> {
-        self.inner.getsockname(socket)
-    }
-    fn getpeername(&self, socket: Handle) -> SockResult<Address> {
-        self.inner.getpeername(socket)
-    }
-    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()> {
-        self.inner.setsockopt(socket, option, value)
-    }
-    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64> {
-        self.inner.getsockopt(socket, option)
-    }
-    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
-        self.inner.set_mode(socket, mode)
+        operation::dispatch(self.inner.as_ref(), call)
     }
     fn interrupt(&self, socket: Handle) {
         self.inner.interrupt(socket)

@@ -178,6 +178,9 @@ pub enum Command {
         #[arg(long)]
         write: bool,
     },
+    /// Print the driver protocol's JSON Schema, generated from the operation table (what
+    /// `spec/driver-protocol.schema.json` holds).
+    Schema,
 }
 
 /// Report formats.
@@ -271,6 +274,10 @@ pub fn main() -> ExitCode {
         Command::List { inputs } => list(&inputs),
         Command::Expectations { run: args, write } => expectations(&args, write),
         Command::DriverCheck { command } => driver_check(&command),
+        Command::Schema => {
+            out!("{}", crate::driver::schema::protocol_schema_text());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Matrix {
             inputs,
             implementations,

@@ -16,7 +16,12 @@ mod model;
 mod render;
 
 use crate::implementation::{within, Handle, Implementation, Session};
-use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
+use crate::operation::{
+    self, AcceptCall, Accepted, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
+    GetsocknameCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall, Reply,
+    SendCall, SetsockoptCall, ShutdownCall, SocketCall,
+};
+use crate::vocab::{Address, Family, RecvFlags, Shutdown, SocketOption, SocketType};
 pub use model::{Intention, Op, Profile};
 use model::{Model, SocketKinds};
 use std::hash::{BuildHasher, Hasher};
@@ -30,6 +35,8 @@ pub enum Outcome {
     Count(usize),
     /// Bytes (recv).
     Data(Vec<u8>),
+    /// An option's value (getsockopt).
+    Value(i64),
     /// An address, with pool ports as `P0`…, other ports as `ephemeral`.
     Address(String),
     /// An error, by name.
@@ -42,6 +49,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Ok => f.write_str("ok"),
             Outcome::Count(n) => write!(f, "ok, {n}"),
             Outcome::Data(d) => write!(f, "ok, {} bytes", d.len()),
+            Outcome::Value(v) => write!(f, "ok, value {v}"),
             Outcome::Address(a) => write!(f, "ok, {a}"),
             Outcome::Error(e) => write!(f, "error {e}"),
         }
@@ -151,67 +159,105 @@ impl Side {
         let handles = self.handles.clone();
         let h = |i: usize| handles[i];
         let s = self.session.as_ref();
-        let result: Result<Outcome, SockError> = match *op {
-            Op::Socket { udp, unix } => {
-                let kind = if udp {
+        let call: Call = match *op {
+            Op::Socket { udp, unix } => SocketCall {
+                family: if unix { Family::Unix } else { Family::Inet },
+                kind: if udp {
                     SocketType::Dgram
                 } else {
                     SocketType::Stream
-                };
-                let family = if unix { Family::Unix } else { Family::Inet };
-                s.socket(family, kind).map(|handle| {
-                    self.handles.push(handle);
-                    self.kinds.note(op);
-                    Outcome::Ok
-                })
+                },
             }
+            .into(),
             Op::Bind { socket, port } => {
                 if self.reuse_addr_streams && self.kinds.stream(socket) {
                     // Fails only on a closed socket, where bind fails the same way next.
-                    let _ = s.setsockopt(h(socket), SocketOption::ReuseAddr, 1);
+                    let _ = s.setsockopt(&SetsockoptCall {
+                        handle: h(socket),
+                        option: SocketOption::ReuseAddr,
+                        value: 1,
+                    });
                 }
-                s.bind(h(socket), &self.address(socket, port))
-                    .map(|()| Outcome::Ok)
+                BindCall {
+                    handle: h(socket),
+                    address: self.address(socket, port),
+                }
+                .into()
             }
-            Op::Listen { socket, backlog } => s
-                .listen(h(socket), backlog.then_some(model::BACKLOG))
-                .map(|()| Outcome::Ok),
-            Op::Connect { socket, port } => s
-                .connect(h(socket), &self.address(socket, port))
-                .map(|()| Outcome::Ok),
-            Op::Accept { socket } => s.accept(h(socket)).map(|(handle, peer)| {
-                self.handles.push(handle);
-                self.kinds.note(op);
-                Outcome::Address(peer.to_string())
-            }),
-            Op::Send { socket, len } => s.send(h(socket), &model::bytes(len)).map(Outcome::Count),
+            Op::Listen { socket, backlog } => ListenCall {
+                handle: h(socket),
+                backlog: backlog.then_some(model::BACKLOG),
+            }
+            .into(),
+            Op::Connect { socket, port } => ConnectCall {
+                handle: h(socket),
+                address: self.address(socket, port),
+            }
+            .into(),
+            Op::Accept { socket } => AcceptCall { handle: h(socket) }.into(),
+            Op::Send { socket, len } => SendCall {
+                handle: h(socket),
+                data: Bytes(model::bytes(len)),
+            }
+            .into(),
             Op::Recv {
                 socket,
                 bufsize,
                 waitall,
-            } => {
-                let flags = RecvFlags {
+            } => RecvCall {
+                handle: h(socket),
+                bufsize,
+                flags: RecvFlags {
                     waitall,
                     ..RecvFlags::default()
-                };
-                s.recv(h(socket), bufsize, flags).map(Outcome::Data)
+                },
             }
-            Op::Shutdown { socket, write } => {
-                let how = if write {
+            .into(),
+            Op::Shutdown { socket, write } => ShutdownCall {
+                handle: h(socket),
+                how: if write {
                     Shutdown::Write
                 } else {
                     Shutdown::Read
-                };
-                s.shutdown(h(socket), how).map(|()| Outcome::Ok)
+                },
             }
-            Op::Close { socket } => s.close(h(socket)).map(|()| Outcome::Ok),
-            Op::Getsockname { socket } => s
-                .getsockname(h(socket))
-                .map(|a| Outcome::Address(a.to_string())),
-            Op::Getpeername { socket } => s
-                .getpeername(h(socket))
-                .map(|a| Outcome::Address(a.to_string())),
+            .into(),
+            Op::Close { socket } => CloseCall { handle: h(socket) }.into(),
+            Op::Getsockname { socket } => GetsocknameCall { handle: h(socket) }.into(),
+            Op::Getpeername { socket } => GetpeernameCall { handle: h(socket) }.into(),
         };
+        let result = operation::dispatch(s, &call).map(|reply| match reply {
+            Reply::Socket(Opened { handle }) => {
+                self.handles.push(handle);
+                self.kinds.note(op);
+                Outcome::Ok
+            }
+            Reply::Socketpair(Pair { handles }) => {
+                self.handles.extend(handles);
+                Outcome::Ok
+            }
+            Reply::Accept(Accepted { handle, address }) => {
+                self.handles.push(handle);
+                self.kinds.note(op);
+                Outcome::Address(address.to_string())
+            }
+            Reply::Send(n) | Reply::Sendto(n) => Outcome::Count(n),
+            Reply::Recv(Received { data }) | Reply::Recvfrom(ReceivedFrom { data, .. }) => {
+                Outcome::Data(data.0)
+            }
+            Reply::Getsockname(Named { address }) | Reply::Getpeername(Named { address }) => {
+                Outcome::Address(address.to_string())
+            }
+            Reply::Getsockopt(value) => Outcome::Value(value),
+            Reply::Bind(())
+            | Reply::Listen(())
+            | Reply::Connect(())
+            | Reply::Sendall(())
+            | Reply::Shutdown(())
+            | Reply::Close(())
+            | Reply::Setsockopt(())
+            | Reply::Settimeout(()) => Outcome::Ok,
+        });
         match result {
             Ok(Outcome::Address(text)) => match text.parse::<Address>() {
                 Ok(address) => Outcome::Address(self.normalise(&address)),

@@ -122,6 +122,7 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> St
             Outcome::Ok => None,
             Outcome::Count(n) => Some(format!("{{returns: {n}}}")),
             Outcome::Data(d) => Some(format!("{{data: {{hex: \"{}\"}}}}", hex(d))),
+            Outcome::Value(v) => Some(format!("{{value: {v}}}")),
             Outcome::Address(a) => address(a).map(|a| format!("{{address: \"{a}\"}}")),
             Outcome::Error(e) => Some(format!("{{error: {e}}}")),
         };

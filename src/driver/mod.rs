@@ -7,6 +7,7 @@
 mod pipes;
 mod probe;
 mod process;
+pub mod schema;
 mod session;
 mod tree;
 
@@ -45,7 +46,8 @@ pub fn hello_limit() -> Duration {
 }
 
 /// What a driver says about itself in the handshake.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "The hello reply: who the driver is and what it supports")]
 pub struct Hello {
     /// The protocol version it speaks.
     pub protocol: u32,

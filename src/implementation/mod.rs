@@ -35,27 +35,21 @@
 //! ```
 
 mod mixed;
+mod plain;
 pub mod privileges;
 
 pub use crate::vocab::{Capabilities, Feature};
 pub use mixed::Mixed;
+pub use plain::Plain;
 
-use crate::vocab::{
-    Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+use crate::operation::{
+    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, GetpeernameCall,
+    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
+    RecvCall, RecvfromCall, Reply, SendCall, SendallCall, SendtoCall, SetsockoptCall,
+    SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 
-/// A socket inside one [`Session`]: an opaque number the session chose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Handle(pub u64);
-
-impl std::fmt::Display for Handle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// The result of a socket call.
-pub type SockResult<T> = Result<T, SockError>;
+pub use crate::operation::{Handle, SockResult};
 
 /// An implementation of the socket API that scenarios can be run against.
 pub trait Implementation: Send + Sync {
@@ -108,71 +102,69 @@ pub struct SessionEndError {
     pub reason: String,
 }
 
-/// The socket operations, one method per Python `socket` method the suite checks.
-///
-/// Every method may be called from any thread, and a call that blocks MUST NOT stop calls on other
-/// handles. Methods document the Python method they mirror; their exact semantics are in `spec/`.
-pub trait Session: Send + Sync {
-    /// `socket.socket(family, type)`.
-    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle>;
-    /// `socket.socketpair(family, type)`.
-    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)>;
-    /// `sock.bind(address)`.
-    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()>;
-    /// `sock.listen(backlog)`; `None` is Python's `listen()` with its default backlog.
-    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()>;
-    /// `sock.accept()`: the new connection's handle and the peer's address.
-    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)>;
-    /// `sock.connect(address)`.
-    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()>;
-    /// `sock.send(data)`: how many bytes were taken.
-    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize>;
-    /// `sock.sendall(data)`: all of it, or an error.
-    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()>;
-    /// `sock.sendto(data, address)`: how many bytes were taken.
-    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize>;
-    /// `sock.recv(bufsize, flags)`: at most `bufsize` bytes; empty at end of stream.
-    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>>;
-    /// `sock.recvfrom(bufsize)`: data and the sender's address.
-    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)>;
-    /// `sock.shutdown(how)`.
-    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()>;
-    /// `sock.close()`. The handle stays known: later calls on it fail as the spec says (`EBADF`).
-    fn close(&self, socket: Handle) -> SockResult<()>;
-    /// `sock.getsockname()`.
-    fn getsockname(&self, socket: Handle) -> SockResult<Address>;
-    /// `sock.getpeername()`.
-    fn getpeername(&self, socket: Handle) -> SockResult<Address>;
-    /// `sock.setsockopt(SOL_SOCKET, option, value)`; booleans are 0 or 1.
-    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()>;
-    /// `sock.getsockopt(SOL_SOCKET, option)`.
-    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64>;
-    /// `sock.setblocking(…)` / `sock.settimeout(…)`.
-    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()>;
+/// Generates the [`Session`] trait: one method per operation of the table in
+/// [`crate::operation`], each forwarding to [`Session::perform`] unless implemented.
+macro_rules! session_trait {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        /// The socket operations, one method per Python `socket` method the suite checks (the
+        /// table in [`crate::operation`]), and the hooks the runner's watchdog uses.
+        ///
+        /// Every method may be called from any thread, and a call that blocks MUST NOT stop calls
+        /// on other handles. Their exact semantics are in `spec/`.
+        ///
+        /// Implement the operations you support; the others answer `unsupported` (through
+        /// [`perform`](Session::perform)'s default), and scenarios that use them are reported
+        /// `unsupported`. An implementation that speaks every operation the same way (a driver,
+        /// which sends each call down a pipe) implements [`perform`](Session::perform) alone.
+        pub trait Session: Send + Sync {
+            $(
+                $(#[$doc])*
+                fn $method(&self, call: &$Args) -> SockResult<$Ok> {
+                    match self.perform(&Call::$Variant(call.clone()))? {
+                        Reply::$Variant(ok) => Ok(ok),
+                        other => Err(crate::operation::mismatched($name, &other)),
+                    }
+                }
+            )*
 
-    /// Wakes any call blocked on `socket`, for the runner's watchdog.
-    ///
-    /// It MUST NOT change the socket's mode; after it the blocked call returns (with any result),
-    /// and the runner reports the step as timed out. Unknown or closed handles are ignored.
-    fn interrupt(&self, socket: Handle);
+            /// Performs any call: what every operation method not implemented does. The default
+            /// answers `unsupported`.
+            fn perform(&self, call: &Call) -> SockResult<Reply> {
+                Err(crate::operation::unsupported(call.name()))
+            }
 
-    /// Ends, by any means, whatever call this session is making, for the runner's watchdog: the
-    /// call had no socket to [`interrupt`](Session::interrupt) (`socket`, `socketpair`), or
-    /// interrupting it did not make it return. The session is not used again afterwards.
-    ///
-    /// An out-of-process implementation kills its process (and everything that process
-    /// started), so the blocked call returns with an error. An in-process one may do nothing:
-    /// the runner then stops waiting for the call and abandons its thread.
-    fn abandon(&self) {}
+            /// Wakes any call blocked on `socket`, for the runner's watchdog.
+            ///
+            /// It MUST NOT change the socket's mode; after it the blocked call returns (with any result),
+            /// and the runner reports the step as timed out. Unknown or closed handles are ignored.
+            fn interrupt(&self, socket: Handle);
 
-    /// Ends the session once its scenario is over (the runner calls it before dropping the
-    /// session, for every session of a scenario at once, so that their endings overlap). An
-    /// error says how the implementation misbehaved in ending (a driver that did not answer
-    /// `bye`); the scenario is then reported `error`. MUST be bounded in time.
-    fn end(&self) -> Result<(), SessionEndError> {
-        Ok(())
-    }
+            /// Ends, by any means, whatever call this session is making, for the runner's watchdog: the
+            /// call had no socket to [`interrupt`](Session::interrupt) (`socket`, `socketpair`), or
+            /// interrupting it did not make it return. The session is not used again afterwards.
+            ///
+            /// An out-of-process implementation kills its process (and everything that process
+            /// started), so the blocked call returns with an error. An in-process one may do nothing:
+            /// the runner then stops waiting for the call and abandons its thread.
+            fn abandon(&self) {}
+
+            /// Ends the session once its scenario is over (the runner calls it before dropping the
+            /// session, for every session of a scenario at once, so that their endings overlap). An
+            /// error says how the implementation misbehaved in ending (a driver that did not answer
+            /// `bye`); the scenario is then reported `error`. MUST be bounded in time.
+            fn end(&self) -> Result<(), SessionEndError> {
+                Ok(())
+            }
+        }
+    };
 }
+
+crate::operation::operations!(session_trait);
 
 /// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
 /// [`interrupt`](Session::interrupt) its socket, so that a blocked call returns. Returns the body's

@@ -14,7 +14,7 @@ pub use lifecycle::{
     Choice, ClosedSocket, ConnectionModel, End, Expected, Observed, Ran, Setup,
 };
 
-use crate::implementation::{within, Handle, Implementation, Session};
+use crate::implementation::{Plain, within, Handle, Implementation, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
 use render::{datagram_fixture, names_fixture, stream_fixture};
 use std::path::{Path, PathBuf};
@@ -191,7 +191,7 @@ fn fail_when_missing(
     }
     call(
         "setsockopt(SO_RCVTIMEO)",
-        session.setsockopt(socket, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
+        Plain(&*session).setsockopt(socket, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
     )
 }
 
@@ -223,14 +223,14 @@ fn stream_pair(
     }
     let family = transport.family();
     let bind = local_address(family, dir, "server.sock");
-    let listener = call("socket", rx.socket(family, SocketType::Stream))?;
-    call("bind", rx.bind(listener, &bind))?;
-    call("listen", rx.listen(listener, None))?;
-    let address = call("getsockname", rx.getsockname(listener))?;
-    let client = call("socket", tx.socket(family, SocketType::Stream))?;
+    let listener = call("socket", Plain(&*rx).socket(family, SocketType::Stream))?;
+    call("bind", Plain(&*rx).bind(listener, &bind))?;
+    call("listen", Plain(&*rx).listen(listener, None))?;
+    let address = call("getsockname", Plain(&*rx).getsockname(listener))?;
+    let client = call("socket", Plain(&*tx).socket(family, SocketType::Stream))?;
     // connect completes from the listen queue, before accept.
-    call("connect", tx.connect(client, &address))?;
-    let (conn, _) = call("accept", rx.accept(listener))?;
+    call("connect", Plain(&*tx).connect(client, &address))?;
+    let (conn, _) = call("accept", Plain(&*rx).accept(listener))?;
     Ok((client, conn, listener))
 }
 
@@ -272,8 +272,8 @@ pub fn stream_round_trip(
     bounded(&interrupt, || {
         std::thread::scope(|scope| {
             let sender = scope.spawn(|| {
-                call("sendall", tx.sendall(client, &sent))?;
-                call("shutdown(SHUT_WR)", tx.shutdown(client, Shutdown::Write))
+                call("sendall", Plain(&*tx).sendall(client, &sent))?;
+                call("shutdown(SHUT_WR)", Plain(&*tx).shutdown(client, Shutdown::Write))
             });
             let mut reader = Reader::new(bufsizes, sent.len());
             let mut problem = None;
@@ -316,7 +316,7 @@ fn socketpair_round_trip(
     let session = session.as_ref();
     let (left, right) = call(
         "socketpair",
-        session.socketpair(Family::Unix, SocketType::Stream),
+        Plain(&*session).socketpair(Family::Unix, SocketType::Stream),
     )?;
     // A Unix stream queues the bytes at the peer before send returns: bytes that are not there
     // at once are missing (dropped), and waiting for them would only stall.
@@ -325,7 +325,7 @@ fn socketpair_round_trip(
     bounded(&[(session, left), (session, right)], || {
         let mut reader = Reader::new(bufsizes, sent.len());
         for chunk in sent.chunks(chunk_of(payload)) {
-            call("sendall", session.sendall(left, chunk))?;
+            call("sendall", Plain(&*session).sendall(left, chunk))?;
             let want = reader.received.len() + chunk.len();
             while reader.received.len() < want {
                 let before = reader.received.len();
@@ -344,7 +344,7 @@ fn socketpair_round_trip(
                 }
             }
         }
-        call("shutdown(SHUT_WR)", session.shutdown(left, Shutdown::Write))?;
+        call("shutdown(SHUT_WR)", Plain(&*session).shutdown(left, Shutdown::Write))?;
         let n = reader.recv(session, right)?;
         if n != 0 {
             return Err(format!(
@@ -386,8 +386,7 @@ impl<'a> Reader<'a> {
         let bufsize = self.bufsizes[self.calls % self.bufsizes.len()];
         self.calls += 1;
         let n = self.calls;
-        let chunk = session
-            .recv(socket, bufsize, RecvFlags::default())
+        let chunk = Plain(&*session).recv(socket, bufsize, RecvFlags::default())
             .map_err(|e| format!("recv #{n} ({bufsize}) failed: {e}"))?;
         if chunk.len() > bufsize {
             return Err(format!(
@@ -444,25 +443,25 @@ pub fn datagram_boundaries(
     let family = transport.family();
     let bind = local_address(family, dir.path(), "rx.sock");
     let check = || -> Result<(), String> {
-        let receiver = call("socket", rx.socket(family, SocketType::Dgram))?;
-        call("bind", rx.bind(receiver, &bind))?;
+        let receiver = call("socket", Plain(&*rx).socket(family, SocketType::Dgram))?;
+        call("bind", Plain(&*rx).bind(receiver, &bind))?;
         // Everything is sent before anything is read, and loopback queues a datagram before
         // sendto returns: a datagram that is not there at once is missing (merged into another,
         // lost), and waiting for it would only stall.
         fail_when_missing(implementation, rx.as_ref(), receiver)?;
-        let address = call("getsockname", rx.getsockname(receiver))?;
-        let sender = call("socket", tx.socket(family, SocketType::Dgram))?;
+        let address = call("getsockname", Plain(&*rx).getsockname(receiver))?;
+        let sender = call("socket", Plain(&*tx).socket(family, SocketType::Dgram))?;
         if family == Family::Unix {
             // Bound, so that it has a name to send from (an unbound one is unnamed).
             call(
                 "bind",
-                tx.bind(sender, &local_address(family, dir.path(), "tx.sock")),
+                Plain(&*tx).bind(sender, &local_address(family, dir.path(), "tx.sock")),
             )?;
         }
         for (i, (payload, _)) in datagrams.iter().enumerate() {
             let n = call(
                 &format!("sendto #{}", i + 1),
-                tx.sendto(sender, &payload.bytes(), &address),
+                Plain(&*tx).sendto(sender, &payload.bytes(), &address),
             )?;
             if n != payload.len {
                 return Err(format!(
@@ -476,7 +475,7 @@ pub fn datagram_boundaries(
             for (i, (payload, bufsize)) in datagrams.iter().enumerate() {
                 let got = call(
                     &format!("recv #{} ({bufsize})", i + 1),
-                    rx.recv(receiver, *bufsize, RecvFlags::default()),
+                    Plain(&*rx).recv(receiver, *bufsize, RecvFlags::default()),
                 )?;
                 let bytes = payload.bytes();
                 let want = &bytes[..payload.len.min(*bufsize)];
@@ -512,17 +511,17 @@ pub fn names_agree(
     let (a, b) = open_two(implementation).map_err(fail)?;
     let check = || -> Result<(), String> {
         let bind = Address::from((host.to_string().as_str(), 0));
-        let listener = call("socket", b.socket(Family::Inet, SocketType::Stream))?;
-        call("bind", b.bind(listener, &bind))?;
-        call("listen", b.listen(listener, None))?;
-        let server = call("getsockname", b.getsockname(listener))?;
-        let client = call("socket", a.socket(Family::Inet, SocketType::Stream))?;
-        call("connect", a.connect(client, &server))?;
-        let (conn, peer) = call("accept", b.accept(listener))?;
-        let client_name = call("getsockname", a.getsockname(client))?;
-        let client_peer = call("getpeername", a.getpeername(client))?;
-        let conn_name = call("getsockname", b.getsockname(conn))?;
-        let conn_peer = call("getpeername", b.getpeername(conn))?;
+        let listener = call("socket", Plain(&*b).socket(Family::Inet, SocketType::Stream))?;
+        call("bind", Plain(&*b).bind(listener, &bind))?;
+        call("listen", Plain(&*b).listen(listener, None))?;
+        let server = call("getsockname", Plain(&*b).getsockname(listener))?;
+        let client = call("socket", Plain(&*a).socket(Family::Inet, SocketType::Stream))?;
+        call("connect", Plain(&*a).connect(client, &server))?;
+        let (conn, peer) = call("accept", Plain(&*b).accept(listener))?;
+        let client_name = call("getsockname", Plain(&*a).getsockname(client))?;
+        let client_peer = call("getpeername", Plain(&*a).getpeername(client))?;
+        let conn_name = call("getsockname", Plain(&*b).getsockname(conn))?;
+        let conn_peer = call("getpeername", Plain(&*b).getpeername(conn))?;
         let agree = |what: &str, x: &Address, y: &Address| {
             if x == y {
                 Ok(())
@@ -551,15 +550,15 @@ pub fn names_agree(
             &server,
         )?;
 
-        let rx = call("socket", b.socket(Family::Inet, SocketType::Dgram))?;
-        call("bind", b.bind(rx, &bind))?;
-        let rx_name = call("getsockname", b.getsockname(rx))?;
-        let tx = call("socket", a.socket(Family::Inet, SocketType::Dgram))?;
+        let rx = call("socket", Plain(&*b).socket(Family::Inet, SocketType::Dgram))?;
+        call("bind", Plain(&*b).bind(rx, &bind))?;
+        let rx_name = call("getsockname", Plain(&*b).getsockname(rx))?;
+        let tx = call("socket", Plain(&*a).socket(Family::Inet, SocketType::Dgram))?;
         // Bound explicitly: an autobound sender reports the wildcard address, not the one used.
-        call("bind", a.bind(tx, &bind))?;
-        call("sendto", a.sendto(tx, b"who", &rx_name))?;
-        let tx_name = call("getsockname", a.getsockname(tx))?;
-        let (_, from) = call("recvfrom", b.recvfrom(rx, 16))?;
+        call("bind", Plain(&*a).bind(tx, &bind))?;
+        call("sendto", Plain(&*a).sendto(tx, b"who", &rx_name))?;
+        let tx_name = call("getsockname", Plain(&*a).getsockname(tx))?;
+        let (_, from) = call("recvfrom", Plain(&*b).recvfrom(rx, 16))?;
         agree(
             "recvfrom's sender vs the sender's getsockname",
             &from,

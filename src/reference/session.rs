@@ -4,9 +4,13 @@ use super::socket::{Socket, DEFAULT_BACKLOG};
 use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
-use crate::vocab::{
-    Address, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+use crate::operation::{
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall,
+    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
+    RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
+    ShutdownCall, SocketCall, SocketpairCall,
 };
+use crate::vocab::SockError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -70,60 +74,73 @@ impl ReferenceSession {
 }
 
 impl Session for ReferenceSession {
-    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle> {
-        Ok(self.insert(Socket::new(family, kind)?))
+    fn socket(&self, call: &SocketCall) -> SockResult<Opened> {
+        let handle = self.insert(Socket::new(call.family, call.kind)?);
+        Ok(Opened { handle })
     }
 
-    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)> {
-        let (a, b) = Socket::pair(family, kind)?;
-        Ok((self.insert(a), self.insert(b)))
+    fn socketpair(&self, call: &SocketpairCall) -> SockResult<Pair> {
+        let (a, b) = Socket::pair(call.family, call.kind)?;
+        Ok(Pair {
+            handles: [self.insert(a), self.insert(b)],
+        })
     }
 
-    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()> {
-        self.get(socket)?.bind(address.clone())
+    fn bind(&self, call: &BindCall) -> SockResult<()> {
+        self.get(call.handle)?.bind(call.address.clone())
     }
 
-    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()> {
-        self.get(socket)?.listen(backlog.unwrap_or(DEFAULT_BACKLOG))
+    fn listen(&self, call: &ListenCall) -> SockResult<()> {
+        self.get(call.handle)?
+            .listen(call.backlog.unwrap_or(DEFAULT_BACKLOG))
     }
 
-    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)> {
-        let (conn, peer) = self.get(socket)?.accept()?;
-        Ok((self.insert(conn), peer))
+    fn accept(&self, call: &AcceptCall) -> SockResult<Accepted> {
+        let (conn, address) = self.get(call.handle)?.accept()?;
+        Ok(Accepted {
+            handle: self.insert(conn),
+            address,
+        })
     }
 
-    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()> {
-        self.get(socket)?.connect(address.clone())
+    fn connect(&self, call: &ConnectCall) -> SockResult<()> {
+        self.get(call.handle)?.connect(call.address.clone())
     }
 
-    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize> {
-        self.get(socket)?.send(data)
+    fn send(&self, call: &SendCall) -> SockResult<usize> {
+        self.get(call.handle)?.send(&call.data.0)
     }
 
-    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()> {
-        self.get(socket)?.sendall(data)
+    fn sendall(&self, call: &SendallCall) -> SockResult<()> {
+        self.get(call.handle)?.sendall(&call.data.0)
     }
 
-    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize> {
-        self.get(socket)?.sendto(data, address.clone())
+    fn sendto(&self, call: &SendtoCall) -> SockResult<usize> {
+        self.get(call.handle)?
+            .sendto(&call.data.0, call.address.clone())
     }
 
-    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
-        self.get(socket)?.recv(bufsize, flags)
+    fn recv(&self, call: &RecvCall) -> SockResult<Received> {
+        let data = self.get(call.handle)?.recv(call.bufsize, call.flags)?;
+        Ok(Received { data: Bytes(data) })
     }
 
-    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)> {
-        self.get(socket)?.recvfrom(bufsize)
+    fn recvfrom(&self, call: &RecvfromCall) -> SockResult<ReceivedFrom> {
+        let (data, address) = self.get(call.handle)?.recvfrom(call.bufsize)?;
+        Ok(ReceivedFrom {
+            data: Bytes(data),
+            address,
+        })
     }
 
-    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()> {
-        self.get(socket)?.shutdown(how)
+    fn shutdown(&self, call: &ShutdownCall) -> SockResult<()> {
+        self.get(call.handle)?.shutdown(call.how)
     }
 
-    fn close(&self, socket: Handle) -> SockResult<()> {
+    fn close(&self, call: &CloseCall) -> SockResult<()> {
         let previous = {
             let mut table = self.table();
-            match table.slots.get_mut(&socket.0) {
+            match table.slots.get_mut(&call.handle.0) {
                 Some(slot) => std::mem::replace(slot, Slot::Closed),
                 None => return Err(SockError::errno(nix::errno::Errno::EBADF)),
             }
@@ -139,24 +156,26 @@ impl Session for ReferenceSession {
         }
     }
 
-    fn getsockname(&self, socket: Handle) -> SockResult<Address> {
-        self.get(socket)?.getsockname()
+    fn getsockname(&self, call: &GetsocknameCall) -> SockResult<Named> {
+        let address = self.get(call.handle)?.getsockname()?;
+        Ok(Named { address })
     }
 
-    fn getpeername(&self, socket: Handle) -> SockResult<Address> {
-        self.get(socket)?.getpeername()
+    fn getpeername(&self, call: &GetpeernameCall) -> SockResult<Named> {
+        let address = self.get(call.handle)?.getpeername()?;
+        Ok(Named { address })
     }
 
-    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()> {
-        self.get(socket)?.setsockopt(option, value)
+    fn setsockopt(&self, call: &SetsockoptCall) -> SockResult<()> {
+        self.get(call.handle)?.setsockopt(call.option, call.value)
     }
 
-    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64> {
-        self.get(socket)?.getsockopt(option)
+    fn getsockopt(&self, call: &GetsockoptCall) -> SockResult<i64> {
+        self.get(call.handle)?.getsockopt(call.option)
     }
 
-    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
-        self.get(socket)?.set_mode(mode)
+    fn settimeout(&self, call: &SettimeoutCall) -> SockResult<()> {
+        self.get(call.handle)?.set_mode(call.timeout)
     }
 
     fn interrupt(&self, socket: Handle) {

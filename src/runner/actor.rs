@@ -6,6 +6,11 @@ use super::env::Env;
 use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
 use crate::implementation::{Handle, Session};
+use crate::operation::{
+    AcceptCall, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
+    GetsockoptCall, ListenCall, Pair, RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall,
+    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+};
 use crate::scenario::{Actor, AddressExpr, Count, Op, Scenario, Step};
 use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
 use std::collections::HashMap;
@@ -358,37 +363,77 @@ impl ActorRun<'_> {
         let nothing = |r: Result<(), SockError>| r.map(|()| Value::Nothing);
         // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
         let data = |p: &crate::scenario::Payload| {
-            p.bytes().map_err(|e| SockError {
+            p.bytes().map(Bytes).map_err(|e| SockError {
                 code: ErrorCode::Broken,
                 message: e.to_string(),
             })
         };
         match op {
-            Op::Socket(a) => s.socket(a.family, a.kind).map(|new| {
-                sockets.insert(a.name.clone(), new);
-                Value::Nothing
+            Op::Socket(a) => s
+                .socket(&SocketCall {
+                    family: a.family,
+                    kind: a.kind,
+                })
+                .map(|new| {
+                    sockets.insert(a.name.clone(), new.handle);
+                    Value::Nothing
+                }),
+            Op::Socketpair(a) => s
+                .socketpair(&SocketpairCall {
+                    family: a.family,
+                    kind: a.kind,
+                })
+                .map(|Pair { handles: [x, y] }| {
+                    sockets.insert(a.names[0].clone(), x);
+                    sockets.insert(a.names[1].clone(), y);
+                    Value::Nothing
+                }),
+            Op::Bind(_) => nothing(s.bind(&BindCall {
+                handle: h()?,
+                address: address()?,
+            })),
+            Op::Listen(a) => nothing(s.listen(&ListenCall {
+                handle: h()?,
+                backlog: a.backlog,
+            })),
+            Op::Accept(a) => s.accept(&AcceptCall { handle: h()? }).map(|new| {
+                sockets.insert(a.name.clone(), new.handle);
+                Value::Address(new.address)
             }),
-            Op::Socketpair(a) => s.socketpair(a.family, a.kind).map(|(x, y)| {
-                sockets.insert(a.names[0].clone(), x);
-                sockets.insert(a.names[1].clone(), y);
-                Value::Nothing
-            }),
-            Op::Bind(_) => nothing(s.bind(h()?, &address()?)),
-            Op::Listen(a) => nothing(s.listen(h()?, a.backlog)),
-            Op::Accept(a) => s.accept(h()?).map(|(new, peer)| {
-                sockets.insert(a.name.clone(), new);
-                Value::Address(peer)
-            }),
-            Op::Connect(_) => nothing(s.connect(h()?, &address()?)),
-            Op::Send(a) => s.send(h()?, &data(&a.data)?).map(Value::Count),
-            Op::Sendall(a) => nothing(s.sendall(h()?, &data(&a.data)?)),
-            Op::Sendto(a) => s
-                .sendto(h()?, &data(&a.data)?, &address()?)
+            Op::Connect(_) => nothing(s.connect(&ConnectCall {
+                handle: h()?,
+                address: address()?,
+            })),
+            Op::Send(a) => s
+                .send(&SendCall {
+                    handle: h()?,
+                    data: data(&a.data)?,
+                })
                 .map(Value::Count),
-            Op::Recv(a) => s.recv(h()?, a.bufsize, a.flags).map(Value::Data),
+            Op::Sendall(a) => nothing(s.sendall(&SendallCall {
+                handle: h()?,
+                data: data(&a.data)?,
+            })),
+            Op::Sendto(a) => s
+                .sendto(&SendtoCall {
+                    handle: h()?,
+                    data: data(&a.data)?,
+                    address: address()?,
+                })
+                .map(Value::Count),
+            Op::Recv(a) => s
+                .recv(&RecvCall {
+                    handle: h()?,
+                    bufsize: a.bufsize,
+                    flags: a.flags,
+                })
+                .map(|r| Value::Data(r.data.0)),
             Op::Recvfrom(a) => s
-                .recvfrom(h()?, a.bufsize)
-                .map(|(d, from)| Value::DataFrom(d, from)),
+                .recvfrom(&RecvfromCall {
+                    handle: h()?,
+                    bufsize: a.bufsize,
+                })
+                .map(|r| Value::DataFrom(r.data.0, r.address)),
             Op::RecvExact(a) => {
                 let mut data = Vec::new();
                 data.try_reserve_exact(a.size).map_err(|e| SockError {
@@ -399,26 +444,30 @@ impl ActorRun<'_> {
                     ),
                 })?;
                 while data.len() < a.size {
-                    let chunk = s.recv(
-                        h()?,
-                        a.bufsize.min(a.size - data.len()),
-                        RecvFlags::default(),
-                    )?;
-                    if chunk.is_empty() {
+                    let chunk = s.recv(&RecvCall {
+                        handle: h()?,
+                        bufsize: a.bufsize.min(a.size - data.len()),
+                        flags: RecvFlags::default(),
+                    })?;
+                    if chunk.data.0.is_empty() {
                         break;
                     }
-                    data.extend_from_slice(&chunk);
+                    data.extend_from_slice(&chunk.data.0);
                 }
                 Ok(Value::Data(data))
             }
             Op::RecvUntilEof(a) => {
                 let mut data = Vec::new();
                 loop {
-                    let chunk = s.recv(h()?, a.bufsize, RecvFlags::default())?;
-                    if chunk.is_empty() {
+                    let chunk = s.recv(&RecvCall {
+                        handle: h()?,
+                        bufsize: a.bufsize,
+                        flags: RecvFlags::default(),
+                    })?;
+                    if chunk.data.0.is_empty() {
                         return Ok(Value::Data(data));
                     }
-                    data.extend_from_slice(&chunk);
+                    data.extend_from_slice(&chunk.data.0);
                     if data.len() > self.max_received {
                         // No end in sight: what arrived so far is the outcome, and it is more
                         // than any expectation can allow.
@@ -426,28 +475,40 @@ impl ActorRun<'_> {
                     }
                 }
             }
-            Op::Shutdown(a) => nothing(s.shutdown(h()?, a.how)),
-            Op::Close(_) => nothing(s.close(h()?)),
-            Op::Getsockname(_) => s.getsockname(h()?).map(Value::Address),
-            Op::Getpeername(_) => s.getpeername(h()?).map(Value::Address),
-            Op::Setsockopt(a) => nothing(s.setsockopt(h()?, a.option, a.value.0)),
-            Op::Getsockopt(a) => s.getsockopt(h()?, a.option).map(Value::Number),
-            Op::Setblocking(a) => nothing(s.set_mode(
-                h()?,
-                if a.blocking {
+            Op::Shutdown(a) => nothing(s.shutdown(&ShutdownCall {
+                handle: h()?,
+                how: a.how,
+            })),
+            Op::Close(_) => nothing(s.close(&CloseCall { handle: h()? })),
+            Op::Getsockname(_) => s
+                .getsockname(&GetsocknameCall { handle: h()? })
+                .map(|n| Value::Address(n.address)),
+            Op::Getpeername(_) => s
+                .getpeername(&GetpeernameCall { handle: h()? })
+                .map(|n| Value::Address(n.address)),
+            Op::Setsockopt(a) => nothing(s.setsockopt(&SetsockoptCall {
+                handle: h()?,
+                option: a.option,
+                value: a.value.0,
+            })),
+            Op::Getsockopt(a) => s
+                .getsockopt(&GetsockoptCall {
+                    handle: h()?,
+                    option: a.option,
+                })
+                .map(Value::Number),
+            Op::Setblocking(a) => nothing(s.settimeout(&SettimeoutCall {
+                handle: h()?,
+                timeout: if a.blocking {
                     Mode::Blocking
                 } else {
                     Mode::NonBlocking
                 },
-            )),
-            Op::Settimeout(a) => nothing(s.set_mode(
-                h()?,
-                match a.timeout {
-                    None => Mode::Blocking,
-                    Some(t) if t.is_zero() => Mode::NonBlocking,
-                    Some(t) => Mode::Timeout(t),
-                },
-            )),
+            })),
+            Op::Settimeout(a) => nothing(s.settimeout(&SettimeoutCall {
+                handle: h()?,
+                timeout: Mode::of_timeout(a.timeout),
+            })),
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
         }
     }

@@ -1,8 +1,14 @@
 //! The std sockets behind the [`Session`] trait.
 
 use crate::implementation::{Handle, Session, SockResult};
+use crate::operation::{
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall,
+    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
+    RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
+    ShutdownCall, SocketCall, SocketpairCall,
+};
 use crate::vocab::{
-    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+    Address, ErrorCode, Family, Mode, Shutdown, SockError, SocketOption, SocketType,
 };
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -149,39 +155,40 @@ impl StdSession {
 }
 
 impl Session for StdSession {
-    fn socket(&self, family: Family, kind: SocketType) -> SockResult<Handle> {
-        match (family, kind) {
-            (_, SocketType::Seqpacket) => Err(unsupported("create SOCK_SEQPACKET sockets")),
+    fn socket(&self, call: &SocketCall) -> SockResult<Opened> {
+        let handle = match (call.family, call.kind) {
+            (_, SocketType::Seqpacket) => return Err(unsupported("create SOCK_SEQPACKET sockets")),
             (Family::Unix, SocketType::Dgram) => {
-                Ok(self.insert(Sock::UnixDatagram(UnixDatagram::unbound()?)))
+                self.insert(Sock::UnixDatagram(UnixDatagram::unbound()?))
             }
-            _ => Ok(self.insert(Sock::Fresh(family, kind))),
-        }
+            (family, kind) => self.insert(Sock::Fresh(family, kind)),
+        };
+        Ok(Opened { handle })
     }
 
-    fn socketpair(&self, family: Family, kind: SocketType) -> SockResult<(Handle, Handle)> {
-        match (family, kind) {
+    fn socketpair(&self, call: &SocketpairCall) -> SockResult<Pair> {
+        let (a, b) = match (call.family, call.kind) {
             (Family::Unix, SocketType::Stream) => {
                 let (a, b) = UnixStream::pair()?;
-                Ok((
-                    self.insert(Sock::UnixStream(a)),
-                    self.insert(Sock::UnixStream(b)),
-                ))
+                (Sock::UnixStream(a), Sock::UnixStream(b))
             }
             (Family::Unix, SocketType::Dgram) => {
                 let (a, b) = UnixDatagram::pair()?;
-                Ok((
-                    self.insert(Sock::UnixDatagram(a)),
-                    self.insert(Sock::UnixDatagram(b)),
+                (Sock::UnixDatagram(a), Sock::UnixDatagram(b))
+            }
+            _ => {
+                return Err(unsupported(
+                    "make a socketpair other than Unix stream or datagram",
                 ))
             }
-            _ => Err(unsupported(
-                "make a socketpair other than Unix stream or datagram",
-            )),
-        }
+        };
+        Ok(Pair {
+            handles: [self.insert(a), self.insert(b)],
+        })
     }
 
-    fn bind(&self, socket: Handle, address: &Address) -> SockResult<()> {
+    fn bind(&self, call: &BindCall) -> SockResult<()> {
+        let (socket, address) = (call.handle, &call.address);
         self.with(socket, |s| {
             let bound = match s {
                 Sock::Fresh(Family::Unix, SocketType::Stream) => {
@@ -207,8 +214,9 @@ impl Session for StdSession {
         })
     }
 
-    fn listen(&self, socket: Handle, backlog: Option<i32>) -> SockResult<()> {
-        if backlog.is_some() {
+    fn listen(&self, call: &ListenCall) -> SockResult<()> {
+        let socket = call.handle;
+        if call.backlog.is_some() {
             return Err(unsupported("set a listen backlog"));
         }
         self.with(socket, |s| match s {
@@ -220,8 +228,8 @@ impl Session for StdSession {
         })
     }
 
-    fn accept(&self, socket: Handle) -> SockResult<(Handle, Address)> {
-        let accepted = match self.clone_stream(socket)? {
+    fn accept(&self, call: &AcceptCall) -> SockResult<Accepted> {
+        let accepted = match self.clone_stream(call.handle)? {
             Sock::TcpListener(l) => l
                 .accept()
                 .map(|(t, a)| (Sock::TcpStream(t), Address::Ip(a)))?,
@@ -230,10 +238,14 @@ impl Session for StdSession {
                 .map(|(u, a)| (Sock::UnixStream(u), from_unix(a)))?,
             _ => return Err(unsupported("accept on a socket that is not a listener")),
         };
-        Ok((self.insert(accepted.0), accepted.1))
+        Ok(Accepted {
+            handle: self.insert(accepted.0),
+            address: accepted.1,
+        })
     }
 
-    fn connect(&self, socket: Handle, address: &Address) -> SockResult<()> {
+    fn connect(&self, call: &ConnectCall) -> SockResult<()> {
+        let (socket, address) = (call.handle, &call.address);
         // Connecting can block: take the socket's kind without holding its lock during the call.
         let kind = self.with(socket, |s| {
             Ok(match s {
@@ -272,7 +284,8 @@ impl Session for StdSession {
         })
     }
 
-    fn send(&self, socket: Handle, data: &[u8]) -> SockResult<usize> {
+    fn send(&self, call: &SendCall) -> SockResult<usize> {
+        let (socket, data) = (call.handle, &call.data.0);
         Ok(match self.clone_stream(socket)? {
             Sock::TcpStream(mut t) => t.write(data)?,
             Sock::UnixStream(mut u) => u.write(data)?,
@@ -282,7 +295,8 @@ impl Session for StdSession {
         })
     }
 
-    fn sendall(&self, socket: Handle, data: &[u8]) -> SockResult<()> {
+    fn sendall(&self, call: &SendallCall) -> SockResult<()> {
+        let (socket, data) = (call.handle, &call.data.0);
         match self.clone_stream(socket)? {
             Sock::TcpStream(mut t) => Ok(t.write_all(data)?),
             Sock::UnixStream(mut u) => Ok(u.write_all(data)?),
@@ -292,7 +306,8 @@ impl Session for StdSession {
         }
     }
 
-    fn sendto(&self, socket: Handle, data: &[u8], address: &Address) -> SockResult<usize> {
+    fn sendto(&self, call: &SendtoCall) -> SockResult<usize> {
+        let (socket, data, address) = (call.handle, &call.data.0, &call.address);
         let fresh = self.with(socket, |s| {
             Ok(matches!(s, Sock::Fresh(_, SocketType::Dgram)))
         })?;
@@ -318,7 +333,8 @@ impl Session for StdSession {
         })
     }
 
-    fn recv(&self, socket: Handle, bufsize: usize, flags: RecvFlags) -> SockResult<Vec<u8>> {
+    fn recv(&self, call: &RecvCall) -> SockResult<Received> {
+        let (socket, bufsize, flags) = (call.handle, call.bufsize, call.flags);
         if flags.waitall || flags.dontwait {
             return Err(unsupported("pass MSG_WAITALL or MSG_DONTWAIT"));
         }
@@ -337,10 +353,13 @@ impl Session for StdSession {
             }
         };
         buffer.truncate(n);
-        Ok(buffer)
+        Ok(Received {
+            data: Bytes(buffer),
+        })
     }
 
-    fn recvfrom(&self, socket: Handle, bufsize: usize) -> SockResult<(Vec<u8>, Address)> {
+    fn recvfrom(&self, call: &RecvfromCall) -> SockResult<ReceivedFrom> {
+        let (socket, bufsize) = (call.handle, call.bufsize);
         let mut buffer = vec![0u8; bufsize];
         let (n, from) = match self.clone_stream(socket)? {
             Sock::Udp(u) => u.recv_from(&mut buffer).map(|(n, a)| (n, Address::Ip(a)))?,
@@ -352,11 +371,15 @@ impl Session for StdSession {
             }
         };
         buffer.truncate(n);
-        Ok((buffer, from))
+        Ok(ReceivedFrom {
+            data: Bytes(buffer),
+            address: from,
+        })
     }
 
-    fn shutdown(&self, socket: Handle, how: Shutdown) -> SockResult<()> {
-        let how = match how {
+    fn shutdown(&self, call: &ShutdownCall) -> SockResult<()> {
+        let socket = call.handle;
+        let how = match call.how {
             Shutdown::Read => std::net::Shutdown::Read,
             Shutdown::Write => std::net::Shutdown::Write,
             Shutdown::Both => std::net::Shutdown::Both,
@@ -369,9 +392,9 @@ impl Session for StdSession {
         })
     }
 
-    fn close(&self, socket: Handle) -> SockResult<()> {
+    fn close(&self, call: &CloseCall) -> SockResult<()> {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
-        match table.1.get_mut(&socket.0) {
+        match table.1.get_mut(&call.handle.0) {
             Some(slot) => {
                 *slot = Slot::Closed;
                 Ok(())
@@ -380,9 +403,9 @@ impl Session for StdSession {
         }
     }
 
-    fn getsockname(&self, socket: Handle) -> SockResult<Address> {
-        self.with(socket, |s| {
-            Ok(match s {
+    fn getsockname(&self, call: &GetsocknameCall) -> SockResult<Named> {
+        self.with(call.handle, |s| {
+            let address = match s {
                 Sock::TcpListener(l) => Address::Ip(l.local_addr()?),
                 Sock::TcpStream(t) => Address::Ip(t.local_addr()?),
                 Sock::Udp(u) => Address::Ip(u.local_addr()?),
@@ -394,13 +417,14 @@ impl Session for StdSession {
                         "name a socket that is neither bound nor connected",
                     ))
                 }
-            })
+            };
+            Ok(Named { address })
         })
     }
 
-    fn getpeername(&self, socket: Handle) -> SockResult<Address> {
-        self.with(socket, |s| {
-            Ok(match s {
+    fn getpeername(&self, call: &GetpeernameCall) -> SockResult<Named> {
+        self.with(call.handle, |s| {
+            let address = match s {
                 Sock::TcpStream(t) => Address::Ip(t.peer_addr()?),
                 Sock::Udp(u) => Address::Ip(u.peer_addr()?),
                 Sock::UnixStream(u) => from_unix(u.peer_addr()?),
@@ -410,11 +434,13 @@ impl Session for StdSession {
                         "ask the peer of a socket that is not connected",
                     ))
                 }
-            })
+            };
+            Ok(Named { address })
         })
     }
 
-    fn setsockopt(&self, socket: Handle, option: SocketOption, value: i64) -> SockResult<()> {
+    fn setsockopt(&self, call: &SetsockoptCall) -> SockResult<()> {
+        let (socket, option, value) = (call.handle, call.option, call.value);
         let timeout = (value > 0).then(|| Duration::from_millis(value as u64));
         self.with(socket, |s| match (option, s) {
             (SocketOption::RecvTimeoutMs, Sock::TcpStream(t)) => Ok(t.set_read_timeout(timeout)?),
@@ -433,13 +459,15 @@ impl Session for StdSession {
         })
     }
 
-    fn getsockopt(&self, socket: Handle, option: SocketOption) -> SockResult<i64> {
+    fn getsockopt(&self, call: &GetsockoptCall) -> SockResult<i64> {
+        let (socket, option) = (call.handle, call.option);
         // A closed socket is EBADF, like any other call on it; only a live one is unsupported.
         self.with(socket, |_| Err(unsupported(&format!("read {option}"))))
     }
 
-    fn set_mode(&self, socket: Handle, mode: Mode) -> SockResult<()> {
-        let nonblocking = match mode {
+    fn settimeout(&self, call: &SettimeoutCall) -> SockResult<()> {
+        let socket = call.handle;
+        let nonblocking = match call.timeout {
             Mode::Blocking => false,
             Mode::NonBlocking => true,
             Mode::Timeout(_) => {

@@ -126,6 +126,20 @@ impl<'de> Deserialize<'de> for Address {
     }
 }
 
+impl schemars::JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "address".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "scenario-format.md section 9, resolved: 127.0.0.1:80, [::1]:80, localhost:80, unix:/absolute/path, abstract:NAME, unnamed.",
+            "pattern": r"^(unnamed|unix:.+|abstract:.*|\[[^\[\]]+\]:[0-9]{1,5}|[^\[\]:\s]+:[0-9]{1,5})$"
+        })
+    }
+}
+
 impl From<SocketAddr> for Address {
     fn from(a: SocketAddr) -> Self {
         Address::Ip(a)

@@ -1,12 +1,15 @@
 //! What an implementation declares it can do.
 
 use super::{Family, SocketOption, SocketType};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
 /// An ability beyond families, types and options that some scenarios need.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     /// `socketpair()`.
@@ -39,7 +42,7 @@ impl fmt::Display for Feature {
 }
 
 /// What an implementation can express.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capabilities {
     /// Address families it supports.
     pub families: BTreeSet<Family>,

@@ -1,11 +1,14 @@
 //! Socket options, blocking modes, shutdown directions and receive flags.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
 /// A socket option a scenario may set with `setsockopt`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SocketOption {
     /// `SO_REUSEADDR` (boolean).
@@ -53,8 +56,10 @@ impl fmt::Display for SocketOption {
 }
 
 /// How calls on a socket wait, in Python's terms (`setblocking` / `settimeout`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+///
+/// Its text form is the argument of Python's `settimeout`: `null` (blocking), `0`
+/// (non-blocking) or a number of seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Calls wait as long as it takes (`settimeout(None)`, `setblocking(True)`).
     Blocking,
@@ -63,6 +68,60 @@ pub enum Mode {
     NonBlocking,
     /// Calls wait at most this long, then fail with a timeout (`settimeout(t)`).
     Timeout(Duration),
+}
+
+impl Mode {
+    /// The mode `settimeout(seconds)` sets: `None` blocks, zero is non-blocking.
+    pub fn of_timeout(seconds: Option<Duration>) -> Mode {
+        match seconds {
+            None => Mode::Blocking,
+            Some(t) if t.is_zero() => Mode::NonBlocking,
+            Some(t) => Mode::Timeout(t),
+        }
+    }
+
+    /// The argument of `settimeout` that sets this mode.
+    pub fn timeout(self) -> Option<Duration> {
+        match self {
+            Mode::Blocking => None,
+            Mode::NonBlocking => Some(Duration::ZERO),
+            Mode::Timeout(t) => Some(t),
+        }
+    }
+}
+
+impl Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Mode::Blocking => serializer.serialize_none(),
+            Mode::NonBlocking => serializer.serialize_u8(0),
+            Mode::Timeout(t) => serializer.serialize_f64(t.as_secs_f64()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let seconds = Option::<f64>::deserialize(deserializer)?;
+        let timeout = seconds
+            .map(|s| Duration::try_from_secs_f64(s).map_err(serde::de::Error::custom))
+            .transpose()?;
+        Ok(Mode::of_timeout(timeout))
+    }
+}
+
+impl JsonSchema for Mode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "timeout".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": ["number", "null"],
+            "minimum": 0,
+            "description": "Python's settimeout argument: null blocks, 0 is non-blocking, else seconds."
+        })
+    }
 }
 
 impl fmt::Display for Mode {
@@ -76,7 +135,7 @@ impl fmt::Display for Mode {
 }
 
 /// Which direction `shutdown(2)` closes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Shutdown {
     /// `SHUT_RD`: no more receptions.
@@ -98,7 +157,7 @@ impl fmt::Display for Shutdown {
 }
 
 /// Flags for `recv(2)` that scenarios may use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecvFlags {
     /// `MSG_PEEK`: return data without removing it from the queue.

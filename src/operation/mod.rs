@@ -1,0 +1,379 @@
+//! Every socket operation an implementation performs, defined once.
+//!
+//! [`operations!`] is the one table of operations: each entry names the operation (as the driver
+//! protocol writes it), the [`Session`](crate::implementation::Session) method that performs it,
+//! its arguments (a `…Call` struct), what it returns, and the feature an implementation must
+//! declare to be asked for it. Everything else is generated from the table:
+//!
+//! - the argument structs and [`Call`], one variant per operation, which are also the driver
+//!   protocol's requests (serde, tagged by `op`);
+//! - [`Reply`], what each operation returned, and [`Call::reply_from`], which reads a driver's
+//!   `ok` value as the type its operation promises;
+//! - the per-operation methods of the `Session` trait, each with a default that forwards to
+//!   [`Session::perform`](crate::implementation::Session::perform) (so that an implementation
+//!   implements what it supports, and a driver implements one method for all);
+//! - [`dispatch`], which sends a [`Call`] to its method;
+//! - [`Call::needs`], the capability a call needs, and [`Call::NAMES`];
+//! - the driver protocol's JSON Schema (see [`crate::driver::schema`]).
+//!
+//! The table is an "X macro": `operations!(then)` calls the macro `then` with every entry, so each
+//! layer generates its part where it lives.
+//!
+//! Adding an operation: see CONTRIBUTING.md, "Adding an operation".
+
+mod wire;
+
+pub use wire::{Accepted, Bytes, Named, Opened, Pair, Received, ReceivedFrom};
+
+use crate::vocab::{
+    Address, ErrorCode, Family, Feature, Mode, RecvFlags, SockError, SocketOption, SocketType,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A socket inside one session: an opaque number the session chose.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(transparent)]
+#[schemars(
+    rename = "handle",
+    description = "A socket, as the implementation numbered it; local to one session (one driver process)."
+)]
+pub struct Handle(pub u64);
+
+impl std::fmt::Display for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// The result of a socket call.
+pub type SockResult<T> = Result<T, SockError>;
+
+/// The table of operations. `operations!(then)` expands to `then! { …every entry… }`; an entry is
+///
+/// ```text
+/// /// docs
+/// "wire-name" => method: Variant(ArgsStruct { fields… }) -> OkType, needs [features…];
+/// ```
+macro_rules! operations {
+    ($then:ident) => {
+        $then! {
+            /// `socket.socket(family, type)`: a new socket.
+            "socket" => socket: Socket(SocketCall {
+                /// The address family.
+                family: Family,
+                /// The socket type.
+                #[serde(rename = "type")]
+                kind: SocketType,
+            }) -> Opened, needs [];
+            /// `socket.socketpair(family, type)`: two sockets connected to each other.
+            "socketpair" => socketpair: Socketpair(SocketpairCall {
+                /// The address family.
+                family: Family,
+                /// The socket type.
+                #[serde(rename = "type")]
+                kind: SocketType,
+            }) -> Pair, needs [Socketpair];
+            /// `sock.bind(address)`.
+            "bind" => bind: Bind(BindCall {
+                /// The socket.
+                handle: Handle,
+                /// The local address.
+                address: Address,
+            }) -> (), needs [];
+            /// `sock.listen(backlog)`; no backlog is Python's `listen()` with its default.
+            "listen" => listen: Listen(ListenCall {
+                /// The socket.
+                handle: Handle,
+                /// The backlog, or `null` for the library's default.
+                backlog: Option<i32>,
+            }) -> (), needs [];
+            /// `sock.accept()`: the new connection and the peer's address.
+            "accept" => accept: Accept(AcceptCall {
+                /// The listening socket.
+                handle: Handle,
+            }) -> Accepted, needs [];
+            /// `sock.connect(address)`.
+            "connect" => connect: Connect(ConnectCall {
+                /// The socket.
+                handle: Handle,
+                /// The peer's address.
+                address: Address,
+            }) -> (), needs [];
+            /// `sock.send(data)`: how many bytes were taken.
+            "send" => send: Send(SendCall {
+                /// The socket.
+                handle: Handle,
+                /// The bytes to send.
+                data: Bytes,
+            }) -> usize, needs [];
+            /// `sock.sendall(data)`: all of it, or an error.
+            "sendall" => sendall: Sendall(SendallCall {
+                /// The socket.
+                handle: Handle,
+                /// The bytes to send.
+                data: Bytes,
+            }) -> (), needs [];
+            /// `sock.sendto(data, address)`: how many bytes were taken.
+            "sendto" => sendto: Sendto(SendtoCall {
+                /// The socket.
+                handle: Handle,
+                /// The bytes to send.
+                data: Bytes,
+                /// Where to.
+                address: Address,
+            }) -> usize, needs [];
+            /// `sock.recv(bufsize, flags)`: at most `bufsize` bytes; none at end of stream.
+            "recv" => recv: Recv(RecvCall {
+                /// The socket.
+                handle: Handle,
+                /// The most bytes to receive (Python's bufsize).
+                bufsize: usize,
+                /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`.
+                flags: RecvFlags,
+            }) -> Received, needs [];
+            /// `sock.recvfrom(bufsize)`: data and the sender's address.
+            "recvfrom" => recvfrom: Recvfrom(RecvfromCall {
+                /// The socket.
+                handle: Handle,
+                /// The most bytes to receive (Python's bufsize).
+                bufsize: usize,
+            }) -> ReceivedFrom, needs [];
+            /// `sock.shutdown(how)`.
+            "shutdown" => shutdown: Shutdown(ShutdownCall {
+                /// The socket.
+                handle: Handle,
+                /// Which direction to shut.
+                how: crate::vocab::Shutdown,
+            }) -> (), needs [Shutdown];
+            /// `sock.close()`. The handle stays known: later calls on it fail with `EBADF`.
+            "close" => close: Close(CloseCall {
+                /// The socket.
+                handle: Handle,
+            }) -> (), needs [];
+            /// `sock.getsockname()`.
+            "getsockname" => getsockname: Getsockname(GetsocknameCall {
+                /// The socket.
+                handle: Handle,
+            }) -> Named, needs [];
+            /// `sock.getpeername()`.
+            "getpeername" => getpeername: Getpeername(GetpeernameCall {
+                /// The socket.
+                handle: Handle,
+            }) -> Named, needs [];
+            /// `sock.setsockopt(level, option, value)`; booleans are 0 or 1.
+            "setsockopt" => setsockopt: Setsockopt(SetsockoptCall {
+                /// The socket.
+                handle: Handle,
+                /// The option (its level is part of its name).
+                option: SocketOption,
+                /// The value, as an integer.
+                value: i64,
+            }) -> (), needs [];
+            /// `sock.getsockopt(level, option)`: the option's value as an integer.
+            "getsockopt" => getsockopt: Getsockopt(GetsockoptCall {
+                /// The socket.
+                handle: Handle,
+                /// The option (its level is part of its name).
+                option: SocketOption,
+            }) -> i64, needs [];
+            /// `sock.settimeout(timeout)` (and `sock.setblocking(flag)`, which sets the same).
+            "settimeout" => settimeout: Settimeout(SettimeoutCall {
+                /// The socket.
+                handle: Handle,
+                /// `null` blocks, `0` is non-blocking, else seconds.
+                timeout: Mode,
+            }) -> (), needs [];
+        }
+    };
+}
+pub(crate) use operations;
+
+/// Generates the argument structs, [`Call`], [`Reply`], [`dispatch`] and their helpers.
+macro_rules! define_calls {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        $(
+            #[doc = concat!("The arguments of `", $name, "`.")]
+            #[doc = ""]
+            $(#[$doc])*
+            #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+            #[serde(deny_unknown_fields)]
+            pub struct $Args {
+                $( $(#[$field_attr])* pub $field: $field_ty, )*
+            }
+
+            impl From<$Args> for Call {
+                fn from(args: $Args) -> Call {
+                    Call::$Variant(args)
+                }
+            }
+        )*
+
+        /// One call of one operation, with its arguments: what the runner asks a session to do,
+        /// and (with a `seq`) a driver protocol request.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+        #[serde(tag = "op")]
+        pub enum Call {
+            $(
+                $(#[$doc])*
+                #[serde(rename = $name)]
+                $Variant($Args),
+            )*
+        }
+
+        /// What a call returned, by operation.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Reply {
+            $(
+                #[doc = concat!("What `", $name, "` returned.")]
+                $Variant($Ok),
+            )*
+        }
+
+        impl Call {
+            /// Every operation's name, as the driver protocol writes it, in table order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// The operation's name, as the driver protocol writes it.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Call::$Variant(_) => $name, )*
+                }
+            }
+
+            /// The features an implementation must declare to be asked for this operation
+            /// (arguments may need more, e.g. a backlog; the scenario loader adds those).
+            pub fn needs(&self) -> &'static [Feature] {
+                match self {
+                    $( Call::$Variant(_) => &[$(Feature::$need),*], )*
+                }
+            }
+
+            /// Reads a driver's `ok` value as what this operation returns.
+            pub fn reply_from(&self, ok: serde_json::Value) -> Result<Reply, serde_json::Error> {
+                match self {
+                    $( Call::$Variant(_) => serde_json::from_value::<$Ok>(ok).map(Reply::$Variant), )*
+                }
+            }
+        }
+
+        impl Reply {
+            /// The operation this reply answers.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Reply::$Variant(_) => $name, )*
+                }
+            }
+
+            /// The reply as the driver protocol's `ok` value.
+            pub fn to_json(&self) -> serde_json::Value {
+                match self {
+                    $( Reply::$Variant(ok) => serde_json::to_value(ok).unwrap_or_default(), )*
+                }
+            }
+        }
+
+        /// Makes `call` through the session method that performs its operation.
+        pub fn dispatch(
+            session: &(impl crate::implementation::Session + ?Sized),
+            call: &Call,
+        ) -> SockResult<Reply> {
+            match call {
+                $( Call::$Variant(args) => session.$method(args).map(Reply::$Variant), )*
+            }
+        }
+
+        /// The JSON Schema of each operation's `ok` value, by operation name, in table order.
+        pub fn ok_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static str, schemars::Schema)> {
+            vec![$( ($name, generator.subschema_for::<$Ok>()), )*]
+        }
+    };
+}
+
+operations!(define_calls);
+
+/// The error a session answers for an operation it cannot express.
+pub fn unsupported(operation: &str) -> SockError {
+    SockError {
+        code: ErrorCode::Unsupported,
+        message: format!("`{operation}` is not supported by this implementation"),
+    }
+}
+
+/// The error for a reply that answers another operation than the call asked.
+pub fn mismatched(call: &str, reply: &Reply) -> SockError {
+    SockError {
+        code: ErrorCode::Broken,
+        message: format!(
+            "the implementation answered `{call}` with the result of `{}`",
+            reply.name()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_is_a_request_tagged_by_its_operation() {
+        let call = Call::from(BindCall {
+            handle: Handle(3),
+            address: "127.0.0.1:80".parse().unwrap(),
+        });
+        let json = serde_json::to_value(&call).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"op": "bind", "handle": 3, "address": "127.0.0.1:80"})
+        );
+        assert_eq!(serde_json::from_value::<Call>(json).unwrap(), call);
+    }
+
+    #[test]
+    fn a_request_with_an_unknown_field_is_refused() {
+        let json = serde_json::json!({"op": "close", "handle": 3, "how": "read"});
+        assert!(serde_json::from_value::<Call>(json).is_err());
+    }
+
+    #[test]
+    fn a_reply_is_read_as_the_type_its_operation_promises() {
+        let call = Call::from(CloseCall { handle: Handle(1) });
+        assert_eq!(
+            call.reply_from(serde_json::Value::Null).unwrap(),
+            Reply::Close(())
+        );
+        assert!(call.reply_from(serde_json::json!(3)).is_err());
+        let recv = Call::from(RecvCall {
+            handle: Handle(1),
+            bufsize: 4,
+            flags: RecvFlags::default(),
+        });
+        let reply = recv
+            .reply_from(serde_json::json!({"data": "aGk="}))
+            .unwrap();
+        assert_eq!(
+            reply,
+            Reply::Recv(Received {
+                data: Bytes(b"hi".to_vec())
+            })
+        );
+        assert_eq!(reply.to_json(), serde_json::json!({"data": "aGk="}));
+    }
+
+    #[test]
+    fn the_names_are_unique() {
+        let mut names = Call::NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Call::NAMES.len());
+    }
+}
