@@ -176,7 +176,11 @@ fn the_cpython_drivers_messages_fit_the_protocol_schema() {
         .current_dir(root())
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let check = r##"
 import json, sys, jsonschema
 schema = json.load(open("spec/driver-protocol.schema.json"))
@@ -210,7 +214,11 @@ print(count)
         .current_dir(root())
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let exchanges: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(exchanges > 50, "only {exchanges} exchanges were checked");
 }

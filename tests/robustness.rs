@@ -7,11 +7,11 @@
 use sockspec::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
+use sockspec::operation::{self, Bytes, Call, Received, Reply};
 use sockspec::reference::Reference;
 use sockspec::requirements::Requirements;
 use sockspec::runner::{run_all, run_scenario, RunOptions, ScenarioResult, Status};
 use sockspec::scenario::{discover, load, Scenario};
-use sockspec::operation::{self, Bytes, Call, Received, Reply};
 use sockspec::vocab::{ErrorCode, SockError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};

@@ -175,7 +175,10 @@ mod tests {
     fn every_operation_has_a_request_and_an_ok_definition() {
         let schema = protocol_schema();
         for name in Call::NAMES {
-            assert!(schema["$defs"][format!("request-{name}")].is_object(), "{name}");
+            assert!(
+                schema["$defs"][format!("request-{name}")].is_object(),
+                "{name}"
+            );
             assert!(schema["$defs"][format!("ok-{name}")].is_object(), "{name}");
         }
     }

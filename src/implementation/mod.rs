@@ -43,10 +43,10 @@ pub use mixed::Mixed;
 pub use plain::Plain;
 
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, GetpeernameCall,
-    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
-    RecvCall, RecvfromCall, Reply, SendCall, SendallCall, SendtoCall, SetsockoptCall,
-    SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
+    GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall,
+    RecvfromCall, Reply, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
+    ShutdownCall, SocketCall, SocketpairCall,
 };
 
 pub use crate::operation::{Handle, SockResult};

@@ -9,7 +9,7 @@
 
 use super::render::lifecycle_fixture;
 use super::{bounded, call, local_address, open_two, stream_pair, Counterexample, StreamTransport};
-use crate::implementation::{Plain, Handle, Implementation, Session};
+use crate::implementation::{Handle, Implementation, Plain, Session};
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
 };
@@ -141,7 +141,10 @@ fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Han
             match setup {
                 Setup::Accepted => Ok(call("accept", Plain(&*session).accept(other))?.0),
                 Setup::ShutDown => {
-                    call("shutdown", Plain(&*session).shutdown(socket, Shutdown::Both))?;
+                    call(
+                        "shutdown",
+                        Plain(&*session).shutdown(socket, Shutdown::Both),
+                    )?;
                     Ok(socket)
                 }
                 _ => Ok(socket),
@@ -166,8 +169,12 @@ fn try_after_close(
         AfterClose::Connect => Plain(&*session).connect(socket, &somewhere()),
         AfterClose::Send => Plain(&*session).send(socket, b"x").map(drop),
         AfterClose::Sendall => Plain(&*session).sendall(socket, b"x"),
-        AfterClose::Sendto => Plain(&*session).sendto(socket, b"x", &somewhere()).map(drop),
-        AfterClose::Recv => Plain(&*session).recv(socket, 16, RecvFlags::default()).map(drop),
+        AfterClose::Sendto => Plain(&*session)
+            .sendto(socket, b"x", &somewhere())
+            .map(drop),
+        AfterClose::Recv => Plain(&*session)
+            .recv(socket, 16, RecvFlags::default())
+            .map(drop),
         AfterClose::Recvfrom => Plain(&*session).recvfrom(socket, 16).map(drop),
         AfterClose::Shutdown(how) => Plain(&*session).shutdown(socket, how),
         AfterClose::Getsockname => Plain(&*session).getsockname(socket).map(drop),
@@ -547,11 +554,15 @@ fn is(e: &SockError, errno: nix::errno::Errno) -> bool {
 /// Makes the call.
 fn perform(session: &dyn Session, socket: Handle, action: Action, position: usize) -> Observed {
     let result = match action {
-        Action::Send { end, len } => Plain(&*session).send(socket, &stream_bytes(end, position, len))
+        Action::Send { end, len } => Plain(&*session)
+            .send(socket, &stream_bytes(end, position, len))
             .map(Observed::Count),
-        Action::Recv { bufsize, .. } => Plain(&*session).recv(socket, bufsize, RecvFlags::default())
+        Action::Recv { bufsize, .. } => Plain(&*session)
+            .recv(socket, bufsize, RecvFlags::default())
             .map(Observed::Bytes),
-        Action::Shutdown { how, .. } => Plain(&*session).shutdown(socket, how).map(|()| Observed::Done),
+        Action::Shutdown { how, .. } => Plain(&*session)
+            .shutdown(socket, how)
+            .map(|()| Observed::Done),
         Action::Getpeername { .. } => Plain(&*session).getpeername(socket).map(Observed::Name),
     };
     result.unwrap_or_else(Observed::Failed)

@@ -14,7 +14,7 @@ pub use lifecycle::{
     Choice, ClosedSocket, ConnectionModel, End, Expected, Observed, Ran, Setup,
 };
 
-use crate::implementation::{Plain, within, Handle, Implementation, Session};
+use crate::implementation::{within, Handle, Implementation, Plain, Session};
 use crate::vocab::{Address, Family, RecvFlags, Shutdown, SockError, SocketOption, SocketType};
 use render::{datagram_fixture, names_fixture, stream_fixture};
 use std::path::{Path, PathBuf};
@@ -273,7 +273,10 @@ pub fn stream_round_trip(
         std::thread::scope(|scope| {
             let sender = scope.spawn(|| {
                 call("sendall", Plain(&*tx).sendall(client, &sent))?;
-                call("shutdown(SHUT_WR)", Plain(&*tx).shutdown(client, Shutdown::Write))
+                call(
+                    "shutdown(SHUT_WR)",
+                    Plain(&*tx).shutdown(client, Shutdown::Write),
+                )
             });
             let mut reader = Reader::new(bufsizes, sent.len());
             let mut problem = None;
@@ -344,7 +347,10 @@ fn socketpair_round_trip(
                 }
             }
         }
-        call("shutdown(SHUT_WR)", Plain(&*session).shutdown(left, Shutdown::Write))?;
+        call(
+            "shutdown(SHUT_WR)",
+            Plain(&*session).shutdown(left, Shutdown::Write),
+        )?;
         let n = reader.recv(session, right)?;
         if n != 0 {
             return Err(format!(
@@ -386,7 +392,8 @@ impl<'a> Reader<'a> {
         let bufsize = self.bufsizes[self.calls % self.bufsizes.len()];
         self.calls += 1;
         let n = self.calls;
-        let chunk = Plain(&*session).recv(socket, bufsize, RecvFlags::default())
+        let chunk = Plain(&*session)
+            .recv(socket, bufsize, RecvFlags::default())
             .map_err(|e| format!("recv #{n} ({bufsize}) failed: {e}"))?;
         if chunk.len() > bufsize {
             return Err(format!(
@@ -511,11 +518,17 @@ pub fn names_agree(
     let (a, b) = open_two(implementation).map_err(fail)?;
     let check = || -> Result<(), String> {
         let bind = Address::from((host.to_string().as_str(), 0));
-        let listener = call("socket", Plain(&*b).socket(Family::Inet, SocketType::Stream))?;
+        let listener = call(
+            "socket",
+            Plain(&*b).socket(Family::Inet, SocketType::Stream),
+        )?;
         call("bind", Plain(&*b).bind(listener, &bind))?;
         call("listen", Plain(&*b).listen(listener, None))?;
         let server = call("getsockname", Plain(&*b).getsockname(listener))?;
-        let client = call("socket", Plain(&*a).socket(Family::Inet, SocketType::Stream))?;
+        let client = call(
+            "socket",
+            Plain(&*a).socket(Family::Inet, SocketType::Stream),
+        )?;
         call("connect", Plain(&*a).connect(client, &server))?;
         let (conn, peer) = call("accept", Plain(&*b).accept(listener))?;
         let client_name = call("getsockname", Plain(&*a).getsockname(client))?;

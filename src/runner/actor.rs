@@ -227,9 +227,9 @@ impl ActorRun<'_> {
         }
         // recv(2) never returns more than it was asked for, whatever the step expects.
         let bufsize = match &step.op {
-            Op::Recv(a) => Some(a.bufsize),
-            Op::Recvfrom(a) => Some(a.bufsize),
-            _ => None,
+            // These collect many receives; each was bounded by its own bufsize.
+            Op::RecvExact(_) | Op::RecvUntilEof(_) => None,
+            op => op.bufsize(),
         };
         if let (Some(bufsize), Ok(Value::Data(d) | Value::DataFrom(d, _))) = (bufsize, &outcome) {
             if d.len() > bufsize {

@@ -184,17 +184,14 @@ pub(crate) fn check(
 /// The sizes a step asks for, each with what it is.
 fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
     let mut sizes = Vec::new();
-    match &step.op {
-        Op::Send(a) | Op::Sendall(a) => sizes.push(("`data`", a.data.len())),
-        Op::Sendto(a) => sizes.push(("`data`", a.data.len())),
-        Op::Recv(a) => sizes.push(("`bufsize`", a.bufsize)),
-        Op::Recvfrom(a) => sizes.push(("`bufsize`", a.bufsize)),
-        Op::RecvExact(a) => {
-            sizes.push(("`size`", a.size));
-            sizes.push(("`bufsize`", a.bufsize));
-        }
-        Op::RecvUntilEof(a) => sizes.push(("`bufsize`", a.bufsize)),
-        _ => {}
+    if let Some(data) = step.op.payload() {
+        sizes.push(("`data`", data.len()));
+    }
+    if let Op::RecvExact(a) = &step.op {
+        sizes.push(("`size`", a.size));
+    }
+    if let Some(bufsize) = step.op.bufsize() {
+        sizes.push(("`bufsize`", bufsize));
     }
     let mut expect = |e: &super::ExpectFields| {
         if let Some(data) = &e.data {
@@ -223,15 +220,18 @@ fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
 /// payload it sends, the buffer it receives into (`bufsize`, or `recv_exact`'s `size`), and each
 /// payload it expects.
 fn held(step: &Step) -> Vec<usize> {
-    let mut held = match &step.op {
-        Op::Send(a) | Op::Sendall(a) => vec![a.data.len()],
-        Op::Sendto(a) => vec![a.data.len()],
-        Op::Recv(a) => vec![a.bufsize],
-        Op::Recvfrom(a) => vec![a.bufsize],
-        Op::RecvExact(a) => vec![a.size],
-        Op::RecvUntilEof(a) => vec![a.bufsize],
-        _ => Vec::new(),
+    let received = match &step.op {
+        // recv_exact collects `size` bytes, whatever each call's bufsize.
+        Op::RecvExact(a) => Some(a.size),
+        _ => step.op.bufsize(),
     };
+    let mut held: Vec<usize> = step
+        .op
+        .payload()
+        .map(Payload::len)
+        .into_iter()
+        .chain(received)
+        .collect();
     held.extend(
         std::iter::once(&step.expect.0)
             .chain(step.expect.0.one_of.iter().map(|e| &e.0))

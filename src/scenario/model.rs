@@ -639,7 +639,26 @@ impl Op {
             Op::Socket(a) => vec![&a.name],
             Op::Socketpair(a) => vec![&a.names[0], &a.names[1]],
             Op::Accept(a) => vec![&a.name],
-            _ => vec![],
+            Op::Bind(_)
+            | Op::Listen(_)
+            | Op::Connect(_)
+            | Op::Send(_)
+            | Op::Sendall(_)
+            | Op::Sendto(_)
+            | Op::Recv(_)
+            | Op::Recvfrom(_)
+            | Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Getsockname(_)
+            | Op::Getpeername(_)
+            | Op::Setsockopt(_)
+            | Op::Getsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => vec![],
         }
     }
 
@@ -651,7 +670,23 @@ impl Op {
             Op::Getsockname(a) | Op::Getpeername(a) => a.capture.as_deref(),
             Op::Send(a) => a.capture.as_deref(),
             Op::Sendto(a) => a.capture.as_deref(),
-            _ => None,
+            Op::Socket(_)
+            | Op::Socketpair(_)
+            | Op::Bind(_)
+            | Op::Listen(_)
+            | Op::Connect(_)
+            | Op::Sendall(_)
+            | Op::Recv(_)
+            | Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Setsockopt(_)
+            | Op::Getsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => None,
         }
     }
 
@@ -665,7 +700,84 @@ impl Op {
         match self {
             Op::Bind(a) | Op::Connect(a) => vec![&a.address],
             Op::Sendto(a) => vec![&a.address],
-            _ => vec![],
+            Op::Socket(_)
+            | Op::Socketpair(_)
+            | Op::Listen(_)
+            | Op::Accept(_)
+            | Op::Send(_)
+            | Op::Sendall(_)
+            | Op::Recv(_)
+            | Op::Recvfrom(_)
+            | Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Getsockname(_)
+            | Op::Getpeername(_)
+            | Op::Setsockopt(_)
+            | Op::Getsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => vec![],
+        }
+    }
+
+    /// The payload this operation sends, if any.
+    pub fn payload(&self) -> Option<&Payload> {
+        match self {
+            Op::Send(a) | Op::Sendall(a) => Some(&a.data),
+            Op::Sendto(a) => Some(&a.data),
+            Op::Socket(_)
+            | Op::Socketpair(_)
+            | Op::Bind(_)
+            | Op::Listen(_)
+            | Op::Accept(_)
+            | Op::Connect(_)
+            | Op::Recv(_)
+            | Op::Recvfrom(_)
+            | Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Getsockname(_)
+            | Op::Getpeername(_)
+            | Op::Setsockopt(_)
+            | Op::Getsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => None,
+        }
+    }
+
+    /// The `bufsize` of each receive this operation makes, if it receives: the most one call
+    /// may return.
+    pub fn bufsize(&self) -> Option<usize> {
+        match self {
+            Op::Recv(a) => Some(a.bufsize),
+            Op::Recvfrom(a) => Some(a.bufsize),
+            Op::RecvExact(a) => Some(a.bufsize),
+            Op::RecvUntilEof(a) => Some(a.bufsize),
+            Op::Socket(_)
+            | Op::Socketpair(_)
+            | Op::Bind(_)
+            | Op::Listen(_)
+            | Op::Accept(_)
+            | Op::Connect(_)
+            | Op::Send(_)
+            | Op::Sendall(_)
+            | Op::Sendto(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Getsockname(_)
+            | Op::Getpeername(_)
+            | Op::Setsockopt(_)
+            | Op::Getsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => None,
         }
     }
 
@@ -677,7 +789,19 @@ impl Op {
             Op::Recvfrom(_) => Returns::DataAndAddress,
             Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
             Op::Getsockopt(_) => Returns::Value,
-            _ => Returns::Nothing,
+            Op::Socket(_)
+            | Op::Socketpair(_)
+            | Op::Bind(_)
+            | Op::Listen(_)
+            | Op::Connect(_)
+            | Op::Sendall(_)
+            | Op::Shutdown(_)
+            | Op::Close(_)
+            | Op::Setsockopt(_)
+            | Op::Setblocking(_)
+            | Op::Settimeout(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => Returns::Nothing,
         }
     }
 
@@ -693,13 +817,15 @@ impl Op {
                 needs.types.insert(a.kind);
                 needs.features.insert(Feature::Socketpair);
             }
-            Op::Listen(ListenArgs {
-                backlog: Some(_), ..
-            }) => {
-                needs.features.insert(Feature::Backlog);
+            Op::Listen(ListenArgs { backlog, .. }) => {
+                if backlog.is_some() {
+                    needs.features.insert(Feature::Backlog);
+                }
             }
-            Op::Recv(a) if !a.flags.is_empty() => {
-                needs.features.insert(Feature::RecvFlags);
+            Op::Recv(a) => {
+                if !a.flags.is_empty() {
+                    needs.features.insert(Feature::RecvFlags);
+                }
             }
             Op::Shutdown(_) => {
                 needs.features.insert(Feature::Shutdown);
@@ -708,16 +834,32 @@ impl Op {
             | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
                 needs.options.insert(*option);
             }
-            Op::Setblocking(a) if !a.blocking => {
-                needs.features.insert(Feature::NonBlockingMode);
+            Op::Setblocking(a) => {
+                if !a.blocking {
+                    needs.features.insert(Feature::NonBlockingMode);
+                }
             }
             Op::Settimeout(a) => {
                 needs.features.insert(match a.timeout {
                     Some(t) if t.is_zero() => Feature::NonBlockingMode,
-                    _ => Feature::TimeoutMode,
+                    None | Some(_) => Feature::TimeoutMode,
                 });
             }
-            _ => {}
+            // Nothing beyond what every implementation has.
+            Op::Bind(_)
+            | Op::Accept(_)
+            | Op::Connect(_)
+            | Op::Send(_)
+            | Op::Sendall(_)
+            | Op::Sendto(_)
+            | Op::Recvfrom(_)
+            | Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Close(_)
+            | Op::Getsockname(_)
+            | Op::Getpeername(_)
+            | Op::Signal(_)
+            | Op::Wait(_) => {}
         }
     }
 }
