@@ -105,46 +105,43 @@ fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Han
         setup,
     } = target;
     if setup == Setup::Paired {
-        return Ok(call("socketpair", Plain(&*session).socketpair(family, kind))?.0);
+        return Ok(call("socketpair", Plain(session).socketpair(family, kind))?.0);
     }
-    let socket = call("socket", Plain(&*session).socket(family, kind))?;
+    let socket = call("socket", Plain(session).socket(family, kind))?;
     match setup {
         Setup::Unbound | Setup::Paired => Ok(socket),
         Setup::Bound => {
             call(
                 "bind",
-                Plain(&*session).bind(socket, &local_address(family, dir, "s.sock")),
+                Plain(session).bind(socket, &local_address(family, dir, "s.sock")),
             )?;
             Ok(socket)
         }
         Setup::Listening => {
             call(
                 "bind",
-                Plain(&*session).bind(socket, &local_address(family, dir, "s.sock")),
+                Plain(session).bind(socket, &local_address(family, dir, "s.sock")),
             )?;
-            call("listen", Plain(&*session).listen(socket, None))?;
+            call("listen", Plain(session).listen(socket, None))?;
             Ok(socket)
         }
         Setup::Connected | Setup::Accepted | Setup::ShutDown => {
             // The other end, in the same session: a stream connect completes from the listen
             // queue, a datagram connect needs only a bound address.
-            let other = call("socket", Plain(&*session).socket(family, kind))?;
+            let other = call("socket", Plain(session).socket(family, kind))?;
             call(
                 "bind",
-                Plain(&*session).bind(other, &local_address(family, dir, "peer.sock")),
+                Plain(session).bind(other, &local_address(family, dir, "peer.sock")),
             )?;
             if kind == SocketType::Stream {
-                call("listen", Plain(&*session).listen(other, None))?;
+                call("listen", Plain(session).listen(other, None))?;
             }
-            let address = call("getsockname", Plain(&*session).getsockname(other))?;
-            call("connect", Plain(&*session).connect(socket, &address))?;
+            let address = call("getsockname", Plain(session).getsockname(other))?;
+            call("connect", Plain(session).connect(socket, &address))?;
             match setup {
-                Setup::Accepted => Ok(call("accept", Plain(&*session).accept(other))?.0),
+                Setup::Accepted => Ok(call("accept", Plain(session).accept(other))?.0),
                 Setup::ShutDown => {
-                    call(
-                        "shutdown",
-                        Plain(&*session).shutdown(socket, Shutdown::Both),
-                    )?;
+                    call("shutdown", Plain(session).shutdown(socket, Shutdown::Both))?;
                     Ok(socket)
                 }
                 _ => Ok(socket),
@@ -163,26 +160,24 @@ fn try_after_close(
 ) -> Result<(), SockError> {
     let somewhere = || local_address(family, dir, "after-close.sock");
     match op {
-        AfterClose::Bind => Plain(&*session).bind(socket, &somewhere()),
-        AfterClose::Listen => Plain(&*session).listen(socket, None),
-        AfterClose::Accept => Plain(&*session).accept(socket).map(drop),
-        AfterClose::Connect => Plain(&*session).connect(socket, &somewhere()),
-        AfterClose::Send => Plain(&*session).send(socket, b"x").map(drop),
-        AfterClose::Sendall => Plain(&*session).sendall(socket, b"x"),
-        AfterClose::Sendto => Plain(&*session)
-            .sendto(socket, b"x", &somewhere())
-            .map(drop),
-        AfterClose::Recv => Plain(&*session)
+        AfterClose::Bind => Plain(session).bind(socket, &somewhere()),
+        AfterClose::Listen => Plain(session).listen(socket, None),
+        AfterClose::Accept => Plain(session).accept(socket).map(drop),
+        AfterClose::Connect => Plain(session).connect(socket, &somewhere()),
+        AfterClose::Send => Plain(session).send(socket, b"x").map(drop),
+        AfterClose::Sendall => Plain(session).sendall(socket, b"x"),
+        AfterClose::Sendto => Plain(session).sendto(socket, b"x", &somewhere()).map(drop),
+        AfterClose::Recv => Plain(session)
             .recv(socket, 16, RecvFlags::default())
             .map(drop),
-        AfterClose::Recvfrom => Plain(&*session).recvfrom(socket, 16).map(drop),
-        AfterClose::Shutdown(how) => Plain(&*session).shutdown(socket, how),
-        AfterClose::Getsockname => Plain(&*session).getsockname(socket).map(drop),
-        AfterClose::Getpeername => Plain(&*session).getpeername(socket).map(drop),
-        AfterClose::Setsockopt(option) => Plain(&*session).setsockopt(socket, option, 1),
-        AfterClose::Getsockopt(option) => Plain(&*session).getsockopt(socket, option).map(drop),
-        AfterClose::SetMode(mode) => Plain(&*session).set_mode(socket, mode),
-        AfterClose::Close => Plain(&*session).close(socket),
+        AfterClose::Recvfrom => Plain(session).recvfrom(socket, 16).map(drop),
+        AfterClose::Shutdown(how) => Plain(session).shutdown(socket, how),
+        AfterClose::Getsockname => Plain(session).getsockname(socket).map(drop),
+        AfterClose::Getpeername => Plain(session).getpeername(socket).map(drop),
+        AfterClose::Setsockopt(option) => Plain(session).setsockopt(socket, option, 1),
+        AfterClose::Getsockopt(option) => Plain(session).getsockopt(socket, option).map(drop),
+        AfterClose::SetMode(mode) => Plain(session).set_mode(socket, mode),
+        AfterClose::Close => Plain(session).close(socket),
     }
 }
 
@@ -210,7 +205,7 @@ pub fn closed_socket_refuses_everything(
         .map_err(|e| fail(e.to_string()))?;
     let session = session.as_ref();
     let socket = set_up(session, target, dir.path()).map_err(&fail)?;
-    call("close", Plain(&*session).close(socket)).map_err(&fail)?;
+    call("close", Plain(session).close(socket)).map_err(&fail)?;
     let (result, _) =
         crate::implementation::within(AFTER_CLOSE_LIMIT, &[(session, socket)], || {
             for (i, &op) in ops.iter().enumerate() {
@@ -554,16 +549,16 @@ fn is(e: &SockError, errno: nix::errno::Errno) -> bool {
 /// Makes the call.
 fn perform(session: &dyn Session, socket: Handle, action: Action, position: usize) -> Observed {
     let result = match action {
-        Action::Send { end, len } => Plain(&*session)
+        Action::Send { end, len } => Plain(session)
             .send(socket, &stream_bytes(end, position, len))
             .map(Observed::Count),
-        Action::Recv { bufsize, .. } => Plain(&*session)
+        Action::Recv { bufsize, .. } => Plain(session)
             .recv(socket, bufsize, RecvFlags::default())
             .map(Observed::Bytes),
-        Action::Shutdown { how, .. } => Plain(&*session)
+        Action::Shutdown { how, .. } => Plain(session)
             .shutdown(socket, how)
             .map(|()| Observed::Done),
-        Action::Getpeername { .. } => Plain(&*session).getpeername(socket).map(Observed::Name),
+        Action::Getpeername { .. } => Plain(session).getpeername(socket).map(Observed::Name),
     };
     result.unwrap_or_else(Observed::Failed)
 }

@@ -191,7 +191,7 @@ fn fail_when_missing(
     }
     call(
         "setsockopt(SO_RCVTIMEO)",
-        Plain(&*session).setsockopt(socket, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
+        Plain(session).setsockopt(socket, SocketOption::RecvTimeoutMs, MISSING_AFTER_MS),
     )
 }
 
@@ -223,14 +223,14 @@ fn stream_pair(
     }
     let family = transport.family();
     let bind = local_address(family, dir, "server.sock");
-    let listener = call("socket", Plain(&*rx).socket(family, SocketType::Stream))?;
-    call("bind", Plain(&*rx).bind(listener, &bind))?;
-    call("listen", Plain(&*rx).listen(listener, None))?;
-    let address = call("getsockname", Plain(&*rx).getsockname(listener))?;
-    let client = call("socket", Plain(&*tx).socket(family, SocketType::Stream))?;
+    let listener = call("socket", Plain(rx).socket(family, SocketType::Stream))?;
+    call("bind", Plain(rx).bind(listener, &bind))?;
+    call("listen", Plain(rx).listen(listener, None))?;
+    let address = call("getsockname", Plain(rx).getsockname(listener))?;
+    let client = call("socket", Plain(tx).socket(family, SocketType::Stream))?;
     // connect completes from the listen queue, before accept.
-    call("connect", Plain(&*tx).connect(client, &address))?;
-    let (conn, _) = call("accept", Plain(&*rx).accept(listener))?;
+    call("connect", Plain(tx).connect(client, &address))?;
+    let (conn, _) = call("accept", Plain(rx).accept(listener))?;
     Ok((client, conn, listener))
 }
 
@@ -319,7 +319,7 @@ fn socketpair_round_trip(
     let session = session.as_ref();
     let (left, right) = call(
         "socketpair",
-        Plain(&*session).socketpair(Family::Unix, SocketType::Stream),
+        Plain(session).socketpair(Family::Unix, SocketType::Stream),
     )?;
     // A Unix stream queues the bytes at the peer before send returns: bytes that are not there
     // at once are missing (dropped), and waiting for them would only stall.
@@ -392,7 +392,7 @@ impl<'a> Reader<'a> {
         let bufsize = self.bufsizes[self.calls % self.bufsizes.len()];
         self.calls += 1;
         let n = self.calls;
-        let chunk = Plain(&*session)
+        let chunk = Plain(session)
             .recv(socket, bufsize, RecvFlags::default())
             .map_err(|e| format!("recv #{n} ({bufsize}) failed: {e}"))?;
         if chunk.len() > bufsize {
