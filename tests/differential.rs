@@ -172,7 +172,7 @@ fn rendered_sequences_replay(profile: Profile) {
     runner
         .run(&intentions(), |intentions| {
             let text = sockspec::differential::scenario_of_with(&intentions, profile)
-                .map_err(TestCaseError::fail)?;
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
             replays(&text).map_err(TestCaseError::fail)
         })
         .unwrap();

@@ -79,11 +79,8 @@ struct Side {
 }
 
 impl Side {
-    fn new(implementation: &dyn Implementation, pool: Vec<u16>) -> Result<Side, String> {
-        let session: std::sync::Arc<dyn Session> = implementation
-            .open_session()
-            .map_err(|e| e.to_string())?
-            .into();
+    fn new(implementation: &dyn Implementation, pool: Vec<u16>) -> Result<Side, SetupError> {
+        let session: std::sync::Arc<dyn Session> = implementation.open_session()?.into();
         Ok(Side {
             session,
             handles: Vec::new(),
@@ -91,12 +88,12 @@ impl Side {
             seen: Vec::new(),
             reuse_addr_streams: false,
             kinds: SocketKinds::default(),
-            dir: tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?,
+            dir: tempfile::tempdir().map_err(SetupError::TemporaryDirectory)?,
         })
     }
 
     /// The reference's side, running as `profile` says an implementation does by itself.
-    fn reference(pool: Vec<u16>, profile: Profile) -> Result<Side, String> {
+    fn reference(pool: Vec<u16>, profile: Profile) -> Result<Side, SetupError> {
         let mut side = Side::new(&crate::reference::Reference, pool)?;
         side.reuse_addr_streams = profile.reuse_addr_streams;
         Ok(side)
@@ -272,7 +269,7 @@ impl Side {
 /// Two disjoint pools of ports, free for TCP and UDP a moment ago, taken from below the
 /// kernel's ephemeral range: a port the kernel hands out for an implicit bind (connect, listen,
 /// sendto) then never lands on a pool port between two steps, on one side only.
-fn reserve_pools() -> Result<(Vec<u16>, Vec<u16>), String> {
+fn reserve_pools() -> Result<(Vec<u16>, Vec<u16>), SetupError> {
     let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
         .and_then(|r| {
@@ -318,17 +315,31 @@ fn reserve_pools() -> Result<(Vec<u16>, Vec<u16>), String> {
         }
     }
     if ports.len() < 2 * POOL {
-        return Err("no free ports below the ephemeral range".to_string());
+        return Err(SetupError::NoFreePorts);
     }
     let theirs = ports.split_off(POOL);
     Ok((ports, theirs))
+}
+
+/// Why a sequence could not be run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// No pool of free ports could be found below the kernel's ephemeral range.
+    #[error("no free ports below the ephemeral range")]
+    NoFreePorts,
+    /// A session would not open.
+    #[error(transparent)]
+    Session(#[from] crate::implementation::SessionError),
+    /// The directory for Unix socket paths could not be made.
+    #[error("temporary directory: {0}")]
+    TemporaryDirectory(std::io::Error),
 }
 
 /// Why a comparison did not come out equal.
 #[derive(Debug)]
 pub enum CompareError {
     /// The run could not be set up (no free ports, a session that would not open).
-    Setup(String),
+    Setup(SetupError),
     /// The implementation did something other than the reference.
     Differs(Box<Difference>),
 }
@@ -373,13 +384,13 @@ impl std::fmt::Display for Difference {
 
 /// The scenario the intentions describe, with the reference's outcomes as expectations (what a
 /// difference is written as).
-pub fn scenario_of(intentions: &[Intention]) -> Result<String, String> {
+pub fn scenario_of(intentions: &[Intention]) -> Result<String, SetupError> {
     scenario_of_with(intentions, Profile::default())
 }
 
 /// [`scenario_of`], drawing what `profile` allows, with the reference running as it does in
 /// [`compare_with`] under that profile.
-pub fn scenario_of_with(intentions: &[Intention], profile: Profile) -> Result<String, String> {
+pub fn scenario_of_with(intentions: &[Intention], profile: Profile) -> Result<String, SetupError> {
     let (pool, _) = reserve_pools()?;
     let mut side = Side::reference(pool, profile)?;
     let mut model = Model::with(profile);

@@ -77,31 +77,31 @@ impl Expr {
 
     /// Its value with these parameter values: a whole number, never negative (a count, a size,
     /// a port); an error otherwise.
-    pub fn eval(&self, values: &BTreeMap<String, u64>) -> Result<u64, String> {
+    pub fn eval(&self, values: &BTreeMap<String, u64>) -> Result<u64, EvalError> {
         let value = self.value(values)?;
         if value < 0 {
-            return Err(format!("evaluates to {value}, which is negative"));
+            return Err(EvalError::Negative(value));
         }
-        u64::try_from(value).map_err(|_| format!("evaluates to {value}, which is too large"))
+        u64::try_from(value).map_err(|_| EvalError::OutOfRange(value))
     }
 
-    fn value(&self, values: &BTreeMap<String, u64>) -> Result<i128, String> {
+    fn value(&self, values: &BTreeMap<String, u64>) -> Result<i128, EvalError> {
         Ok(match self {
             Expr::Number(n) => *n,
             Expr::Name(n) => values
                 .get(n)
                 .map(|v| i128::from(*v))
-                .ok_or_else(|| format!("`{n}` is not a parameter this scenario declares"))?,
+                .ok_or_else(|| EvalError::UnknownParameter(n.clone()))?,
             Expr::Binary(a, op, b) => {
                 let (a, b) = (a.value(values)?, b.value(values)?);
                 let result = match op {
                     '+' => a.checked_add(b),
                     '-' => a.checked_sub(b),
                     '*' => a.checked_mul(b),
-                    _ if b == 0 => return Err("division by zero".to_string()),
+                    _ if b == 0 => return Err(EvalError::DivisionByZero),
                     _ => a.checked_div(b),
                 };
-                result.ok_or_else(|| format!("`{a} {op} {b}` is too large"))?
+                result.ok_or_else(|| EvalError::TooLarge(format!("`{a} {op} {b}`")))?
             }
             Expr::Call(f, args) => {
                 let args: Vec<i128> = args
@@ -117,6 +117,26 @@ impl Expr {
             }
         })
     }
+}
+
+/// Why an expression has no value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// It names something that is not a parameter of the scenario.
+    #[error("`{0}` is not a parameter this scenario declares")]
+    UnknownParameter(String),
+    /// It divides by zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// The part shown is too large to compute.
+    #[error("{0} is too large")]
+    TooLarge(String),
+    /// Its value is too large to use.
+    #[error("evaluates to {0}, which is too large")]
+    OutOfRange(i128),
+    /// It is negative, and values are counts, sizes and ports.
+    #[error("evaluates to {0}, which is negative")]
+    Negative(i128),
 }
 
 struct Parser<'a> {
@@ -323,7 +343,7 @@ pub fn expand(
             let expr_text = &body[..end];
             let value = Expr::parse(expr_text)
                 .map_err(|e| e.message)
-                .and_then(|e| e.eval(values))
+                .and_then(|e| e.eval(values).map_err(|e| e.to_string()))
                 .map_err(|message| {
                     (
                         index + 1,
@@ -400,11 +420,13 @@ mod tests {
             .unwrap()
             .eval(&v)
             .unwrap_err()
+            .to_string()
             .contains("negative"));
         assert!(Expr::parse("size / (bufsize - 30)")
             .unwrap()
             .eval(&v)
             .unwrap_err()
+            .to_string()
             .contains("zero"));
     }
 
@@ -446,9 +468,9 @@ mod tests {
             .unwrap()
             .eval(&v)
             .unwrap_err();
-        assert!(e.contains("too large"), "{e}");
+        assert!(e.to_string().contains("too large"), "{e}");
         let e = Expr::parse("n + n").unwrap().eval(&v).unwrap_err();
-        assert!(e.contains("too large"), "{e}");
+        assert!(e.to_string().contains("too large"), "{e}");
     }
 
     #[test]
