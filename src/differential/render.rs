@@ -1,5 +1,6 @@
 //! A differing sequence as a scenario: the operations, with the reference's outcomes as
-//! expectations, replayable by `sockspec run`.
+//! expectations, replayable by `sockspec run`. The scenario is built as a model and serialised
+//! ([`crate::scenario::to_yaml`]), so it is always one the loader reads.
 //!
 //! A scenario gets its pool ports by binding to port 0 and letting go, so they lie in the
 //! ephemeral range, unlike the differential run's own pools: about once in a thousand sequences
@@ -8,153 +9,220 @@
 
 use super::model::{bytes, Op, Profile, SocketKinds, BACKLOG};
 use super::{Outcome, POOL};
-use crate::scenario::hex;
-use std::fmt::Write;
+use crate::scenario::Op as Do;
+use crate::scenario::{
+    AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, ExpectFields, ListenArgs, NameArgs,
+    OptionValue, Payload, RecvArgs, Requires, Scenario, SendArgs, SetsockoptArgs, ShutdownArgs,
+    SocketArgs, SocketRef, Step,
+};
+use crate::vocab::{ErrorCode, Family, RecvFlags, Shutdown, SocketOption, SocketType};
 
-/// The scenario for `ops`, expecting `outcomes` (as the reference gave them under `profile`).
+/// The scenario for `ops`, expecting `outcomes` (as the reference gave them under `profile`),
+/// as YAML with a comment saying where it came from.
 pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Written by the differential test: an implementation differed from the reference at"
-    );
-    let _ = writeln!(out, "# the last step. Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/.");
-    let _ = writeln!(out, "title: \"A sequence of {} operations on which an implementation differed from the reference\"", ops.len());
-    let _ = writeln!(out, "requirements: [tcp.server.bind.in-use, tcp.client.connect, data.recv.bufsize, names.getsockname.bound]");
+    let mut comment = "Written by the differential test: an implementation differed from the \
+                       reference at\nthe last step. Replay: sockspec run --impl NAME THIS-FILE. \
+                       Keep it: move it into fixtures/."
+        .to_string();
     if profile.reuse_addr_streams {
-        let _ = writeln!(
-            out,
-            "# The reference set SO_REUSEADDR before each stream bind, as the implementation does"
-        );
-        let _ = writeln!(
-            out,
-            "# by itself (std's listeners): those steps are written out, so an implementation that"
-        );
-        let _ = writeln!(
-            out,
-            "# cannot set options reports this scenario unsupported; drop them to replay it there."
+        comment.push_str(
+            "\nThe reference set SO_REUSEADDR before each stream bind, as the implementation does\n\
+             by itself (std's listeners): those steps are written out, so an implementation that\n\
+             cannot set options reports this scenario unsupported; drop them to replay it there.",
         );
     }
-    let _ = writeln!(out, "tags: [differential, regression]");
-    let _ = writeln!(out, "actors:\n  main:");
+    let scenario = model(ops, outcomes, profile);
+    crate::scenario::to_yaml(&scenario, &comment).unwrap_or_else(|e| format!("# {e}\n"))
+}
+
+/// The scenario for `ops` as a model.
+fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
+    let socket = |i: usize| format!("s{i}");
+    let mut steps = Vec::new();
     // The pool: ports that were free, held by captured names.
     for p in 0..POOL {
-        let _ = writeln!(
-            out,
-            "    - socket: {{family: inet, type: stream, as: pool{p}}}"
-        );
-        let _ = writeln!(
-            out,
-            "    - bind: {{socket: pool{p}, address: \"127.0.0.1:0\"}}"
-        );
-        let _ = writeln!(out, "    - getsockname: {{socket: pool{p}, capture: p{p}}}");
-        let _ = writeln!(out, "    - close: {{socket: pool{p}}}");
+        let pool = format!("pool{p}");
+        steps.push(Step::new(Do::Socket(SocketArgs {
+            family: Family::Inet,
+            kind: SocketType::Stream,
+            name: pool.clone(),
+        })));
+        steps.push(Step::new(Do::Bind(AddressArgs {
+            socket: pool.clone(),
+            address: AddressExpr::Literal(crate::vocab::Address::from(("127.0.0.1", 0))),
+        })));
+        steps.push(Step::new(Do::Getsockname(NameArgs {
+            socket: pool.clone(),
+            capture: Some(format!("p{p}")),
+        })));
+        steps.push(Step::new(Do::Close(SocketRef { socket: pool })));
     }
     let mut kinds = SocketKinds::default();
     let mut closed = std::collections::BTreeSet::new();
     for (op, outcome) in ops.iter().zip(outcomes) {
         // The name a socket this step creates gets.
-        let created = kinds.len();
+        let created = socket(kinds.len());
         let step = match *op {
-            Op::Socket { udp, unix } => {
-                format!(
-                    "socket: {{family: {}, type: {}, as: s{created}}}",
-                    if unix { "unix" } else { "inet" },
-                    if udp { "dgram" } else { "stream" }
-                )
-            }
-            Op::Bind { socket, port } => {
-                let bind = format!(
-                    "bind: {{socket: s{socket}, address: \"{}\"}}",
-                    pool_address(kinds.unix(socket), port)
-                );
-                if profile.reuse_addr_streams && kinds.stream(socket) && !closed.contains(&socket) {
-                    format!("setsockopt: {{socket: s{socket}, option: reuse_addr, value: true}}\n    - {bind}")
+            Op::Socket { udp, unix } => Do::Socket(SocketArgs {
+                family: if unix { Family::Unix } else { Family::Inet },
+                kind: if udp {
+                    SocketType::Dgram
                 } else {
-                    bind
+                    SocketType::Stream
+                },
+                name: created,
+            }),
+            Op::Bind { socket: s, port } => {
+                if profile.reuse_addr_streams && kinds.stream(s) && !closed.contains(&s) {
+                    steps.push(Step::new(Do::Setsockopt(SetsockoptArgs {
+                        socket: socket(s),
+                        option: SocketOption::ReuseAddr,
+                        value: OptionValue(1),
+                    })));
                 }
+                Do::Bind(AddressArgs {
+                    socket: socket(s),
+                    address: pool_address(kinds.unix(s), port),
+                })
             }
-            Op::Listen {
-                socket,
-                backlog: true,
-            } => format!("listen: {{socket: s{socket}, backlog: {BACKLOG}}}"),
-            Op::Listen { socket, .. } => format!("listen: {{socket: s{socket}}}"),
-            Op::Connect { socket, port } => {
-                format!(
-                    "connect: {{socket: s{socket}, address: \"{}\"}}",
-                    pool_address(kinds.unix(socket), port)
-                )
-            }
-            Op::Accept { socket } => format!("accept: {{socket: s{socket}, as: s{created}}}"),
-            Op::Send { socket, len } => format!(
-                "send: {{socket: s{socket}, data: {{hex: \"{}\"}}}}",
-                hex(&bytes(len))
-            ),
+            Op::Listen { socket: s, backlog } => Do::Listen(ListenArgs {
+                socket: socket(s),
+                backlog: backlog.then_some(BACKLOG),
+            }),
+            Op::Connect { socket: s, port } => Do::Connect(AddressArgs {
+                socket: socket(s),
+                address: pool_address(kinds.unix(s), port),
+            }),
+            Op::Accept { socket: s } => Do::Accept(AcceptArgs {
+                socket: socket(s),
+                name: created,
+                peer: None,
+            }),
+            Op::Send { socket: s, len } => Do::Send(SendArgs {
+                socket: socket(s),
+                data: Payload::Hex(bytes(len)),
+                capture: None,
+            }),
+            // No flags unless needed: a scenario that needs none runs where flags are
+            // unsupported.
             Op::Recv {
-                socket,
+                socket: s,
                 bufsize,
                 waitall,
-            } => {
-                if waitall {
-                    format!(
-                        "recv: {{socket: s{socket}, bufsize: {bufsize}, flags: {{waitall: true}}}}"
-                    )
+            } => Do::Recv(RecvArgs {
+                socket: socket(s),
+                bufsize,
+                flags: RecvFlags {
+                    waitall,
+                    ..RecvFlags::default()
+                },
+            }),
+            Op::Shutdown { socket: s, write } => Do::Shutdown(ShutdownArgs {
+                socket: socket(s),
+                how: if write {
+                    Shutdown::Write
                 } else {
-                    // No flags: a scenario that needs none runs where flags are unsupported.
-                    format!("recv: {{socket: s{socket}, bufsize: {bufsize}}}")
-                }
+                    Shutdown::Read
+                },
+            }),
+            Op::Close { socket: s } => {
+                closed.insert(s);
+                Do::Close(SocketRef { socket: socket(s) })
             }
-            Op::Shutdown { socket, write } => format!(
-                "shutdown: {{socket: s{socket}, how: {}}}",
-                if write { "write" } else { "read" }
-            ),
-            Op::Close { socket } => {
-                closed.insert(socket);
-                format!("close: {{socket: s{socket}}}")
-            }
-            Op::Getsockname { socket } => format!("getsockname: {{socket: s{socket}}}"),
-            Op::Getpeername { socket } => format!("getpeername: {{socket: s{socket}}}"),
+            Op::Getsockname { socket: s } => Do::Getsockname(NameArgs {
+                socket: socket(s),
+                capture: None,
+            }),
+            Op::Getpeername { socket: s } => Do::Getpeername(NameArgs {
+                socket: socket(s),
+                capture: None,
+            }),
         };
         if !matches!(outcome, Outcome::Error(_)) {
             kinds.note(op);
         }
         let expect = match outcome {
-            Outcome::Ok => None,
-            Outcome::Count(n) => Some(format!("{{returns: {n}}}")),
-            Outcome::Data(d) => Some(format!("{{data: {{hex: \"{}\"}}}}", hex(d))),
-            Outcome::Value(v) => Some(format!("{{value: {v}}}")),
-            Outcome::Address(a) => address(a).map(|a| format!("{{address: \"{a}\"}}")),
-            Outcome::Error(e) => Some(format!("{{error: {e}}}")),
+            Outcome::Ok => ExpectFields::default(),
+            Outcome::Count(n) => ExpectFields {
+                returns: Some(CountRange::exactly(*n)),
+                ..ExpectFields::default()
+            },
+            Outcome::Data(d) => ExpectFields {
+                data: Some(Payload::Hex(d.clone())),
+                ..ExpectFields::default()
+            },
+            Outcome::Value(v) => ExpectFields {
+                value: Some(OptionValue(*v)),
+                ..ExpectFields::default()
+            },
+            Outcome::Address(a) => ExpectFields {
+                address: address(a),
+                ..ExpectFields::default()
+            },
+            Outcome::Error(e) => ExpectFields {
+                error: e.parse::<ErrorCode>().ok(),
+                ..ExpectFields::default()
+            },
         };
-        let _ = writeln!(out, "    - {step}");
-        if let Some(expect) = expect {
-            let _ = writeln!(out, "      expect: {expect}");
-        }
+        steps.push(Step::new(step).expecting(expect));
     }
-    out
+    Scenario {
+        id: "differential".to_string(),
+        path: "differential.yaml".into(),
+        title: format!(
+            "A sequence of {} operations on which an implementation differed from the reference",
+            ops.len()
+        ),
+        description: None,
+        requirements: [
+            "tcp.server.bind.in-use",
+            "tcp.client.connect",
+            "data.recv.bufsize",
+            "names.getsockname.bound",
+        ]
+        .map(String::from)
+        .to_vec(),
+        tags: ["differential", "regression"].map(String::from).to_vec(),
+        requires: Requires::default(),
+        fixed_port_why: None,
+        unprivileged: Vec::new(),
+        timeout: None,
+        step_timeout: None,
+        actors: vec![Actor {
+            name: "main".to_string(),
+            steps,
+        }],
+        parameters: None,
+    }
 }
 
 /// Pool entry `port` as a scenario writes it: a captured port, or a path for a Unix socket.
-fn pool_address(unix: bool, port: usize) -> String {
+fn pool_address(unix: bool, port: usize) -> AddressExpr {
     if unix {
-        format!("unix:p{port}.sock")
+        AddressExpr::UnixName(format!("p{port}.sock"))
     } else {
-        format!("127.0.0.1:$p{port}")
+        AddressExpr::HostPortOf {
+            host: "127.0.0.1".to_string(),
+            var: format!("p{port}"),
+        }
     }
 }
 
 /// A normalised address as a scenario pattern: pool ports by their captured name, other ports as
 /// any port (their numbering across steps cannot be written as a pattern).
-fn address(normalised: &str) -> Option<String> {
+fn address(normalised: &str) -> Option<AddressExpr> {
     if let Some(i) = normalised.strip_prefix("unix:P") {
-        return Some(format!("unix:p{i}.sock"));
+        return Some(AddressExpr::UnixName(format!("p{i}.sock")));
     }
     let (host, port) = normalised.rsplit_once(':')?;
     if let Some(p) = port.strip_prefix('P') {
-        return Some(format!("{host}:$p{p}"));
+        return Some(AddressExpr::HostPortOf {
+            host: host.to_string(),
+            var: format!("p{p}"),
+        });
     }
     if port.starts_with('E') {
-        return Some(format!("{host}:*"));
+        return host.parse().ok().map(AddressExpr::AnyPort);
     }
-    Some(normalised.to_string())
+    AddressExpr::parse(normalised).ok()
 }

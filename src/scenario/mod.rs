@@ -11,6 +11,7 @@ mod payload;
 mod read;
 pub mod template;
 mod validate;
+mod write;
 
 pub use address_expr::{AddressExpr, InvalidAddressExpr};
 pub use limits::{Limits, DEFAULT_MAX_DATA, SCENARIO_DATA_PER_STEP_LIMIT};
@@ -26,3 +27,4 @@ pub use model::{
     SocketpairArgs, Step, STEP_KEYS,
 };
 pub use payload::{hex, Payload, PayloadAllocError};
+pub use write::to_yaml;

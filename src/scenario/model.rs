@@ -11,7 +11,7 @@ use crate::vocab::{
 };
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -95,23 +95,23 @@ impl Scenario {
 }
 
 /// `requires:`: capabilities and platforms a scenario needs beyond what its steps show.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requires {
     /// Address families.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub families: Vec<Family>,
     /// Socket types.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub types: Vec<SocketType>,
     /// Socket options.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<SocketOption>,
     /// Further features.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<Feature>,
     /// Operating systems (`std::env::consts::OS` names: `linux`, `macos`…); empty means any.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
 }
 
@@ -143,8 +143,32 @@ pub struct Step {
     pub location: Location,
 }
 
+impl Step {
+    /// A step making `op`, expecting success, with no limit or signal of its own (for scenarios
+    /// built in code, such as counterexamples; their location is line 0).
+    pub fn new(op: Op) -> Step {
+        Step {
+            op,
+            expect: Expect::default(),
+            timeout: None,
+            announce: None,
+            blocks_until: None,
+            min_elapsed: None,
+            location: Location::default(),
+        }
+    }
+
+    /// This step, expecting `expect` instead.
+    pub fn expecting(self, expect: ExpectFields) -> Step {
+        Step {
+            expect: Expect(expect),
+            ..self
+        }
+    }
+}
+
 /// `socket: {family, type, as}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SocketArgs {
     /// The family.
@@ -158,7 +182,7 @@ pub struct SocketArgs {
 }
 
 /// `socketpair: {family, type, as: [a, b]}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SocketpairArgs {
     /// The family (default `unix`, as in Python).
@@ -177,7 +201,7 @@ fn unix() -> Family {
 }
 
 /// `{socket}`: an operation on one socket with no arguments.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SocketRef {
     /// The socket.
@@ -185,7 +209,7 @@ pub struct SocketRef {
 }
 
 /// `{socket, address}`: bind and connect.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddressArgs {
     /// The socket.
@@ -195,17 +219,18 @@ pub struct AddressArgs {
 }
 
 /// `listen: {socket, backlog}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenArgs {
     /// The socket.
     pub socket: String,
     /// The backlog; absent means Python's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backlog: Option<i32>,
 }
 
 /// `accept: {socket, as, peer}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptArgs {
     /// The listening socket.
@@ -214,11 +239,12 @@ pub struct AcceptArgs {
     #[serde(rename = "as")]
     pub name: String,
     /// A variable to capture the peer's address in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
 }
 
 /// `send`/`sendall: {socket, data}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendArgs {
     /// The socket.
@@ -226,11 +252,12 @@ pub struct SendArgs {
     /// What to send.
     pub data: Payload,
     /// Captures the count the call returned, for later steps (`size: $NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
 }
 
 /// `sendto: {socket, data, address}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendtoArgs {
     /// The socket.
@@ -240,11 +267,12 @@ pub struct SendtoArgs {
     /// Where to.
     pub address: AddressExpr,
     /// Captures the count the call returned, for later steps (`size: $NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
 }
 
 /// `recv: {socket, bufsize, flags}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecvArgs {
     /// The socket.
@@ -252,12 +280,12 @@ pub struct RecvArgs {
     /// The most bytes to return.
     pub bufsize: usize,
     /// recv(2) flags.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
     pub flags: RecvFlags,
 }
 
 /// `recvfrom: {socket, bufsize, sender}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecvfromArgs {
     /// The socket.
@@ -265,11 +293,12 @@ pub struct RecvfromArgs {
     /// The most bytes to return.
     pub bufsize: usize,
     /// A variable to capture the sender's address in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
 }
 
 /// `recv_exact: {socket, size, bufsize}`: recv until `size` bytes have come (a runner loop).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecvExactArgs {
     /// The socket.
@@ -282,7 +311,7 @@ pub struct RecvExactArgs {
 }
 
 /// `recv_until_eof: {socket, bufsize}`: recv until it returns no bytes (a runner loop).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecvUntilEofArgs {
     /// The socket.
@@ -297,7 +326,7 @@ fn default_bufsize() -> usize {
 }
 
 /// `shutdown: {socket, how}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ShutdownArgs {
     /// The socket.
@@ -307,17 +336,18 @@ pub struct ShutdownArgs {
 }
 
 /// `getsockname`/`getpeername: {socket, capture}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NameArgs {
     /// The socket.
     pub socket: String,
     /// A variable to capture the address in.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
 }
 
 /// `setsockopt: {socket, option, value}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetsockoptArgs {
     /// The socket.
@@ -329,7 +359,7 @@ pub struct SetsockoptArgs {
 }
 
 /// `getsockopt: {socket, option}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GetsockoptArgs {
     /// The socket.
@@ -511,7 +541,7 @@ impl<'de> Deserialize<'de> for OptionValue {
 }
 
 /// `setblocking: {socket, blocking}`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetblockingArgs {
     /// The socket.
@@ -521,13 +551,16 @@ pub struct SetblockingArgs {
 }
 
 /// `settimeout: {socket, timeout}`: `null` is blocking, `0s` non-blocking, else timeout mode.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettimeoutArgs {
     /// The socket.
     pub socket: String,
     /// The timeout.
-    #[serde(deserialize_with = "optional_duration")]
+    #[serde(
+        deserialize_with = "optional_duration",
+        serialize_with = "super::write::optional_duration"
+    )]
     pub timeout: Option<Duration>,
 }
 
@@ -546,6 +579,14 @@ macro_rules! ops {
             /// The operation's name, as written in YAML.
             pub fn name(&self) -> &'static str {
                 match self { $( Op::$variant(_) => $name, )* }
+            }
+
+            /// Writes the operation as its YAML entry, `name: {arguments}`, into a step's map.
+            pub(crate) fn serialize_entry<M: serde::ser::SerializeMap>(
+                &self,
+                map: &mut M,
+            ) -> Result<(), M::Error> {
+                match self { $( Op::$variant(args) => map.serialize_entry($name, args), )* }
             }
 
             /// The operation `name` with its arguments read from `node`; `None` for a name
@@ -884,32 +925,42 @@ pub enum Returns {
 /// What a step must produce: by default success; or an error; or one of several outcomes.
 ///
 /// YAML: `expect: ok`, or a map of the fields below.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectFields {
     /// The call fails with this error.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorCode>,
     /// `send`/`sendto` returns this count, or a count in this range.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub returns: Option<CountRange>,
     /// The data received is exactly this.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<Payload>,
     /// The data received has exactly this many bytes (a number, or `$NAME`: a count a `send`
     /// captured).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<Count>,
     /// The data received has at least this many bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub min_size: Option<usize>,
     /// The data received has at most this many bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_size: Option<usize>,
     /// `true`: the receive returned no bytes (end of stream).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub eof: Option<bool>,
     /// The address returned (accept's peer, recvfrom's sender, getsockname…) matches this.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<AddressExpr>,
     /// `getsockopt` returns this value (booleans as 0/1).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<OptionValue>,
     /// Implementation-defined behaviour: any one of these outcomes passes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub one_of: Vec<Expect>,
     /// Why (for `one_of`: which systems do what).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }
 
