@@ -58,3 +58,41 @@ pub fn check_driver(command: &str) -> Vec<Finding> {
     });
     findings
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// driver-check exercises every operation of the table (`setblocking` counts as
+    /// `settimeout`, which it sends).
+    #[test]
+    fn the_embedded_scenario_makes_every_operation() {
+        let mut requirements = Requirements::default();
+        requirements
+            .add_file(Path::new("driver-check"), REQUIREMENT)
+            .unwrap();
+        let found = ScenarioPath {
+            path: PathBuf::from("driver_check.yaml"),
+            id: "driver-check".to_string(),
+        };
+        let scenario = parse(&found, SCENARIO, &requirements).expect("the scenario loads");
+        let used: std::collections::BTreeSet<&str> = scenario
+            .actors
+            .iter()
+            .flat_map(|actor| &actor.steps)
+            .map(|step| match step.op.name() {
+                "setblocking" => "settimeout",
+                name => name,
+            })
+            .collect();
+        let missing: Vec<&str> = crate::operation::Call::NAMES
+            .iter()
+            .copied()
+            .filter(|name| !used.contains(name))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "src/cli/driver_check.yaml never makes {missing:?}"
+        );
+    }
+}
