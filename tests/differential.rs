@@ -97,6 +97,21 @@ fn cpython_agrees_with_the_reference() {
     }
 }
 
+#[test]
+fn cpython_agrees_with_the_reference_in_timeout_mode() {
+    // In timeout mode CPython waits for readiness before each call (its sock_call), and so
+    // does the reference: a path of its own, compared on the same sequences.
+    let python = driver("python3 drivers/python/sockspec_driver.py");
+    let profile = Profile {
+        timeout_mode: true,
+        ..Profile::of(&python.capabilities())
+    }
+    .for_timeout_mode();
+    if let Err((message, path)) = differences(&python, profile, (cases() / 3).max(4), 16) {
+        panic!("{message}\nscenario: {}", path.display());
+    }
+}
+
 /// std's capabilities, plus what std does that they cannot say: its `bind` listens, it has no
 /// object for a socket not yet bound or connected, and it sets SO_REUSEADDR on listeners.
 fn std_profile(std: &dyn Implementation) -> Profile {
@@ -183,6 +198,17 @@ fn rendered_sequences_replay(profile: Profile) {
 #[test]
 fn a_sequence_written_as_a_scenario_replays_on_the_reference() {
     rendered_sequences_replay(Profile::default());
+}
+
+#[test]
+fn a_sequence_in_timeout_mode_written_as_a_scenario_replays_on_the_reference() {
+    rendered_sequences_replay(
+        Profile {
+            timeout_mode: true,
+            ..Profile::default()
+        }
+        .for_timeout_mode(),
+    );
 }
 
 #[test]

@@ -19,9 +19,9 @@ use crate::implementation::{within, Handle, Implementation, Session};
 use crate::operation::{
     self, AcceptCall, Accepted, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
     GetsocknameCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall, Reply,
-    SendCall, SetsockoptCall, ShutdownCall, SocketCall,
+    SendCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
 };
-use crate::vocab::{Address, Family, RecvFlags, Shutdown, SocketOption, SocketType};
+use crate::vocab::{Address, Family, Mode, RecvFlags, Shutdown, SocketOption, SocketType};
 pub use model::{Intention, Op, Profile};
 use model::{Model, SocketKinds};
 use std::hash::{BuildHasher, Hasher};
@@ -71,6 +71,8 @@ struct Side {
     seen: Vec<u16>,
     /// Set `SO_REUSEADDR` before binding a stream socket (`Profile::reuse_addr_streams`).
     reuse_addr_streams: bool,
+    /// Put each new socket in timeout mode (`Profile::timeout_mode`).
+    timeout_mode: bool,
     /// The family and type of each socket.
     kinds: SocketKinds,
     /// Where the pool's paths are: `p0.sock`, `p1.sock`… (each side has its own directory, so
@@ -87,6 +89,7 @@ impl Side {
             pool,
             seen: Vec::new(),
             reuse_addr_streams: false,
+            timeout_mode: false,
             kinds: SocketKinds::default(),
             dir: tempfile::tempdir().map_err(SetupError::TemporaryDirectory)?,
         })
@@ -96,6 +99,7 @@ impl Side {
     fn reference(pool: Vec<u16>, profile: Profile) -> Result<Side, SetupError> {
         let mut side = Side::new(&crate::reference::Reference, pool)?;
         side.reuse_addr_streams = profile.reuse_addr_streams;
+        side.timeout_mode = profile.timeout_mode;
         Ok(side)
     }
 
@@ -223,8 +227,19 @@ impl Side {
             Op::Getsockname { socket } => GetsocknameCall { handle: h(socket) }.into(),
             Op::Getpeername { socket } => GetpeernameCall { handle: h(socket) }.into(),
         };
+        let timeout_mode = self.timeout_mode;
+        let in_timeout_mode = |handle: Handle| {
+            if timeout_mode {
+                // Fails only where the next call fails the same way.
+                let _ = s.settimeout(&SettimeoutCall {
+                    handle,
+                    timeout: Mode::Timeout(model::TIMEOUT_MODE),
+                });
+            }
+        };
         let result = operation::dispatch(s, &call).map(|reply| match reply {
             Reply::Socket(Opened { handle }) => {
+                in_timeout_mode(handle);
                 self.handles.push(handle);
                 self.kinds.note(op);
                 Outcome::Ok
@@ -234,6 +249,7 @@ impl Side {
                 Outcome::Ok
             }
             Reply::Accept(Accepted { handle, address }) => {
+                in_timeout_mode(handle);
                 self.handles.push(handle);
                 self.kinds.note(op);
                 Outcome::Address(address.to_string())
@@ -428,6 +444,7 @@ pub fn compare_with(
     let (mine, theirs) = reserve_pools().map_err(CompareError::Setup)?;
     let mut expected = Side::reference(mine, profile).map_err(CompareError::Setup)?;
     let mut actual = Side::new(implementation, theirs).map_err(CompareError::Setup)?;
+    actual.timeout_mode = profile.timeout_mode;
     let mut model = Model::with(profile);
     let (mut ops, mut outcomes) = (Vec::new(), Vec::new());
     for intention in intentions {

@@ -209,7 +209,15 @@ pub struct Profile {
     /// `TcpListener::bind` does, on Unix): the reference does too, so that the port rules
     /// compared are the same.
     pub reuse_addr_streams: bool,
+    /// Every socket is put in timeout mode (`settimeout` of [`TIMEOUT_MODE`]) as soon as it
+    /// exists, on both sides: Python's timeout mode waits for readiness before each call (CPython's
+    /// `sock_call`), a path of its own worth comparing. Only for implementations with
+    /// `Feature::TimeoutMode`.
+    pub timeout_mode: bool,
 }
+
+/// The timeout of [`Profile::timeout_mode`]: far longer than any call the model draws takes.
+pub const TIMEOUT_MODE: std::time::Duration = std::time::Duration::from_secs(4);
 
 impl Default for Profile {
     fn default() -> Self {
@@ -219,11 +227,25 @@ impl Default for Profile {
             listen_after_bind: false,
             wrong_state_calls: true,
             reuse_addr_streams: false,
+            timeout_mode: false,
         }
     }
 }
 
 impl Profile {
+    /// This profile in timeout mode, drawing no call that can only fail because of the socket's
+    /// state: in timeout mode Python waits for readiness before the call, and a socket that
+    /// never becomes ready makes it wait the whole timeout (`accept` on a datagram socket raises
+    /// `timeout` after it, where blocking mode fails at once with `EOPNOTSUPP`), which would
+    /// only make sequences slow.
+    pub fn for_timeout_mode(self) -> Profile {
+        Profile {
+            timeout_mode: true,
+            wrong_state_calls: false,
+            ..self
+        }
+    }
+
     /// The profile an implementation's declared capabilities give.
     pub fn of(capabilities: &crate::vocab::Capabilities) -> Profile {
         use crate::vocab::Feature;
@@ -233,6 +255,7 @@ impl Profile {
             listen_after_bind: false,
             wrong_state_calls: true,
             reuse_addr_streams: false,
+            timeout_mode: false,
         }
     }
 }

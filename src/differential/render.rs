@@ -7,13 +7,13 @@
 //! an implicit bind (connect, listen) lands on a pool port and the replay differs at that step.
 //! Run it again before suspecting the implementation.
 
-use super::model::{bytes, Op, Profile, SocketKinds, BACKLOG};
+use super::model::{bytes, Op, Profile, SocketKinds, BACKLOG, TIMEOUT_MODE};
 use super::{Outcome, POOL};
 use crate::scenario::Op as Do;
 use crate::scenario::{
     AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, ExpectFields, ListenArgs, NameArgs,
-    OptionValue, Payload, RecvArgs, Requires, Scenario, SendArgs, SetsockoptArgs, ShutdownArgs,
-    SocketArgs, SocketRef, Step,
+    OptionValue, Payload, RecvArgs, Requires, Scenario, SendArgs, SetsockoptArgs, SettimeoutArgs,
+    ShutdownArgs, SocketArgs, SocketRef, Step,
 };
 use crate::vocab::{ErrorCode, Family, RecvFlags, Shutdown, SocketOption, SocketType};
 
@@ -62,6 +62,7 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
     for (op, outcome) in ops.iter().zip(outcomes) {
         // The name a socket this step creates gets.
         let created = socket(kinds.len());
+        let name = created.clone();
         let step = match *op {
             Op::Socket { udp, unix } => Do::Socket(SocketArgs {
                 family: if unix { Family::Unix } else { Family::Inet },
@@ -138,6 +139,7 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
                 capture: None,
             }),
         };
+        let creates = matches!(op, Op::Socket { .. } | Op::Accept { .. });
         if !matches!(outcome, Outcome::Error(_)) {
             kinds.note(op);
         }
@@ -165,6 +167,12 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
             },
         };
         steps.push(Step::new(step).expecting(expect));
+        if profile.timeout_mode && creates && !matches!(outcome, Outcome::Error(_)) {
+            steps.push(Step::new(Do::Settimeout(SettimeoutArgs {
+                socket: name,
+                timeout: Some(TIMEOUT_MODE),
+            })));
+        }
     }
     Scenario {
         id: "differential".to_string(),
