@@ -12,10 +12,13 @@ use sockspec::driver::Driver;
 use sockspec::implementation::{Feature, Implementation};
 use sockspec::properties::{
     closed_socket_refuses_everything, datagram_boundaries, names_agree, regression_path,
-    regressions_dir, shutdown_interleaving, stream_round_trip, Action, AfterClose, Choice,
-    ClosedSocket, Counterexample, DatagramTransport, End, Payload, Setup, StreamTransport,
+    regressions_dir, render, shutdown_interleaving, stream_bytes, stream_round_trip, Action,
+    AfterClose, Choice, ClosedSocket, Counterexample, DatagramTransport, End, Expected, Observed,
+    Payload, Ran, Setup, StreamTransport, SOCKETPAIR_CHUNK,
 };
-use sockspec::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
+use sockspec::requirements::Requirements;
+use sockspec::scenario::{parse, to_yaml, Scenario, ScenarioPath};
+use sockspec::vocab::{Address, Family, Mode, Shutdown, SockError, SocketOption, SocketType};
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -472,4 +475,394 @@ fn a_driver_whose_recv_after_close_returns_nothing_is_caught_and_replayed() {
         "use-after-close",
         |broken| check_closed(broken, hunting()),
     );
+}
+
+/// Everything a scenario model says, without where it was read from (as `tests/round_trip.rs`
+/// compares them).
+fn content(scenario: &Scenario) -> String {
+    let steps: Vec<String> = scenario
+        .actors
+        .iter()
+        .flat_map(|actor| {
+            actor.steps.iter().map(move |step| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?} {:?}",
+                    actor.name,
+                    step.op,
+                    step.expect,
+                    step.timeout,
+                    step.announce,
+                    step.blocks_until,
+                    step.min_elapsed
+                )
+            })
+        })
+        .collect();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
+        scenario.title,
+        scenario.description,
+        scenario.requirements,
+        scenario.tags,
+        scenario.requires,
+        scenario.fixed_port_why,
+        scenario.unprivileged,
+        scenario.timeout,
+        scenario.step_timeout,
+        scenario.actors.iter().map(|a| &a.name).collect::<Vec<_>>(),
+        steps.join("\n")
+    )
+}
+
+/// The counterexample `property` writes for `scenario` is a scenario the loader reads as the
+/// same model, with a header saying where it came from; writing the loaded model again gives
+/// the same content, and the same text.
+fn assert_reads_back(property: &str, scenario: &Scenario, requirements: &Requirements) {
+    let message = "step 3, Recv { end: B, bufsize: 7 }: returned 2 bytes \"ab\"\nwhere: {x: 1}";
+    let text = render::fixture(property, message, scenario);
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        header,
+        [
+            format!("# Written by the property `{property}` when it failed:").as_str(),
+            "#   step 3, Recv { end: B, bufsize: 7 }: returned 2 bytes \"ab\"",
+            "#   where: {x: 1}",
+            "# Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/.",
+        ],
+        "{text}"
+    );
+    let found = ScenarioPath {
+        path: format!("{property}.yaml").into(),
+        id: property.to_string(),
+    };
+    let loaded = parse(&found, &text, requirements)
+        .unwrap_or_else(|e| panic!("{property} wrote\n{text}\nwhich does not load: {e:?}"));
+    assert_eq!(content(&loaded), content(scenario), "{text}");
+    let comment: String = header
+        .iter()
+        .map(|l| format!("{}\n", l.strip_prefix("# ").unwrap_or(l)))
+        .collect();
+    let again = to_yaml(&loaded, &comment).expect("it serialises");
+    let reloaded = parse(&found, &again, requirements)
+        .unwrap_or_else(|e| panic!("{property} rewritten as\n{again}\ndoes not load: {e:?}"));
+    assert_eq!(content(&reloaded), content(&loaded), "{again}");
+    assert_eq!(again, text);
+}
+
+/// Every operation the close property tries after `close`.
+fn every_after_close() -> Vec<AfterClose> {
+    let mut ops = vec![
+        AfterClose::Bind,
+        AfterClose::Listen,
+        AfterClose::Accept,
+        AfterClose::Connect,
+        AfterClose::Send,
+        AfterClose::Sendall,
+        AfterClose::Sendto,
+        AfterClose::Recv,
+        AfterClose::Recvfrom,
+        AfterClose::Getsockname,
+        AfterClose::Getpeername,
+        AfterClose::SetMode(Mode::Blocking),
+        AfterClose::SetMode(Mode::NonBlocking),
+        AfterClose::SetMode(Mode::Timeout(Duration::from_millis(1500))),
+        AfterClose::Close,
+    ];
+    ops.extend([Shutdown::Read, Shutdown::Write, Shutdown::Both].map(AfterClose::Shutdown));
+    ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Setsockopt(o)));
+    ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Getsockopt(o)));
+    ops
+}
+
+/// Calls of the interleaving property with every kind of action, expected outcome and observed
+/// outcome: passed, failed (`observed: None`, last), reset, bytes found in the stream or not.
+fn every_kind_of_call() -> Vec<Vec<Ran>> {
+    let ran = |action, position, expected, reset_possible, observed| Ran {
+        action,
+        position,
+        expected,
+        reset_possible,
+        observed,
+    };
+    let (a, b) = (End::A, End::B);
+    let send = |end, len| Action::Send { end, len };
+    let recv = |end, bufsize| Action::Recv { end, bufsize };
+    let passed = vec![
+        ran(
+            send(a, 10),
+            0,
+            Expected::Sends(10),
+            false,
+            Some(Observed::Count(7)),
+        ),
+        ran(
+            recv(b, 5),
+            0,
+            Expected::Data {
+                next: stream_bytes(a, 0, 5),
+            },
+            false,
+            Some(Observed::Bytes(stream_bytes(a, 0, 3))),
+        ),
+        ran(
+            Action::Shutdown {
+                end: b,
+                how: Shutdown::Read,
+            },
+            0,
+            Expected::Ok,
+            false,
+            Some(Observed::Done),
+        ),
+        ran(
+            send(a, 4),
+            7,
+            Expected::SendsOrRefused(4),
+            true,
+            Some(Observed::Count(4)),
+        ),
+        ran(
+            recv(b, 100),
+            3,
+            Expected::EofOrLater {
+                rest: stream_bytes(a, 3, 8),
+            },
+            true,
+            Some(Observed::Bytes(stream_bytes(a, 5, 6))),
+        ),
+        ran(
+            Action::Getpeername { end: a },
+            0,
+            Expected::Peer {
+                maybe_closed: false,
+            },
+            false,
+            Some(Observed::Name(Address::from(("127.0.0.1", 4000)))),
+        ),
+        ran(
+            Action::Shutdown {
+                end: a,
+                how: Shutdown::Write,
+            },
+            0,
+            Expected::Ok,
+            false,
+            Some(Observed::Done),
+        ),
+        ran(
+            recv(b, 9),
+            11,
+            Expected::Eof,
+            false,
+            Some(Observed::Bytes(Vec::new())),
+        ),
+        ran(
+            send(a, 3),
+            11,
+            Expected::BrokenPipe,
+            false,
+            Some(Observed::Failed(SockError::errno(nix::errno::Errno::EPIPE))),
+        ),
+        ran(
+            Action::Shutdown {
+                end: b,
+                how: Shutdown::Both,
+            },
+            0,
+            Expected::OkOrNotConnected,
+            false,
+            Some(Observed::Done),
+        ),
+        ran(
+            Action::Getpeername { end: b },
+            0,
+            Expected::Peer { maybe_closed: true },
+            false,
+            Some(Observed::Name(Address::from(("127.0.0.1", 4001)))),
+        ),
+        // Bytes that are not where the model expects them: written out as they came.
+        ran(
+            recv(a, 16),
+            0,
+            Expected::Data {
+                next: stream_bytes(b, 0, 4),
+            },
+            false,
+            Some(Observed::Bytes(b"\x00\xff".to_vec())),
+        ),
+    ];
+    // Each way of failing, after those: the failing call expects what the model allowed.
+    let failing = [
+        ran(
+            recv(b, 8),
+            11,
+            Expected::Data {
+                next: stream_bytes(a, 11, 8),
+            },
+            false,
+            None,
+        ),
+        ran(
+            recv(b, 8),
+            11,
+            Expected::EofOrLater {
+                rest: stream_bytes(a, 11, 20),
+            },
+            false,
+            None,
+        ),
+        ran(recv(b, 8), 11, Expected::Eof, false, None),
+        ran(send(b, 8), 0, Expected::Sends(8), false, None),
+        ran(send(b, 8), 0, Expected::SendsOrRefused(8), false, None),
+        ran(send(b, 8), 0, Expected::BrokenPipe, false, None),
+        ran(
+            Action::Shutdown {
+                end: a,
+                how: Shutdown::Read,
+            },
+            0,
+            Expected::Ok,
+            false,
+            None,
+        ),
+        ran(
+            Action::Shutdown {
+                end: a,
+                how: Shutdown::Both,
+            },
+            0,
+            Expected::OkOrNotConnected,
+            true,
+            None,
+        ),
+        ran(
+            Action::Getpeername { end: b },
+            0,
+            Expected::Peer {
+                maybe_closed: false,
+            },
+            false,
+            None,
+        ),
+        ran(
+            Action::Getpeername { end: a },
+            0,
+            Expected::Peer { maybe_closed: true },
+            true,
+            None,
+        ),
+        // A reset ends the case: the calls after it are not written.
+        ran(
+            send(a, 2),
+            14,
+            Expected::Sends(2),
+            true,
+            Some(Observed::Failed(SockError::errno(
+                nix::errno::Errno::ECONNRESET,
+            ))),
+        ),
+    ];
+    let mut cases: Vec<Vec<Ran>> = failing
+        .into_iter()
+        .map(|last| {
+            let mut case = passed.clone();
+            case.push(last);
+            case
+        })
+        .collect();
+    cases.push(Vec::new());
+    cases
+}
+
+#[test]
+fn every_kind_of_counterexample_reads_back_as_the_same_scenario() {
+    let requirements = Requirements::load(&root().join("spec")).expect("the spec loads");
+    let payloads = [
+        Payload {
+            pattern: "a".to_string(),
+            len: 0,
+        },
+        Payload {
+            pattern: "xyz".to_string(),
+            len: 1000,
+        },
+        // More than one socketpair chunk, the last a short one.
+        Payload {
+            pattern: "q7".to_string(),
+            len: 2 * SOCKETPAIR_CHUNK + 13,
+        },
+    ];
+    for transport in EVERY_STREAM.iter().copied() {
+        for payload in &payloads {
+            for recv_timeout in [false, true] {
+                let scenario = render::stream(transport, payload, &[7, 1, 65536], recv_timeout);
+                assert_reads_back(render::stream_property(transport), &scenario, &requirements);
+            }
+        }
+    }
+    let datagrams = [
+        (
+            Payload {
+                pattern: "abc".to_string(),
+                len: 100,
+            },
+            30,
+        ),
+        (
+            Payload {
+                pattern: "z".to_string(),
+                len: 0,
+            },
+            1,
+        ),
+        (
+            Payload {
+                pattern: "0123".to_string(),
+                len: 65_507,
+            },
+            70_000,
+        ),
+    ];
+    for transport in [DatagramTransport::Udp4, DatagramTransport::UnixDgram] {
+        let scenario = render::datagrams(transport, &datagrams);
+        assert_reads_back(render::DATAGRAM_PROPERTY, &scenario, &requirements);
+    }
+    for host in [Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 200, 3, 254)] {
+        assert_reads_back(render::NAMES_PROPERTY, &render::names(host), &requirements);
+    }
+    let ops = every_after_close();
+    let mut targets = 0;
+    for family in [Family::Inet, Family::Inet6, Family::Unix] {
+        for kind in [SocketType::Stream, SocketType::Dgram] {
+            for setup in [
+                Setup::Unbound,
+                Setup::Bound,
+                Setup::Listening,
+                Setup::Connected,
+                Setup::Accepted,
+                Setup::Paired,
+                Setup::ShutDown,
+            ] {
+                let target = ClosedSocket {
+                    family,
+                    kind,
+                    setup,
+                };
+                if target.is_possible() {
+                    let scenario = render::closed(target, &ops);
+                    assert_reads_back(render::CLOSED_PROPERTY, &scenario, &requirements);
+                    targets += 1;
+                }
+            }
+        }
+    }
+    // Streams: six histories per family and a socketpair's end; datagrams: three, and a
+    // socketpair's end.
+    assert_eq!(targets, (3 * 6 + 1) + (3 * 3 + 1));
+    for transport in EVERY_STREAM.iter().copied() {
+        for case in every_kind_of_call() {
+            let scenario = render::interleaving(transport, &case);
+            assert_reads_back(render::INTERLEAVING_PROPERTY, &scenario, &requirements);
+        }
+    }
 }

@@ -6,9 +6,11 @@
 //!   shutdowns (either direction, either end) and `getpeername` has the outcomes the spec allows.
 //!   A small model of the connection decides what each call may return, and lets only calls
 //!   through that cannot block for ever.
+//!
+//! A check returns what failed as data (a message; for the interleaving, also the calls made),
+//! not as a scenario: `super::render` writes that, and `super` puts the two together.
 
-use super::render::lifecycle_fixture;
-use super::{bounded, call, local_address, open_two, stream_pair, Counterexample, StreamTransport};
+use super::base::{bounded, call, local_address, open_two, stream_pair, StreamTransport};
 use crate::implementation::{Handle, Implementation, Plain, Session};
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
@@ -186,26 +188,18 @@ fn try_after_close(
 /// hang the run.
 const AFTER_CLOSE_LIMIT: Duration = Duration::from_secs(5);
 
-/// Closed sockets: after `close()`, each of `ops` fails with `EBADF`, except `close` again,
-/// which succeeds. Spec: `close.use-after-close`, `close.twice`.
-pub fn closed_socket_refuses_everything(
+/// The close property ([`super::closed_socket_refuses_everything`]): what went wrong, if
+/// anything.
+pub(super) fn closed_socket_refuses_everything(
     implementation: &dyn Implementation,
     target: ClosedSocket,
     ops: &[AfterClose],
-) -> Result<(), Counterexample> {
-    let fail = |message: String| Counterexample {
-        property: "use-after-close",
-        implementation: implementation.name().to_string(),
-        fixture: super::render::closed_fixture(target, ops, &message),
-        message,
-    };
-    let dir = tempfile::tempdir().map_err(|e| fail(format!("temporary directory: {e}")))?;
-    let session = implementation
-        .open_session()
-        .map_err(|e| fail(e.to_string()))?;
+) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let session = implementation.open_session().map_err(|e| e.to_string())?;
     let session = session.as_ref();
-    let socket = set_up(session, target, dir.path()).map_err(&fail)?;
-    call("close", Plain(session).close(socket)).map_err(&fail)?;
+    let socket = set_up(session, target, dir.path())?;
+    call("close", Plain(session).close(socket))?;
     let (result, _) =
         crate::implementation::within(AFTER_CLOSE_LIMIT, &[(session, socket)], || {
             for (i, &op) in ops.iter().enumerate() {
@@ -225,7 +219,7 @@ pub fn closed_socket_refuses_everything(
             }
             Ok(())
         });
-    result.map_err(fail)
+    result
 }
 
 /// One end of the connection in [`shutdown_interleaving`].
@@ -650,17 +644,24 @@ fn allows(expected: &Expected, peer_name: &Address) -> String {
     }
 }
 
-/// Shutdown, interleaved: whatever the order of sends, receives, shutdowns and `getpeername`
-/// on the two ends of a connected stream, each call has an outcome the spec allows, and a
-/// receive never waits when the spec says it returns at once. Returns the actions run.
-/// Spec: `data.shutdown.write.send`, `data.shutdown.read`, `data.shutdown.read.data`,
-/// `data.eof.shutdown-write`, `data.half-close`, `data.shutdown.repeat`,
-/// `data.shutdown.both-finished`, `data.recv.bufsize`, `names.getpeername.connected`.
-pub fn shutdown_interleaving(
+/// How [`shutdown_interleaving`] failed: what went wrong, and the calls made up to the one that
+/// broke the property (the last, with no `observed`), or all of them if the connection could
+/// not be set up or a call was interrupted.
+#[derive(Clone, Debug)]
+pub(super) struct Interrupted {
+    /// What went wrong.
+    pub message: String,
+    /// The calls made.
+    pub ran: Vec<Ran>,
+}
+
+/// The interleaving property ([`super::shutdown_interleaving`]): the actions run, or how it
+/// failed.
+pub(super) fn shutdown_interleaving(
     implementation: &dyn Implementation,
     transport: StreamTransport,
     choices: &[Choice],
-) -> Result<Vec<Action>, Counterexample> {
+) -> Result<Vec<Action>, Interrupted> {
     let mut ran: Vec<Ran> = Vec::new();
     let mut model = ConnectionModel::new(transport);
     let outcome = (|| -> Result<(), String> {
@@ -735,11 +736,8 @@ pub fn shutdown_interleaving(
             Ok(())
         })
     })();
-    outcome.map_err(|message| Counterexample {
-        property: "shutdown-interleaving",
-        implementation: implementation.name().to_string(),
-        fixture: lifecycle_fixture(transport, &ran, &message),
-        message,
-    })?;
-    Ok(ran.into_iter().map(|r| r.action).collect())
+    match outcome {
+        Ok(()) => Ok(ran.into_iter().map(|r| r.action).collect()),
+        Err(message) => Err(Interrupted { message, ran }),
+    }
 }

@@ -1,422 +1,588 @@
-//! Counterexamples as scenarios: YAML that `sockspec run` replays.
+//! Counterexamples as scenarios that `sockspec run` replays. Each is built as a
+//! [`Scenario`] and serialised ([`crate::scenario::to_yaml`]), never formatted by hand, so that
+//! what a property writes is always a scenario the loader reads back as the same model.
 
-use super::lifecycle::{self, Action, AfterClose, ClosedSocket, Expected, Observed, Ran, Setup};
-use super::{DatagramTransport, Payload, StreamTransport};
-use crate::scenario::hex;
-use crate::vocab::{scenario_name, Family, Mode, SocketType};
-use std::fmt::Write;
+use super::base::{chunk_of, DatagramTransport, Payload, StreamTransport};
+use super::lifecycle::{
+    self, Action, AfterClose, ClosedSocket, End, Expected, Observed, Ran, Setup,
+};
+use crate::scenario::Op as Do;
+use crate::scenario::{
+    AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, Expect, ExpectFields, ListenArgs,
+    NameArgs, OptionValue, Payload as Data, RecvArgs, RecvExactArgs, RecvfromArgs, Requires,
+    Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
+    SocketArgs, SocketRef, SocketpairArgs, Step,
+};
+use crate::vocab::{
+    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SocketOption, SocketType,
+};
+use nix::errno::Errno;
+use std::time::Duration;
 
-fn header(property: &str, message: &str, title: &str, requirements: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# Written by the property `{property}` when it failed:"
-    );
-    for line in message.lines() {
-        let _ = writeln!(out, "#   {line}");
+/// The stream property's name over `transport`: its own over a socketpair, whose scenario has
+/// another shape (and so its own file).
+pub fn stream_property(transport: StreamTransport) -> &'static str {
+    if transport == StreamTransport::Socketpair {
+        "socketpair-round-trip"
+    } else {
+        "stream-round-trip"
     }
-    let _ = writeln!(
-        out,
-        "# Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/."
-    );
-    let _ = writeln!(out, "title: {title:?}");
-    let _ = writeln!(out, "requirements: [{requirements}]");
-    let _ = writeln!(out, "tags: [property, regression]");
-    out
 }
 
-fn repeat(payload: &Payload) -> String {
-    format!("{{repeat: {:?}, len: {}}}", payload.pattern, payload.len)
+/// The datagram property's name.
+pub const DATAGRAM_PROPERTY: &str = "datagram-boundaries";
+/// The names property's name.
+pub const NAMES_PROPERTY: &str = "names-agree";
+/// The close property's name.
+pub const CLOSED_PROPERTY: &str = "use-after-close";
+/// The interleaving property's name.
+pub const INTERLEAVING_PROPERTY: &str = "shutdown-interleaving";
+
+/// `scenario` as the YAML file a counterexample writes: a comment saying which property wrote it,
+/// how it failed (`message`) and how to replay it, then the scenario.
+pub fn fixture(property: &str, message: &str, scenario: &Scenario) -> String {
+    let mut comment = format!("Written by the property `{property}` when it failed:\n");
+    for line in message.lines() {
+        comment.push_str("  ");
+        comment.push_str(line);
+        comment.push('\n');
+    }
+    comment
+        .push_str("Replay: sockspec run --impl NAME THIS-FILE. Keep it: move it into fixtures/.");
+    crate::scenario::to_yaml(scenario, &comment).unwrap_or_else(|e| format!("# {e}\n"))
 }
 
-/// A scenario sending `payload` over `transport` and expecting it back intact, then end of stream.
-pub(super) fn stream_fixture(
+/// A property's scenario: `title`, checking `requirements`, made of `actors` (name, steps).
+fn scenario(
+    property: &str,
+    title: String,
+    requirements: &[&str],
+    actors: Vec<(&str, Vec<Step>)>,
+) -> Scenario {
+    Scenario {
+        id: property.to_string(),
+        path: format!("{property}.yaml").into(),
+        title,
+        description: None,
+        requirements: requirements.iter().map(|r| r.to_string()).collect(),
+        tags: ["property", "regression"].map(String::from).to_vec(),
+        requires: Requires::default(),
+        fixed_port_why: None,
+        unprivileged: Vec::new(),
+        timeout: None,
+        step_timeout: None,
+        actors: actors
+            .into_iter()
+            .map(|(name, steps)| Actor {
+                name: name.to_string(),
+                steps,
+            })
+            .collect(),
+        parameters: None,
+    }
+}
+
+/// `pattern` repeated to `len` bytes, as a scenario writes it.
+fn repeat(pattern: &str, len: usize) -> Data {
+    Data::Repeat {
+        pattern: pattern.as_bytes().to_vec(),
+        len,
+    }
+}
+
+fn repeated(payload: &Payload) -> Data {
+    repeat(&payload.pattern, payload.len)
+}
+
+/// Expectations, by what they expect.
+fn expect_data(data: Data) -> ExpectFields {
+    ExpectFields {
+        data: Some(data),
+        ..ExpectFields::default()
+    }
+}
+
+fn expect_eof(eof: bool) -> ExpectFields {
+    ExpectFields {
+        eof: Some(eof),
+        ..ExpectFields::default()
+    }
+}
+
+fn expect_error(errno: Errno) -> ExpectFields {
+    ExpectFields {
+        error: Some(ErrorCode::errno(errno)),
+        ..ExpectFields::default()
+    }
+}
+
+fn expect_returns(count: usize) -> ExpectFields {
+    ExpectFields {
+        returns: Some(CountRange::exactly(count)),
+        ..ExpectFields::default()
+    }
+}
+
+fn expect_address(address: AddressExpr) -> ExpectFields {
+    ExpectFields {
+        address: Some(address),
+        ..ExpectFields::default()
+    }
+}
+
+/// Steps, by operation.
+fn socket(family: Family, kind: SocketType, name: &str) -> Step {
+    Step::new(Do::Socket(SocketArgs {
+        family,
+        kind,
+        name: name.to_string(),
+    }))
+}
+
+fn socketpair(kind: SocketType, names: [&str; 2]) -> Step {
+    Step::new(Do::Socketpair(SocketpairArgs {
+        family: Family::Unix,
+        kind,
+        names: names.map(String::from),
+    }))
+}
+
+fn bind(socket: &str, address: AddressExpr) -> Step {
+    Step::new(Do::Bind(AddressArgs {
+        socket: socket.to_string(),
+        address,
+    }))
+}
+
+fn connect(socket: &str, address: AddressExpr) -> Step {
+    Step::new(Do::Connect(AddressArgs {
+        socket: socket.to_string(),
+        address,
+    }))
+}
+
+fn listen(socket: &str) -> Step {
+    Step::new(Do::Listen(ListenArgs {
+        socket: socket.to_string(),
+        backlog: None,
+    }))
+}
+
+fn accept(socket: &str, name: &str, peer: Option<&str>) -> Step {
+    Step::new(Do::Accept(AcceptArgs {
+        socket: socket.to_string(),
+        name: name.to_string(),
+        peer: peer.map(String::from),
+    }))
+}
+
+fn getsockname(socket: &str, capture: Option<&str>) -> Step {
+    Step::new(Do::Getsockname(NameArgs {
+        socket: socket.to_string(),
+        capture: capture.map(String::from),
+    }))
+}
+
+fn getpeername(socket: &str) -> Step {
+    Step::new(Do::Getpeername(NameArgs {
+        socket: socket.to_string(),
+        capture: None,
+    }))
+}
+
+fn send_args(socket: &str, data: Data) -> SendArgs {
+    SendArgs {
+        socket: socket.to_string(),
+        data,
+        capture: None,
+    }
+}
+
+fn sendto(socket: &str, data: Data, address: AddressExpr) -> Step {
+    Step::new(Do::Sendto(SendtoArgs {
+        socket: socket.to_string(),
+        data,
+        address,
+        capture: None,
+    }))
+}
+
+fn recv(socket: &str, bufsize: usize) -> Step {
+    Step::new(Do::Recv(RecvArgs {
+        socket: socket.to_string(),
+        bufsize,
+        flags: RecvFlags::default(),
+    }))
+}
+
+fn recvfrom(socket: &str, bufsize: usize) -> Step {
+    Step::new(Do::Recvfrom(RecvfromArgs {
+        socket: socket.to_string(),
+        bufsize,
+        sender: None,
+    }))
+}
+
+fn recv_exact(socket: &str, size: usize, bufsize: usize) -> Step {
+    Step::new(Do::RecvExact(RecvExactArgs {
+        socket: socket.to_string(),
+        size,
+        bufsize,
+    }))
+}
+
+fn shutdown(socket: &str, how: Shutdown) -> Step {
+    Step::new(Do::Shutdown(ShutdownArgs {
+        socket: socket.to_string(),
+        how,
+    }))
+}
+
+fn close(socket: &str) -> Step {
+    Step::new(Do::Close(SocketRef {
+        socket: socket.to_string(),
+    }))
+}
+
+fn setsockopt(socket: &str, option: SocketOption, value: i64) -> Step {
+    Step::new(Do::Setsockopt(SetsockoptArgs {
+        socket: socket.to_string(),
+        option,
+        value: OptionValue(value),
+    }))
+}
+
+/// A captured address, `$name`.
+fn var(name: &str) -> AddressExpr {
+    AddressExpr::Var(name.to_string())
+}
+
+/// [`super::base::local_address`] as a scenario writes it: `name` is a Unix path in the
+/// scenario's directory.
+fn local_address(family: Family, name: &str) -> AddressExpr {
+    match family {
+        Family::Inet => AddressExpr::Literal(Address::from(("127.0.0.1", 0))),
+        Family::Inet6 => AddressExpr::Literal(Address::from(("::1", 0))),
+        Family::Unix => AddressExpr::UnixName(name.to_string()),
+    }
+}
+
+/// The scenario of the stream property: `payload` sent over `transport` and expected back
+/// intact, then end of stream. `recv_timeout`: the implementation bounds a receive with
+/// `SO_RCVTIMEO`, as the property then did over a socketpair.
+pub fn stream(
     transport: StreamTransport,
     payload: &Payload,
     bufsizes: &[usize],
-    message: &str,
     recv_timeout: bool,
-) -> String {
+) -> Scenario {
     if transport == StreamTransport::Socketpair {
-        return socketpair_fixture(payload, bufsizes, message, recv_timeout);
+        return socketpair_stream(payload, bufsizes, recv_timeout);
     }
     let family = transport.family();
-    let address = address_text(family, "server.sock");
     let smallest = bufsizes.iter().copied().min().unwrap_or(1).max(1);
     let largest = bufsizes.iter().copied().max().unwrap_or(1).max(1);
-    let mut out = header(
-        "stream-round-trip",
-        message,
-        &format!(
+    let receiver = vec![
+        socket(family, SocketType::Stream, "srv"),
+        bind("srv", local_address(family, "server.sock")),
+        listen("srv"),
+        getsockname("srv", Some("server")),
+        accept("srv", "conn", None),
+        recv_exact("conn", payload.len, smallest).expecting(expect_data(repeated(payload))),
+        recv("conn", largest).expecting(expect_eof(true)),
+    ];
+    let sender = vec![
+        socket(family, SocketType::Stream, "cli"),
+        connect("cli", var("server")),
+        Step::new(Do::Sendall(send_args("cli", repeated(payload)))),
+        shutdown("cli", Shutdown::Write),
+    ];
+    scenario(
+        stream_property(transport),
+        format!(
             "{} bytes over {family} stream arrive intact, received {smallest} bytes at a time",
             payload.len
         ),
-        "data.recv.bufsize, data.stream.no-boundaries, data.sendall, data.eof.shutdown-write",
-    );
-    let _ = write!(
-        out,
-        "actors:
-  receiver:
-    - socket: {{family: {family}, type: stream, as: srv}}
-    - bind: {{socket: srv, address: {address}}}
-    - listen: {{socket: srv}}
-    - getsockname: {{socket: srv, capture: server}}
-    - accept: {{socket: srv, as: conn}}
-    - recv_exact: {{socket: conn, size: {len}, bufsize: {smallest}}}
-      expect: {{data: {data}}}
-    - recv: {{socket: conn, bufsize: {largest}}}
-      expect: {{eof: true}}
-  sender:
-    - socket: {{family: {family}, type: stream, as: cli}}
-    - connect: {{socket: cli, address: $server}}
-    - sendall: {{socket: cli, data: {data}}}
-    - shutdown: {{socket: cli, how: write}}
-",
-        len = payload.len,
-        data = repeat(payload),
-    );
-    out
+        &STREAM_REQUIREMENTS,
+        vec![("receiver", receiver), ("sender", sender)],
+    )
 }
 
-/// The socketpair form of [`stream_fixture`]: one actor sends a chunk at a time and drains it
-/// before the next, as the property does.
-fn socketpair_fixture(
-    payload: &Payload,
-    bufsizes: &[usize],
-    message: &str,
-    recv_timeout: bool,
-) -> String {
+const STREAM_REQUIREMENTS: [&str; 4] = [
+    "data.recv.bufsize",
+    "data.stream.no-boundaries",
+    "data.sendall",
+    "data.eof.shutdown-write",
+];
+
+/// The socketpair form of [`stream`]: one actor sends a chunk at a time and drains it before the
+/// next, as the property does.
+fn socketpair_stream(payload: &Payload, bufsizes: &[usize], recv_timeout: bool) -> Scenario {
     let smallest = bufsizes.iter().copied().min().unwrap_or(1).max(1);
     let largest = bufsizes.iter().copied().max().unwrap_or(1).max(1);
-    let mut out = header(
-        "socketpair-round-trip",
-        message,
-        &format!(
+    let mut steps = vec![socketpair(SocketType::Stream, ["left", "right"])];
+    if recv_timeout {
+        // As the property did: missing bytes fail the recv instead of stalling it.
+        steps.push(setsockopt("right", SocketOption::RecvTimeoutMs, 250));
+    }
+    let chunk = chunk_of(payload);
+    let mut left = payload.len;
+    while left > 0 {
+        let part = repeat(&payload.pattern, left.min(chunk));
+        let len = part.len();
+        left -= len;
+        steps.push(Step::new(Do::Sendall(send_args("left", part.clone()))));
+        steps.push(recv_exact("right", len, smallest).expecting(expect_data(part)));
+    }
+    steps.push(shutdown("left", Shutdown::Write));
+    steps.push(recv("right", largest).expecting(expect_eof(true)));
+    scenario(
+        stream_property(StreamTransport::Socketpair),
+        format!(
             "{} bytes over a stream socketpair arrive intact, received {smallest} bytes at a time",
             payload.len
         ),
-        "data.recv.bufsize, data.stream.no-boundaries, data.sendall, data.eof.shutdown-write",
-    );
-    out.push_str("actors:\n  pair:\n    - socketpair: {type: stream, as: [left, right]}\n");
-    if recv_timeout {
-        // As the property did: missing bytes fail the recv instead of stalling it.
-        out.push_str("    - setsockopt: {socket: right, option: recv_timeout_ms, value: 250}\n");
-    }
-    let chunk = super::chunk_of(payload);
-    let mut left = payload.len;
-    while left > 0 {
-        let part = Payload {
-            pattern: payload.pattern.clone(),
-            len: left.min(chunk),
-        };
-        left -= part.len;
-        let _ = write!(
-            out,
-            "    - sendall: {{socket: left, data: {data}}}
-    - recv_exact: {{socket: right, size: {len}, bufsize: {smallest}}}
-      expect: {{data: {data}}}
-",
-            data = repeat(&part),
-            len = part.len,
-        );
-    }
-    let _ = write!(
-        out,
-        "    - shutdown: {{socket: left, how: write}}
-    - recv: {{socket: right, bufsize: {largest}}}
-      expect: {{eof: true}}
-"
-    );
-    out
+        &STREAM_REQUIREMENTS,
+        vec![("pair", steps)],
+    )
 }
 
-/// A scenario sending each datagram and expecting each receive to return its prefix.
-pub(super) fn datagram_fixture(
-    transport: DatagramTransport,
-    datagrams: &[(Payload, usize)],
-    message: &str,
-) -> String {
+/// The scenario of the datagram property: each datagram sent, and each receive expected to
+/// return its prefix.
+pub fn datagrams(transport: DatagramTransport, datagrams: &[(Payload, usize)]) -> Scenario {
     let family = transport.family();
-    let (rx, tx) = (
-        address_text(family, "rx.sock"),
-        address_text(family, "tx.sock"),
-    );
-    let mut out = header(
-        "datagram-boundaries",
-        message,
-        &format!(
+    let mut receiver = vec![
+        socket(family, SocketType::Dgram, "rx"),
+        bind("rx", local_address(family, "rx.sock")),
+        getsockname("rx", Some("rx")),
+        setsockopt("rx", SocketOption::RecvTimeoutMs, 250),
+        Step::new(Do::Wait("sent".to_string())),
+    ];
+    for (payload, bufsize) in datagrams {
+        let prefix = repeat(&payload.pattern, payload.len.min(*bufsize));
+        receiver.push(recv("rx", *bufsize).expecting(expect_data(prefix)));
+    }
+    let mut sender = vec![
+        socket(family, SocketType::Dgram, "tx"),
+        bind("tx", local_address(family, "tx.sock")),
+    ];
+    for (payload, _) in datagrams {
+        sender.push(
+            sendto("tx", repeated(payload), var("rx")).expecting(expect_returns(payload.len)),
+        );
+    }
+    sender.push(Step::new(Do::Signal("sent".to_string())));
+    scenario(
+        DATAGRAM_PROPERTY,
+        format!(
             "{} datagrams over {family} dgram are received one by one, each cut to its bufsize",
             datagrams.len()
         ),
-        "udp.boundaries, udp.truncation, udp.delivery.loopback",
-    );
-    let _ = write!(
-        out,
-        "actors:
-  receiver:
-    - socket: {{family: {family}, type: dgram, as: rx}}
-    - bind: {{socket: rx, address: {rx}}}
-    - getsockname: {{socket: rx, capture: rx}}
-    - setsockopt: {{socket: rx, option: recv_timeout_ms, value: 250}}
-    - wait: sent
-"
-    );
-    for (payload, bufsize) in datagrams {
-        let prefix = Payload {
-            pattern: payload.pattern.clone(),
-            len: payload.len.min(*bufsize),
-        };
-        let _ = write!(
-            out,
-            "    - recv: {{socket: rx, bufsize: {bufsize}}}\n      expect: {{data: {}}}\n",
-            repeat(&prefix)
-        );
-    }
-    let _ = write!(
-        out,
-        "  sender:
-    - socket: {{family: {family}, type: dgram, as: tx}}
-    - bind: {{socket: tx, address: {tx}}}
-"
-    );
-    for (payload, _) in datagrams {
-        let _ = write!(
-            out,
-            "    - sendto: {{socket: tx, data: {}, address: $rx}}\n      expect: {{returns: {}}}\n",
-            repeat(payload),
-            payload.len
-        );
-    }
-    out.push_str("    - signal: sent\n");
-    out
+        &["udp.boundaries", "udp.truncation", "udp.delivery.loopback"],
+        vec![("receiver", receiver), ("sender", sender)],
+    )
 }
 
-/// A scenario checking that both ends of a TCP connection and a UDP exchange on `host` report
-/// agreeing names.
-pub(super) fn names_fixture(host: std::net::Ipv4Addr, message: &str) -> String {
-    let mut out = header(
-        "names-agree",
-        message,
-        &format!("getsockname, getpeername, accept and recvfrom agree on {host}"),
-        "names.getpeername.connected, names.getsockname.implicit, udp.recvfrom.sender",
-    );
-    let _ = write!(
-        out,
-        "actors:
-  server:
-    - socket: {{family: inet, type: stream, as: srv}}
-    - bind: {{socket: srv, address: \"{host}:0\"}}
-    - listen: {{socket: srv}}
-    - getsockname: {{socket: srv, capture: server}}
-    - accept: {{socket: srv, as: conn, peer: client}}
-    - getsockname: {{socket: conn}}
-      expect: {{address: $server}}
-    - getpeername: {{socket: conn}}
-      expect: {{address: $client}}
-    - socket: {{family: inet, type: dgram, as: rx}}
-    - bind: {{socket: rx, address: \"{host}:0\"}}
-    - getsockname: {{socket: rx, capture: rx}}
-    - recvfrom: {{socket: rx, bufsize: 16}}
-      expect: {{address: $tx}}
-  client:
-    - socket: {{family: inet, type: stream, as: cli}}
-    - connect: {{socket: cli, address: $server}}
-    - getsockname: {{socket: cli}}
-      expect: {{address: $client}}
-    - getpeername: {{socket: cli}}
-      expect: {{address: $server}}
-    - socket: {{family: inet, type: dgram, as: tx}}
-    - bind: {{socket: tx, address: \"{host}:0\"}}
-    - getsockname: {{socket: tx, capture: tx}}
-    - sendto: {{socket: tx, data: who, address: $rx}}
-"
-    );
-    out
+/// The scenario of the names property: both ends of a TCP connection and of a UDP exchange on
+/// `host` report agreeing names.
+pub fn names(host: std::net::Ipv4Addr) -> Scenario {
+    let on_host = || AddressExpr::Literal(Address::Ip((host, 0).into()));
+    let server = vec![
+        socket(Family::Inet, SocketType::Stream, "srv"),
+        bind("srv", on_host()),
+        listen("srv"),
+        getsockname("srv", Some("server")),
+        accept("srv", "conn", Some("client")),
+        getsockname("conn", None).expecting(expect_address(var("server"))),
+        getpeername("conn").expecting(expect_address(var("client"))),
+        socket(Family::Inet, SocketType::Dgram, "rx"),
+        bind("rx", on_host()),
+        getsockname("rx", Some("rx")),
+        recvfrom("rx", 16).expecting(expect_address(var("tx"))),
+    ];
+    let client = vec![
+        socket(Family::Inet, SocketType::Stream, "cli"),
+        connect("cli", var("server")),
+        getsockname("cli", None).expecting(expect_address(var("client"))),
+        getpeername("cli").expecting(expect_address(var("server"))),
+        socket(Family::Inet, SocketType::Dgram, "tx"),
+        bind("tx", on_host()),
+        getsockname("tx", Some("tx")),
+        sendto("tx", Data::Text("who".to_string()), var("rx")),
+    ];
+    scenario(
+        NAMES_PROPERTY,
+        format!("getsockname, getpeername, accept and recvfrom agree on {host}"),
+        &[
+            "names.getpeername.connected",
+            "names.getsockname.implicit",
+            "udp.recvfrom.sender",
+        ],
+        vec![("server", server), ("client", client)],
+    )
 }
 
-/// [`super::local_address`] as a scenario writes it: `name` is a Unix path in the scenario's
-/// directory.
-fn address_text(family: Family, name: &str) -> String {
-    match family {
-        Family::Inet => "\"127.0.0.1:0\"".to_string(),
-        Family::Inet6 => "\"[::1]:0\"".to_string(),
-        Family::Unix => format!("\"unix:{name}\""),
-    }
-}
-
-/// A scenario that builds the socket, closes it and expects EBADF from each operation.
-pub(super) fn closed_fixture(target: ClosedSocket, ops: &[AfterClose], message: &str) -> String {
+/// The scenario of the close property: the socket built as `target` says, closed, and each of
+/// `ops` expected to fail with EBADF (but `close` again, which succeeds).
+pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
     let ClosedSocket {
         family,
         kind,
         setup,
     } = target;
-    let (fam, kind_text) = (family, kind);
-    let mut out = header(
-        "use-after-close",
-        message,
-        &format!("Every operation on a closed {fam} {kind_text} socket ({setup:?} before) fails with EBADF"),
-        "close.use-after-close, close.twice",
-    );
-    let _ = writeln!(out, "actors:\n  main:");
-    let mut step = |text: String| {
-        let _ = writeln!(out, "    - {text}");
-    };
+    let mut steps = Vec::new();
     if setup == Setup::Paired {
-        step(format!("socketpair: {{type: {kind_text}, as: [s, other]}}"));
+        steps.push(socketpair(kind, ["s", "other"]));
     } else {
-        step(format!(
-            "socket: {{family: {fam}, type: {kind_text}, as: s}}"
-        ));
+        steps.push(socket(family, kind, "s"));
     }
     match setup {
         Setup::Unbound | Setup::Paired => {}
         Setup::Bound | Setup::Listening => {
-            step(format!(
-                "bind: {{socket: s, address: {}}}",
-                address_text(family, "s.sock")
-            ));
+            steps.push(bind("s", local_address(family, "s.sock")));
             if setup == Setup::Listening {
-                step("listen: {socket: s}".to_string());
+                steps.push(listen("s"));
             }
         }
         Setup::Connected | Setup::Accepted | Setup::ShutDown => {
-            step(format!(
-                "socket: {{family: {fam}, type: {kind_text}, as: other}}"
-            ));
-            step(format!(
-                "bind: {{socket: other, address: {}}}",
-                address_text(family, "peer.sock")
-            ));
+            steps.push(socket(family, kind, "other"));
+            steps.push(bind("other", local_address(family, "peer.sock")));
             if kind == SocketType::Stream {
-                step("listen: {socket: other}".to_string());
+                steps.push(listen("other"));
             }
-            step("getsockname: {socket: other, capture: other}".to_string());
+            steps.push(getsockname("other", Some("other")));
             if setup == Setup::Accepted {
-                step(format!(
-                    "socket: {{family: {fam}, type: stream, as: client}}"
-                ));
-                step("connect: {socket: client, address: $other}".to_string());
-                step("accept: {socket: other, as: s}".to_string());
+                steps.push(socket(family, SocketType::Stream, "client"));
+                steps.push(connect("client", var("other")));
+                steps.push(accept("other", "s", None));
             } else {
-                step("connect: {socket: s, address: $other}".to_string());
+                steps.push(connect("s", var("other")));
             }
             if setup == Setup::ShutDown {
-                step("shutdown: {socket: s, how: both}".to_string());
+                steps.push(shutdown("s", Shutdown::Both));
             }
         }
     }
-    step("close: {socket: s}".to_string());
-    let somewhere = address_text(family, "after-close.sock");
-    for op in ops {
-        let text = match op {
-            AfterClose::Bind => format!("bind: {{socket: s, address: {somewhere}}}"),
-            AfterClose::Listen => "listen: {socket: s}".to_string(),
-            AfterClose::Accept => "accept: {socket: s, as: never}".to_string(),
-            AfterClose::Connect => format!("connect: {{socket: s, address: {somewhere}}}"),
-            AfterClose::Send => "send: {socket: s, data: x}".to_string(),
-            AfterClose::Sendall => "sendall: {socket: s, data: x}".to_string(),
-            AfterClose::Sendto => {
-                format!("sendto: {{socket: s, data: x, address: {somewhere}}}")
+    steps.push(close("s"));
+    let somewhere = || local_address(family, "after-close.sock");
+    let x = || Data::Text("x".to_string());
+    for &op in ops {
+        let step = match op {
+            AfterClose::Bind => bind("s", somewhere()),
+            AfterClose::Listen => listen("s"),
+            AfterClose::Accept => accept("s", "never", None),
+            AfterClose::Connect => connect("s", somewhere()),
+            AfterClose::Send => Step::new(Do::Send(send_args("s", x()))),
+            AfterClose::Sendall => Step::new(Do::Sendall(send_args("s", x()))),
+            AfterClose::Sendto => sendto("s", x(), somewhere()),
+            AfterClose::Recv => recv("s", 16),
+            AfterClose::Recvfrom => recvfrom("s", 16),
+            AfterClose::Shutdown(how) => shutdown("s", how),
+            AfterClose::Getsockname => getsockname("s", None),
+            AfterClose::Getpeername => getpeername("s"),
+            AfterClose::Setsockopt(option) => setsockopt("s", option, 1),
+            AfterClose::Getsockopt(option) => {
+                Step::new(Do::Getsockopt(crate::scenario::GetsockoptArgs {
+                    socket: "s".to_string(),
+                    option,
+                }))
             }
-            AfterClose::Recv => "recv: {socket: s, bufsize: 16}".to_string(),
-            AfterClose::Recvfrom => "recvfrom: {socket: s, bufsize: 16}".to_string(),
-            AfterClose::Shutdown(how) => {
-                format!("shutdown: {{socket: s, how: {}}}", scenario_name(how))
-            }
-            AfterClose::Getsockname => "getsockname: {socket: s}".to_string(),
-            AfterClose::Getpeername => "getpeername: {socket: s}".to_string(),
-            AfterClose::Setsockopt(o) => format!(
-                "setsockopt: {{socket: s, option: {}, value: 1}}",
-                scenario_name(o)
+            AfterClose::SetMode(Mode::Blocking) => settimeout("s", None),
+            AfterClose::SetMode(Mode::NonBlocking) => Step::new(Do::Setblocking(SetblockingArgs {
+                socket: "s".to_string(),
+                blocking: false,
+            })),
+            // In whole milliseconds, as the scenario format writes a timeout.
+            AfterClose::SetMode(Mode::Timeout(t)) => settimeout(
+                "s",
+                Some(Duration::from_millis(
+                    u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
+                )),
             ),
-            AfterClose::Getsockopt(o) => {
-                format!("getsockopt: {{socket: s, option: {}}}", scenario_name(o))
-            }
-            AfterClose::SetMode(Mode::Blocking) => {
-                "settimeout: {socket: s, timeout: null}".to_string()
-            }
-            AfterClose::SetMode(Mode::NonBlocking) => {
-                "setblocking: {socket: s, blocking: false}".to_string()
-            }
-            AfterClose::SetMode(Mode::Timeout(t)) => {
-                format!("settimeout: {{socket: s, timeout: {}ms}}", t.as_millis())
-            }
-            AfterClose::Close => "close: {socket: s}".to_string(),
+            AfterClose::Close => close("s"),
         };
-        if *op == AfterClose::Close {
-            step(text);
+        steps.push(if op == AfterClose::Close {
+            step
         } else {
-            step(format!("{text}\n      expect: {{error: EBADF}}"));
-        }
+            step.expecting(expect_error(Errno::EBADF))
+        });
     }
-    out
+    scenario(
+        CLOSED_PROPERTY,
+        format!(
+            "Every operation on a closed {family} {kind} socket ({setup:?} before) fails with EBADF"
+        ),
+        &["close.use-after-close", "close.twice"],
+        vec![("main", steps)],
+    )
 }
 
-/// A scenario replaying the calls of [`super::shutdown_interleaving`]: calls that passed expect
-/// what they did (where the spec allows alternatives that leave the stream alone, all of them);
-/// the failing call expects what the model allowed.
-pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message: &str) -> String {
-    let mut out = header(
-        "shutdown-interleaving",
-        message,
-        &format!(
-            "{} sends, receives and shutdowns on both ends of a connected stream",
-            ran.len()
-        ),
-        "data.shutdown.write.send, data.shutdown.read, data.shutdown.read.data, data.eof.shutdown-write, data.half-close, data.shutdown.repeat, data.shutdown.both-finished",
-    );
-    // Socket names, per end; and the actor each end belongs to.
-    let (names, peers) = match transport {
-        StreamTransport::Socketpair => (["a", "b"], ["$b_name", "$a_name"]),
-        _ => (["cli", "conn"], ["$server", "$client"]),
+fn settimeout(socket: &str, timeout: Option<Duration>) -> Step {
+    Step::new(Do::Settimeout(SettimeoutArgs {
+        socket: socket.to_string(),
+        timeout,
+    }))
+}
+
+/// The scenario of the interleaving property, replaying the calls it made (`ran`): calls that
+/// passed expect what they did (where the spec allows alternatives that leave the stream alone,
+/// all of them); the failing call expects what the model allowed.
+pub fn interleaving(transport: StreamTransport, ran: &[Ran]) -> Scenario {
+    let single = transport == StreamTransport::Socketpair;
+    // Socket names, per end; and the name each end's peer was captured as.
+    let (names, peers) = if single {
+        (["a", "b"], ["b_name", "a_name"])
+    } else {
+        (["cli", "conn"], ["server", "client"])
     };
-    let _ = writeln!(out, "actors:");
-    let mut actors: [String; 2] = Default::default();
-    if transport == StreamTransport::Socketpair {
-        actors[0] = "    - socketpair: {type: stream, as: [a, b]}\n    - getsockname: {socket: a, capture: a_name}\n    - getsockname: {socket: b, capture: b_name}\n".to_string();
+    // The steps of each actor: with a socketpair, one actor holds both ends.
+    let mut actors: [Vec<Step>; 2] = Default::default();
+    if single {
+        actors[0] = vec![
+            socketpair(SocketType::Stream, ["a", "b"]),
+            getsockname("a", Some("a_name")),
+            getsockname("b", Some("b_name")),
+        ];
     } else {
         let family = transport.family();
-        let address = address_text(family, "server.sock");
-        actors[1] = format!(
-            "    - socket: {{family: {family}, type: stream, as: srv}}
-    - bind: {{socket: srv, address: {address}}}
-    - listen: {{socket: srv}}
-    - getsockname: {{socket: srv, capture: server}}
-    - accept: {{socket: srv, as: conn, peer: client}}
-    - signal: accepted
-"
-        );
-        actors[0] = format!(
-            "    - socket: {{family: {family}, type: stream, as: cli}}
-    - connect: {{socket: cli, address: $server}}
-    - wait: accepted
-"
-        );
+        actors[1] = vec![
+            socket(family, SocketType::Stream, "srv"),
+            bind("srv", local_address(family, "server.sock")),
+            listen("srv"),
+            getsockname("srv", Some("server")),
+            accept("srv", "conn", Some("client")),
+            Step::new(Do::Signal("accepted".to_string())),
+        ];
+        actors[0] = vec![
+            socket(family, SocketType::Stream, "cli"),
+            connect("cli", var("server")),
+            Step::new(Do::Wait("accepted".to_string())),
+        ];
     }
-    let single = transport == StreamTransport::Socketpair;
     // Which actor writes a step: with two actors, a turn passes by a signal.
     let mut turn: Option<usize> = None;
     let mut signals = 0;
     for r in ran {
         let e = match r.action.end() {
-            lifecycle::End::A => 0,
-            lifecycle::End::B => 1,
+            End::A => 0,
+            End::B => 1,
         };
         let actor = if single { 0 } else { e };
         if !single && turn.is_some_and(|t| t != actor) {
             signals += 1;
-            let _ = writeln!(actors[1 - actor], "    - signal: turn{signals}");
-            let _ = writeln!(actors[actor], "    - wait: turn{signals}");
+            let signal = format!("turn{signals}");
+            actors[1 - actor].push(Step::new(Do::Signal(signal.clone())));
+            actors[actor].push(Step::new(Do::Wait(signal)));
         }
         turn = Some(actor);
         let socket = names[e];
+        let ok = ExpectFields::default;
         let (step, mut alternatives) = match r.action {
             Action::Send { end, len } => (
-                format!(
-                    "send: {{socket: {socket}, data: {}}}",
-                    stream_repeat(end, r.position, len)
-                ),
+                Step::new(Do::Send(send_args(
+                    socket,
+                    stream_repeat(end, r.position, len),
+                ))),
                 send_alternatives(&r.expected, r.observed.as_ref(), len),
             ),
             Action::Recv { end, bufsize } => (
@@ -426,60 +592,46 @@ pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message
                     Some(Observed::Bytes(got))
                         if !got.is_empty() && matches!(r.expected, Expected::Data { .. }) =>
                     {
-                        format!(
-                            "recv_exact: {{socket: {socket}, size: {}, bufsize: {bufsize}}}",
-                            got.len()
-                        )
+                        recv_exact(socket, got.len(), bufsize)
                     }
-                    _ => format!("recv: {{socket: {socket}, bufsize: {bufsize}}}"),
+                    _ => recv(socket, bufsize),
                 },
                 recv_alternatives(r, end.peer(), bufsize),
             ),
             Action::Shutdown { how, .. } => (
-                format!(
-                    "shutdown: {{socket: {socket}, how: {}}}",
-                    scenario_name(&how)
-                ),
+                shutdown(socket, how),
                 match r.expected {
-                    Expected::OkOrNotConnected => {
-                        vec!["ok".to_string(), "{error: ENOTCONN}".to_string()]
-                    }
-                    _ => vec!["ok".to_string()],
+                    Expected::OkOrNotConnected => vec![ok(), expect_error(Errno::ENOTCONN)],
+                    _ => vec![ok()],
                 },
             ),
             Action::Getpeername { .. } => (
-                format!("getpeername: {{socket: {socket}}}"),
+                getpeername(socket),
                 match r.expected {
-                    Expected::Peer { maybe_closed: true } => vec![
-                        format!("{{address: {}}}", peers[e]),
-                        "{error: ENOTCONN}".to_string(),
-                    ],
-                    _ => vec![format!("{{address: {}}}", peers[e])],
+                    Expected::Peer { maybe_closed: true } => {
+                        vec![expect_address(var(peers[e])), expect_error(Errno::ENOTCONN)]
+                    }
+                    _ => vec![expect_address(var(peers[e]))],
                 },
             ),
         };
         if r.reset_possible {
-            for error in ["ECONNRESET", "EPIPE", "ENOTCONN"] {
-                let alternative = format!("{{error: {error}}}");
+            for errno in [Errno::ECONNRESET, Errno::EPIPE, Errno::ENOTCONN] {
+                let alternative = expect_error(errno);
                 if !alternatives.contains(&alternative) {
                     alternatives.push(alternative);
                 }
             }
         }
-        let _ = writeln!(actors[actor], "    - {step}");
-        match alternatives.as_slice() {
-            [only] if only == "ok" => {}
-            [only] => {
-                let _ = writeln!(actors[actor], "      expect: {only}");
-            }
-            _ => {
-                let _ = writeln!(
-                    actors[actor],
-                    "      expect:\n        one_of: [{}]\n        why: {WHY:?}",
-                    alternatives.join(", ")
-                );
-            }
-        }
+        let step = match <[ExpectFields; 1]>::try_from(alternatives) {
+            Ok([only]) => step.expecting(only),
+            Err(alternatives) => step.expecting(ExpectFields {
+                one_of: alternatives.into_iter().map(Expect).collect(),
+                why: Some(WHY.to_string()),
+                ..ExpectFields::default()
+            }),
+        };
+        actors[actor].push(step);
         if r.reset_possible
             && r.observed
                 .as_ref()
@@ -488,53 +640,69 @@ pub(super) fn lifecycle_fixture(transport: StreamTransport, ran: &[Ran], message
             break;
         }
     }
-    let labels = if single { ["pair", ""] } else { ["a", "b"] };
-    for (label, steps) in labels.iter().zip(&actors) {
-        if !label.is_empty() {
-            let _ = write!(out, "  {label}:\n{steps}");
-        }
-    }
-    out
+    let [a, b] = actors;
+    scenario(
+        INTERLEAVING_PROPERTY,
+        format!(
+            "{} sends, receives and shutdowns on both ends of a connected stream",
+            ran.len()
+        ),
+        &[
+            "data.shutdown.write.send",
+            "data.shutdown.read",
+            "data.shutdown.read.data",
+            "data.eof.shutdown-write",
+            "data.half-close",
+            "data.shutdown.repeat",
+            "data.shutdown.both-finished",
+        ],
+        if single {
+            vec![("pair", a)]
+        } else {
+            vec![("a", a), ("b", b)]
+        },
+    )
 }
 
 /// Why a step allows several outcomes, in every scenario this property writes.
 const WHY: &str = "implementation-defined: after SHUT_RD, data sent to the socket may be delivered, refused (EPIPE) or reset the connection (data.shutdown.read.data; Linux resets TCP shut down both ways); once both ends of a TCP connection shut down writing, shutdown and getpeername may fail with ENOTCONN (data.shutdown.both-finished)";
 
 /// `len` bytes of `end`'s stream from `at`, as a scenario payload.
-fn stream_repeat(end: lifecycle::End, at: usize, len: usize) -> String {
-    format!(
-        "{{repeat: {:?}, len: {len}}}",
-        lifecycle::stream_pattern(end, at)
-    )
+fn stream_repeat(end: End, at: usize, len: usize) -> Data {
+    repeat(&lifecycle::stream_pattern(end, at), len)
 }
 
-fn send_alternatives(expected: &Expected, observed: Option<&Observed>, len: usize) -> Vec<String> {
+fn send_alternatives(
+    expected: &Expected,
+    observed: Option<&Observed>,
+    len: usize,
+) -> Vec<ExpectFields> {
     let count = match observed {
         Some(Observed::Count(n)) => *n,
         _ => len,
     };
     match expected {
-        Expected::BrokenPipe => vec!["{error: EPIPE}".to_string()],
+        Expected::BrokenPipe => vec![expect_error(Errno::EPIPE)],
         Expected::SendsOrRefused(_) => vec![
-            format!("{{returns: {count}}}"),
-            "{error: EPIPE}".to_string(),
-            "{error: ECONNRESET}".to_string(),
+            expect_returns(count),
+            expect_error(Errno::EPIPE),
+            expect_error(Errno::ECONNRESET),
         ],
-        _ => vec![format!("{{returns: {count}}}")],
+        _ => vec![expect_returns(count)],
     }
 }
 
 /// A recv that passed expects what it returned; the failing one what the model allowed.
-fn recv_alternatives(r: &Ran, from: lifecycle::End, bufsize: usize) -> Vec<String> {
-    let data = |at: usize, len: usize| format!("{{data: {}}}", stream_repeat(from, at, len));
+fn recv_alternatives(r: &Ran, from: End, bufsize: usize) -> Vec<ExpectFields> {
+    let data = |at: usize, len: usize| expect_data(stream_repeat(from, at, len));
     if let (Expected::EofOrLater { .. }, Some(Observed::Bytes(_))) = (&r.expected, &r.observed) {
         // After its own SHUT_RD a socket may return queued or later bytes, or b'' (which one is
         // implementation-defined, and an earlier alternative may have changed what is queued).
-        return vec!["{eof: true}".to_string(), "{eof: false}".to_string()];
+        return vec![expect_eof(true), expect_eof(false)];
     }
     if let Some(Observed::Bytes(got)) = &r.observed {
         return vec![if got.is_empty() {
-            "{eof: true}".to_string()
+            expect_eof(true)
         } else {
             // Where the bytes start in the peer's stream: the model's cursor, plus what a
             // SHUT_RD may have skipped; found again by searching the stream.
@@ -545,16 +713,15 @@ fn recv_alternatives(r: &Ran, from: lifecycle::End, bufsize: usize) -> Vec<Strin
             };
             match next.windows(got.len()).position(|w| w == got.as_slice()) {
                 Some(skip) => data(r.position + skip, got.len()),
-                None => format!("{{data: {{hex: \"{}\"}}}}", hex(got)),
+                None => expect_data(Data::Hex(got.clone())),
             }
         }];
     }
     match &r.expected {
         Expected::Data { next } => vec![data(r.position, next.len())],
-        Expected::EofOrLater { rest } => vec![
-            "{eof: true}".to_string(),
-            data(r.position, rest.len().min(bufsize)),
-        ],
-        _ => vec!["{eof: true}".to_string()],
+        Expected::EofOrLater { rest } => {
+            vec![expect_eof(true), data(r.position, rest.len().min(bufsize))]
+        }
+        _ => vec![expect_eof(true)],
     }
 }
