@@ -271,4 +271,30 @@ mod tests {
             assert_eq!(back, *option);
         }
     }
+
+    /// scenario-format §5.6 lists every option, with its constant and level, and nothing else.
+    #[test]
+    fn the_scenario_format_lists_every_option() {
+        let format = include_str!("../../spec/scenario-format.md");
+        let rows: Vec<&str> = format
+            .lines()
+            .filter(|l| {
+                l.starts_with("| `")
+                    && (l.contains("| `SOL_SOCKET` |") || l.contains("| `IPPROTO_"))
+            })
+            .collect();
+        for option in SocketOption::ALL {
+            let row = format!(
+                "| `{}` | `{}` | `{}` |",
+                option.name(),
+                option.constant(),
+                option.level().constant()
+            );
+            assert!(
+                rows.iter().any(|r| r.starts_with(&row)),
+                "spec/scenario-format.md §5.6 lacks the row {row}"
+            );
+        }
+        assert_eq!(rows.len(), SocketOption::ALL.len(), "{rows:#?}");
+    }
 }
