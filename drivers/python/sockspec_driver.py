@@ -25,17 +25,40 @@ PROTOCOL = 1
 
 FAMILIES = {"inet": "AF_INET", "inet6": "AF_INET6", "unix": "AF_UNIX"}
 TYPES = {"stream": "SOCK_STREAM", "dgram": "SOCK_DGRAM", "seqpacket": "SOCK_SEQPACKET"}
+# Option name -> (level constant, option constant), as spec/scenario-format.md section 5.6 lists
+# them; the self-test checks that this covers every option in the protocol's schema.
 OPTIONS = {
-    "reuse_addr": "SO_REUSEADDR",
-    "reuse_port": "SO_REUSEPORT",
-    "recv_timeout_ms": "SO_RCVTIMEO",
-    "send_timeout_ms": "SO_SNDTIMEO",
-    "recv_buffer": "SO_RCVBUF",
-    "send_buffer": "SO_SNDBUF",
+    "reuse_addr": ("SOL_SOCKET", "SO_REUSEADDR"),
+    "reuse_port": ("SOL_SOCKET", "SO_REUSEPORT"),
+    "recv_timeout_ms": ("SOL_SOCKET", "SO_RCVTIMEO"),
+    "send_timeout_ms": ("SOL_SOCKET", "SO_SNDTIMEO"),
+    "recv_buffer": ("SOL_SOCKET", "SO_RCVBUF"),
+    "send_buffer": ("SOL_SOCKET", "SO_SNDBUF"),
+    "linger": ("SOL_SOCKET", "SO_LINGER"),
+    "error": ("SOL_SOCKET", "SO_ERROR"),
+    "type": ("SOL_SOCKET", "SO_TYPE"),
+    "accept_conn": ("SOL_SOCKET", "SO_ACCEPTCONN"),
+    "keepalive": ("SOL_SOCKET", "SO_KEEPALIVE"),
+    "recv_low_water": ("SOL_SOCKET", "SO_RCVLOWAT"),
+    "broadcast": ("SOL_SOCKET", "SO_BROADCAST"),
+    "tcp_nodelay": ("IPPROTO_TCP", "TCP_NODELAY"),
+    "tcp_keepidle": ("IPPROTO_TCP", "TCP_KEEPIDLE"),
+    "tcp_keepintvl": ("IPPROTO_TCP", "TCP_KEEPINTVL"),
+    "tcp_keepcnt": ("IPPROTO_TCP", "TCP_KEEPCNT"),
+    "ip_ttl": ("IPPROTO_IP", "IP_TTL"),
+    "ip_recverr": ("IPPROTO_IP", "IP_RECVERR"),
+    "ip_freebind": ("IPPROTO_IP", "IP_FREEBIND"),
+    "ipv6_v6only": ("IPPROTO_IPV6", "IPV6_V6ONLY"),
 }
+# Linux constants that older Pythons do not export (3.11 lacks IP_RECVERR and IP_FREEBIND); the
+# values are <linux/in.h>'s.
+LINUX_CONSTANTS = {"IP_RECVERR": 11, "IP_FREEBIND": 15}
 # Options whose value is a struct timeval; the protocol carries milliseconds.
 TIMEVAL_OPTIONS = ("recv_timeout_ms", "send_timeout_ms")
 TIMEVAL = "ll"  # struct timeval { time_t tv_sec; suseconds_t tv_usec; } on Linux and the BSDs
+# SO_LINGER's struct linger { int l_onoff; int l_linger; }: the protocol carries the seconds,
+# or -1 for off.
+LINGER = "ii"
 SHUTDOWN = {"read": "SHUT_RD", "write": "SHUT_WR", "both": "SHUT_RDWR"}
 RECV_FLAGS = {"peek": "MSG_PEEK", "waitall": "MSG_WAITALL", "dontwait": "MSG_DONTWAIT"}
 
@@ -64,6 +87,30 @@ def _constant(table, key, what):
     if name is None or not hasattr(socket, name):
         raise Unsupported("%s %r is not supported by this driver" % (what, key))
     return getattr(socket, name)
+
+
+def _option(key):
+    """The (level, option) numbers of a protocol option name, or Unsupported."""
+    names = OPTIONS.get(key)
+    if names is None:
+        raise Unsupported("option %r is not supported by this driver" % (key,))
+    numbers = []
+    for name in names:
+        number = getattr(socket, name, None)
+        if number is None and sys.platform.startswith("linux"):
+            number = LINUX_CONSTANTS.get(name)
+        if number is None:
+            raise Unsupported("option %r: this Python has no socket.%s" % (key, name))
+        numbers.append(number)
+    return tuple(numbers)
+
+
+def _has_option(key):
+    try:
+        _option(key)
+        return True
+    except Unsupported:
+        return False
 
 
 def _text(raw):
@@ -311,23 +358,30 @@ class Driver:
 
     def op_setsockopt(self, request):
         option = request["option"]
-        name = _constant(OPTIONS, option, "option")
+        level, name = _option(option)
         value = request["value"]
         if option in TIMEVAL_OPTIONS and isinstance(value, int) and not isinstance(value, bool):
             seconds, millis = divmod(value, 1000)
             value = struct.pack(TIMEVAL, seconds, millis * 1000)
-        self.sock(request).setsockopt(socket.SOL_SOCKET, name, value)
+        elif option == "linger":
+            if value < -1:
+                raise ValueError("no struct linger for %d" % value)
+            value = struct.pack(LINGER, 0, 0) if value == -1 else struct.pack(LINGER, 1, value)
+        self.sock(request).setsockopt(level, name, value)
         return None
 
     def op_getsockopt(self, request):
         option = request["option"]
-        name = _constant(OPTIONS, option, "option")
+        level, name = _option(option)
         sock = self.sock(request)
         if option in TIMEVAL_OPTIONS:
-            raw = sock.getsockopt(socket.SOL_SOCKET, name, struct.calcsize(TIMEVAL))
+            raw = sock.getsockopt(level, name, struct.calcsize(TIMEVAL))
             seconds, micros = struct.unpack(TIMEVAL, raw)
             return seconds * 1000 + micros // 1000
-        return sock.getsockopt(socket.SOL_SOCKET, name)
+        if option == "linger":
+            onoff, seconds = struct.unpack(LINGER, sock.getsockopt(level, name, struct.calcsize(LINGER)))
+            return seconds if onoff else -1
+        return sock.getsockopt(level, name)
 
     def op_settimeout(self, request):
         self.sock(request).settimeout(request["timeout"])
@@ -343,7 +397,7 @@ def capabilities():
         "families": [k for k, v in FAMILIES.items() if hasattr(socket, v)
                      and (k != "inet6" or socket.has_ipv6)],
         "types": [k for k, v in TYPES.items() if hasattr(socket, v)],
-        "options": [k for k, v in OPTIONS.items() if hasattr(socket, v)],
+        "options": [k for k in OPTIONS if _has_option(k)],
         "features": (
             (["socketpair"] if hasattr(socket, "socketpair") else [])
             + (["abstract_namespace"] if sys.platform.startswith("linux") else [])

@@ -2,7 +2,8 @@
 
 use super::address::{from_sockaddr, to_sockaddr};
 use crate::vocab::{
-    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
+    Address, ErrorCode, Family, Level, Mode, RecvFlags, Shutdown, SockError, SocketOption,
+    SocketType, ValueKind,
 };
 use socket2::{Domain, Type};
 use std::mem::MaybeUninit;
@@ -219,33 +220,40 @@ impl Socket {
         Ok(from_sockaddr(&self.inner.peer_addr()?))
     }
 
-    /// `sock.setsockopt(SOL_SOCKET, option, value)`: setsockopt(2). Spec: `options.set`.
+    /// `sock.setsockopt(level, option, value)`: setsockopt(2), at the option's level. Spec:
+    /// the `options.*` requirements.
     ///
     /// As in CPython, an integer option's value goes to the kernel as a C `int`, unchanged: any
-    /// non-zero value turns a flag on (`-1` too), and a negative buffer size is the kernel's to
-    /// judge (Linux reads it as unsigned and clamps it). A value that is no C `int` is refused
-    /// before the call (`rejected`), as Python refuses it.
+    /// non-zero value turns a flag on (`-1` too), a negative buffer size or an out-of-range TTL
+    /// is the kernel's to judge, and a read-only option is offered to the kernel, which refuses
+    /// it. A value that is no C `int` is refused before the call (`rejected`), as Python refuses
+    /// it; so is a linger value below -1, which has no `struct linger`.
     pub fn setsockopt(&self, option: SocketOption, value: i64) -> Result<()> {
         let millis = |v: i64| (v > 0).then(|| Duration::from_millis(v as u64));
         let int = || i32::try_from(value).map_err(|_| SockError::new(ErrorCode::Rejected));
-        Ok(match option {
-            SocketOption::ReuseAddr => self.set_int(libc::SO_REUSEADDR, int()?),
-            SocketOption::ReusePort => self.set_int(libc::SO_REUSEPORT, int()?),
-            SocketOption::RecvTimeoutMs => self.inner.set_read_timeout(millis(value)),
-            SocketOption::SendTimeoutMs => self.inner.set_write_timeout(millis(value)),
-            SocketOption::RecvBuffer => self.set_int(libc::SO_RCVBUF, int()?),
-            SocketOption::SendBuffer => self.set_int(libc::SO_SNDBUF, int()?),
+        Ok(match option.kind() {
+            ValueKind::Bool | ValueKind::Int | ValueKind::ReadOnly => self.set_int(option, int()?),
+            ValueKind::Millis => match option {
+                SocketOption::SendTimeoutMs => self.inner.set_write_timeout(millis(value)),
+                _ => self.inner.set_read_timeout(millis(value)),
+            },
+            ValueKind::Linger => match int()? {
+                -1 => self.inner.set_linger(None),
+                n @ 0.. => self.inner.set_linger(Some(Duration::from_secs(n as u64))),
+                _ => return Err(SockError::new(ErrorCode::Rejected)),
+            },
         }?)
     }
 
-    /// setsockopt(2) at `SOL_SOCKET` with a C `int` value.
-    fn set_int(&self, name: libc::c_int, value: i32) -> std::io::Result<()> {
+    /// setsockopt(2) at the option's level with a C `int` value.
+    fn set_int(&self, option: SocketOption, value: i32) -> std::io::Result<()> {
+        let (level, name) = raw_option(option);
         let value: libc::c_int = value;
         // SAFETY: a valid descriptor, and a pointer to a C int with its exact size.
         let result = unsafe {
             libc::setsockopt(
                 self.inner.as_raw_fd(),
-                libc::SOL_SOCKET,
+                level,
                 name,
                 (&value as *const libc::c_int).cast(),
                 std::mem::size_of::<libc::c_int>() as libc::socklen_t,
@@ -258,16 +266,41 @@ impl Socket {
         }
     }
 
-    /// `sock.getsockopt(SOL_SOCKET, option)`: getsockopt(2). Spec: `options.get`.
+    /// getsockopt(2) at the option's level of a C `int`, as Python's two-argument `getsockopt`.
+    fn get_int(&self, option: SocketOption) -> std::io::Result<i64> {
+        let (level, name) = raw_option(option);
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: a valid descriptor, and a pointer to a C int with its size in `len`.
+        let result = unsafe {
+            libc::getsockopt(
+                self.inner.as_raw_fd(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if result == 0 {
+            Ok(i64::from(value))
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// `sock.getsockopt(level, option)`: getsockopt(2). Spec: the `options.*` requirements.
+    ///
+    /// A flag reads back as the kernel gives it (Linux: 0 or 1); `SO_ERROR` gives the pending
+    /// error's number and clears it.
     pub fn getsockopt(&self, option: SocketOption) -> Result<i64> {
         let millis = |d: Option<Duration>| d.map_or(0, |d| d.as_millis() as i64);
-        Ok(match option {
-            SocketOption::ReuseAddr => self.inner.reuse_address()? as i64,
-            SocketOption::ReusePort => self.inner.reuse_port()? as i64,
-            SocketOption::RecvTimeoutMs => millis(self.inner.read_timeout()?),
-            SocketOption::SendTimeoutMs => millis(self.inner.write_timeout()?),
-            SocketOption::RecvBuffer => self.inner.recv_buffer_size()? as i64,
-            SocketOption::SendBuffer => self.inner.send_buffer_size()? as i64,
+        Ok(match option.kind() {
+            ValueKind::Bool | ValueKind::Int | ValueKind::ReadOnly => self.get_int(option)?,
+            ValueKind::Millis => millis(match option {
+                SocketOption::SendTimeoutMs => self.inner.write_timeout()?,
+                _ => self.inner.read_timeout()?,
+            }),
+            ValueKind::Linger => self.inner.linger()?.map_or(-1, |d| d.as_secs() as i64),
         })
     }
 
@@ -421,4 +454,38 @@ fn recv_flags(flags: RecvFlags) -> libc::c_int {
 fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
     // SAFETY: the kernel wrote these bytes (recv returned their count).
     buffer.iter().map(|b| unsafe { b.assume_init() }).collect()
+}
+
+/// An option's level and name as the system numbers them.
+fn raw_option(option: SocketOption) -> (libc::c_int, libc::c_int) {
+    let level = match option.level() {
+        Level::Socket => libc::SOL_SOCKET,
+        Level::Tcp => libc::IPPROTO_TCP,
+        Level::Ip => libc::IPPROTO_IP,
+        Level::Ipv6 => libc::IPPROTO_IPV6,
+    };
+    let name = match option {
+        SocketOption::ReuseAddr => libc::SO_REUSEADDR,
+        SocketOption::ReusePort => libc::SO_REUSEPORT,
+        SocketOption::RecvTimeoutMs => libc::SO_RCVTIMEO,
+        SocketOption::SendTimeoutMs => libc::SO_SNDTIMEO,
+        SocketOption::RecvBuffer => libc::SO_RCVBUF,
+        SocketOption::SendBuffer => libc::SO_SNDBUF,
+        SocketOption::Linger => libc::SO_LINGER,
+        SocketOption::Error => libc::SO_ERROR,
+        SocketOption::Type => libc::SO_TYPE,
+        SocketOption::AcceptConn => libc::SO_ACCEPTCONN,
+        SocketOption::KeepAlive => libc::SO_KEEPALIVE,
+        SocketOption::RecvLowWater => libc::SO_RCVLOWAT,
+        SocketOption::Broadcast => libc::SO_BROADCAST,
+        SocketOption::TcpNoDelay => libc::TCP_NODELAY,
+        SocketOption::TcpKeepIdle => libc::TCP_KEEPIDLE,
+        SocketOption::TcpKeepIntvl => libc::TCP_KEEPINTVL,
+        SocketOption::TcpKeepCnt => libc::TCP_KEEPCNT,
+        SocketOption::IpTtl => libc::IP_TTL,
+        SocketOption::IpRecvErr => libc::IP_RECVERR,
+        SocketOption::IpFreeBind => libc::IP_FREEBIND,
+        SocketOption::Ipv6V6Only => libc::IPV6_V6ONLY,
+    };
+    (level, name)
 }

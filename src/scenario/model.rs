@@ -514,7 +514,7 @@ impl<'de> Deserialize<'de> for CountRange {
     }
 }
 
-/// An option value: a boolean or an integer.
+/// An option value: a boolean, an integer, or an errno name for its number (`SO_ERROR`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OptionValue(pub i64);
 
@@ -524,7 +524,17 @@ impl<'de> Deserialize<'de> for OptionValue {
         impl Visitor<'_> for V {
             type Value = OptionValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("true, false or an integer")
+                f.write_str("true, false, an integer or an errno name")
+            }
+            /// An errno name stands for its number on this system (`SO_ERROR`'s value).
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OptionValue, E> {
+                match v.parse::<ErrorCode>() {
+                    Ok(ErrorCode::Errno(n)) => Ok(OptionValue(i64::from(n))),
+                    Ok(_) => Err(E::custom(format!(
+                        "`{v}` is not an errno name; an option's value is true, false, an integer or an errno name such as ECONNREFUSED"
+                    ))),
+                    Err(e) => Err(E::custom(e)),
+                }
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<OptionValue, E> {
                 Ok(OptionValue(v as i64))

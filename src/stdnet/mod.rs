@@ -41,9 +41,18 @@ impl Implementation for StdNet {
             types: [SocketType::Stream, SocketType::Dgram]
                 .into_iter()
                 .collect(),
-            options: [SocketOption::RecvTimeoutMs, SocketOption::SendTimeoutMs]
-                .into_iter()
-                .collect(),
+            // What std's types offer: the timeouts, `set_nodelay`, `set_broadcast`, `set_ttl`
+            // and `take_error` (SO_ERROR).
+            options: [
+                SocketOption::RecvTimeoutMs,
+                SocketOption::SendTimeoutMs,
+                SocketOption::TcpNoDelay,
+                SocketOption::Broadcast,
+                SocketOption::IpTtl,
+                SocketOption::Error,
+            ]
+            .into_iter()
+            .collect(),
             features: features.into_iter().collect(),
         }
     }

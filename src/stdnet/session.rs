@@ -455,14 +455,43 @@ impl Session for StdSession {
             (SocketOption::SendTimeoutMs, Sock::UnixDatagram(u)) => {
                 Ok(u.set_write_timeout(timeout)?)
             }
-            _ => Err(unsupported(&format!("set {option} on this socket"))),
+            (SocketOption::TcpNoDelay, Sock::TcpStream(t)) => Ok(t.set_nodelay(value != 0)?),
+            (SocketOption::Broadcast, Sock::Udp(u)) => Ok(u.set_broadcast(value != 0)?),
+            (SocketOption::IpTtl, s) if value >= 0 => {
+                let ttl = u32::try_from(value).map_err(|_| unsupported("a TTL beyond u32"))?;
+                match s {
+                    Sock::TcpStream(t) => Ok(t.set_ttl(ttl)?),
+                    Sock::TcpListener(l) => Ok(l.set_ttl(ttl)?),
+                    Sock::Udp(u) => Ok(u.set_ttl(ttl)?),
+                    _ => Err(unsupported("set IP_TTL on this socket")),
+                }
+            }
+            _ => Err(unsupported(&format!(
+                "set {option} to {value} on this socket (std offers TCP_NODELAY on a stream, \
+                 SO_BROADCAST on UDP, a non-negative IP_TTL, and the timeouts)"
+            ))),
         })
     }
 
     fn getsockopt(&self, call: &GetsockoptCall) -> SockResult<i64> {
         let (socket, option) = (call.handle, call.option);
+        let error =
+            |e: Option<std::io::Error>| e.map_or(0, |e| e.raw_os_error().map_or(-1, i64::from));
         // A closed socket is EBADF, like any other call on it; only a live one is unsupported.
-        self.with(socket, |_| Err(unsupported(&format!("read {option}"))))
+        self.with(socket, |s| match (option, s) {
+            (SocketOption::TcpNoDelay, Sock::TcpStream(t)) => Ok(t.nodelay()? as i64),
+            (SocketOption::Broadcast, Sock::Udp(u)) => Ok(u.broadcast()? as i64),
+            (SocketOption::IpTtl, Sock::TcpStream(t)) => Ok(t.ttl()?.into()),
+            (SocketOption::IpTtl, Sock::TcpListener(l)) => Ok(l.ttl()?.into()),
+            (SocketOption::IpTtl, Sock::Udp(u)) => Ok(u.ttl()?.into()),
+            (SocketOption::Error, Sock::TcpStream(t)) => Ok(error(t.take_error()?)),
+            (SocketOption::Error, Sock::TcpListener(l)) => Ok(error(l.take_error()?)),
+            (SocketOption::Error, Sock::Udp(u)) => Ok(error(u.take_error()?)),
+            (SocketOption::Error, Sock::UnixStream(u)) => Ok(error(u.take_error()?)),
+            (SocketOption::Error, Sock::UnixDatagram(u)) => Ok(error(u.take_error()?)),
+            (SocketOption::Error, Sock::UnixListener(l)) => Ok(error(l.take_error()?)),
+            _ => Err(unsupported(&format!("read {option} on this socket"))),
+        })
     }
 
     fn settimeout(&self, call: &SettimeoutCall) -> SockResult<()> {

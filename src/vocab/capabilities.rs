@@ -60,7 +60,7 @@ impl Capabilities {
         Capabilities {
             families: Family::ALL.into_iter().collect(),
             types: SocketType::ALL.into_iter().collect(),
-            options: SocketOption::ALL.into_iter().collect(),
+            options: SocketOption::ALL.iter().copied().collect(),
             features: [
                 Feature::Socketpair,
                 Feature::AbstractNamespace,

@@ -15,7 +15,7 @@ pub use address::{Address, AddressParseError};
 pub use capabilities::{Capabilities, Feature};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
 pub use kind::{Family, SocketType};
-pub use options::{Mode, RecvFlags, Shutdown, SocketOption};
+pub use options::{Level, Mode, RecvFlags, Shutdown, SocketOption, ValueKind};
 pub use suggest::{did_you_mean, nearest, with_budget};
 
 /// The name a scenario file (and the driver protocol) writes for a vocabulary value: its serde

@@ -309,7 +309,45 @@ def test_errors():
         expect_error("settimeout(-1) -> rejected",
                      d.error("settimeout", handle=t, timeout=-1), "rejected", None)
         expect_error("unknown option -> unsupported",
-                     d.error("setsockopt", handle=t, option="keepalive", value=1), "unsupported", None)
+                     d.error("setsockopt", handle=t, option="no_such_option", value=1), "unsupported", None)
+    finally:
+        d.kill()
+
+
+def schema_options():
+    """Every option name the protocol's schema (generated from src/vocab/options.rs) lists."""
+    schema = json.load(open(os.path.join(ROOT, "spec", "driver-protocol.schema.json")))
+    return [entry["const"] for entry in schema["$defs"]["SocketOption"]["oneOf"]]
+
+
+def test_every_option():
+    """The driver knows every option of the protocol: each reads back an integer on a socket of
+    the right kind, and each settable one takes a value and reads back what Linux gives."""
+    d = Driver()
+    try:
+        options = schema_options()
+        check("options: the schema lists options", len(options) >= 20, repr(options))
+        hello = d.ok("hello", protocol=1)
+        declared = set(hello.get("capabilities", {}).get("options", []))
+        missing = [o for o in options if o not in declared]
+        check("options: the driver declares every option of the schema", not missing, repr(missing))
+        tcp4, tcp6 = d.socket("inet", "stream"), d.socket("inet6", "stream")
+        for option in options:
+            handle = tcp6 if option.startswith("ipv6_") else tcp4
+            value = d.ok("getsockopt", handle=handle, option=option)
+            check("options: getsockopt %s gives an integer" % option,
+                  isinstance(value, int) and not isinstance(value, bool), repr(value))
+        for option, value, back in [("linger", 0, 0), ("linger", 5, 5), ("linger", -1, -1),
+                                    ("keepalive", 7, 1), ("tcp_nodelay", 1, 1),
+                                    ("tcp_keepcnt", 3, 3), ("ip_ttl", 9, 9)]:
+            d.ok("setsockopt", handle=tcp4, option=option, value=value)
+            got = d.ok("getsockopt", handle=tcp4, option=option)
+            check("options: %s set to %d reads back %d" % (option, value, back), got == back, repr(got))
+        expect_error("options: set type (read-only) -> ENOPROTOOPT",
+                     d.error("setsockopt", handle=tcp4, option="type", value=1),
+                     "ENOPROTOOPT", errno.ENOPROTOOPT)
+        expect_error("options: ip_ttl 0 -> EINVAL",
+                     d.error("setsockopt", handle=tcp4, option="ip_ttl", value=0), "EINVAL", errno.EINVAL)
     finally:
         d.kill()
 
@@ -463,7 +501,7 @@ def main():
     if args.transcript:
         transcript = open(args.transcript, "w")
     start = time.monotonic()
-    tests = [test_hello, test_tcp_echo, test_udp, test_errors, test_unix_and_options]
+    tests = [test_hello, test_tcp_echo, test_udp, test_errors, test_unix_and_options, test_every_option]
     if not args.no_fixtures:
         tests.append(test_fixtures)
     for test in tests:
