@@ -607,6 +607,8 @@ ops! {
     "signal" => Signal(String),
     /// Wait until a named signal is raised (no socket call).
     "wait" => Wait(String),
+    /// A file-system step the runner performs in the scenario's directory (no socket call).
+    "fs" => Fs(super::FsStep),
 }
 
 impl Op {
@@ -629,7 +631,9 @@ impl Op {
             Op::Getsockopt(a) => &a.socket,
             Op::Setblocking(a) => &a.socket,
             Op::Settimeout(a) => &a.socket,
-            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) => return None,
+            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {
+                return None
+            }
         })
     }
 
@@ -658,7 +662,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => vec![],
+            | Op::Wait(_)
+            | Op::Fs(_) => vec![],
         }
     }
 
@@ -686,7 +691,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -719,7 +725,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => vec![],
+            | Op::Wait(_)
+            | Op::Fs(_) => vec![],
         }
     }
 
@@ -747,7 +754,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -777,7 +785,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -789,6 +798,7 @@ impl Op {
             Op::Recvfrom(_) => Returns::DataAndAddress,
             Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
             Op::Getsockopt(_) => Returns::Value,
+            Op::Fs(super::FsStep::Stat(_)) => Returns::File,
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -801,7 +811,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => Returns::Nothing,
+            | Op::Wait(_)
+            | Op::Fs(_) => Returns::Nothing,
         }
     }
 
@@ -859,7 +870,8 @@ impl Op {
             | Op::Getsockname(_)
             | Op::Getpeername(_)
             | Op::Signal(_)
-            | Op::Wait(_) => {}
+            | Op::Wait(_)
+            | Op::Fs(_) => {}
         }
     }
 }
@@ -879,6 +891,8 @@ pub enum Returns {
     Address,
     /// An option value.
     Value,
+    /// A file's type and permission bits (`fs: {stat}`).
+    File,
 }
 
 /// What a step must produce: by default success; or an error; or one of several outcomes.
@@ -906,6 +920,8 @@ pub struct ExpectFields {
     pub address: Option<AddressExpr>,
     /// `getsockopt` returns this value (booleans as 0/1).
     pub value: Option<OptionValue>,
+    /// `fs: {stat}` finds a file of this type and mode.
+    pub file: Option<super::FileCheck>,
     /// Implementation-defined behaviour: any one of these outcomes passes.
     #[serde(default)]
     pub one_of: Vec<Expect>,
