@@ -241,12 +241,11 @@ impl TryFrom<FsFields> for FsStep {
                         `unlink`, `stat` (with its path)"
                 .to_string());
         }
-        let no = |key: &str, what: &str| Err(format!("`{key}` does not apply to `{what}`"));
         if f.target.is_some() && f.symlink.is_none() {
-            return no("target", "this step: only `symlink` takes it");
+            return Err("`target` applies only to `symlink`".to_string());
         }
         if f.mode.is_some() && f.mkdir.is_none() && f.create.is_none() && f.chmod.is_none() {
-            return no("mode", "this step: `mkdir`, `create` and `chmod` take it");
+            return Err("`mode` applies only to `mkdir`, `create` and `chmod`".to_string());
         }
         Ok(if let Some(p) = f.mkdir {
             FsStep::Mkdir(p, f.mode.unwrap_or(Permissions(0o700)))
