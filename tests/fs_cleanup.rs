@@ -36,11 +36,19 @@ fn locked_directories_are_removed_with_and_without_privileges() {
     let requirements = Requirements::load(&root.join("tests/data/spec")).unwrap();
     let scenarios = vec![
         (
-            scenario(&root, &requirements, "tests/data/fs/locked-directories.yaml"),
+            scenario(
+                &root,
+                &requirements,
+                "tests/data/fs/locked-directories.yaml",
+            ),
             Status::Pass,
         ),
         (
-            scenario(&root, &requirements, "tests/data/failing/fs-locked-then-fails.yaml"),
+            scenario(
+                &root,
+                &requirements,
+                "tests/data/failing/fs-locked-then-fails.yaml",
+            ),
             Status::Fail,
         ),
     ];

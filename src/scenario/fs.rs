@@ -32,7 +32,9 @@ impl FsPath {
         !(text.is_empty()
             || text.starts_with('/')
             || text.contains('\0')
-            || text.split('/').any(|c| c.is_empty() || c == "." || c == ".."))
+            || text
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == ".."))
     }
 }
 
@@ -123,10 +125,10 @@ impl<'de> Deserialize<'de> for ModeCheck {
                 "`{w}` is not a mode: write permission bits in octal (`0o755`) or `umask` \
                  (0o777 without the umask's bits)"
             ))),
-            Text::Bits(n) => Permissions::deserialize(de::value::U64Deserializer::<D::Error>::new(
-                n,
-            ))
-            .map(ModeCheck::Bits),
+            Text::Bits(n) => {
+                Permissions::deserialize(de::value::U64Deserializer::<D::Error>::new(n))
+                    .map(ModeCheck::Bits)
+            }
         }
     }
 }
@@ -237,9 +239,11 @@ impl TryFrom<FsFields> for FsStep {
             f.stat.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
-            return Err("`fs` takes exactly one of `mkdir`, `create`, `symlink`, `chmod`, \
+            return Err(
+                "`fs` takes exactly one of `mkdir`, `create`, `symlink`, `chmod`, \
                         `unlink`, `stat` (with its path)"
-                .to_string());
+                    .to_string(),
+            );
         }
         if f.target.is_some() && f.symlink.is_none() {
             return Err("`target` applies only to `symlink`".to_string());
