@@ -149,6 +149,7 @@ mod tests {
     #[rstest]
     #[case("127.0.0.1:0")]
     #[case("unix:server.sock")]
+    #[case("unix:dir/server.sock")]
     #[case("unix-path-of-length:108")]
     #[case("abstract:srv")]
     #[case("$server")]
@@ -163,6 +164,10 @@ mod tests {
     #[rstest]
     #[case("unix:/tmp/absolute")]
     #[case("unix:../escape")]
+    #[case("unix:dir/../../escape")]
+    #[case("unix:dir//x")]
+    #[case("unix:./x")]
+    #[case("unix:")]
     #[case("$")]
     #[case("localhost:*")]
     fn address_expressions_reject(#[case] text: &str) {

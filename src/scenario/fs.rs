@@ -269,3 +269,40 @@ impl TryFrom<FsFields> for FsStep {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(yaml: &str) -> Result<FsStep, String> {
+        crate::yaml::from_str::<FsStep>(yaml).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn steps_read_with_their_defaults() {
+        assert_eq!(
+            step("{mkdir: d}"),
+            Ok(FsStep::Mkdir(FsPath("d".into()), Permissions(0o700)))
+        );
+        assert_eq!(
+            step("{create: d/f, mode: 0o644}"),
+            Ok(FsStep::Create(FsPath("d/f".into()), Permissions(0o644)))
+        );
+        assert_eq!(
+            step("{symlink: l, target: nowhere}"),
+            Ok(FsStep::Symlink(
+                FsPath("l".into()),
+                FsPath("nowhere".into())
+            ))
+        );
+        assert_eq!(step("{stat: s}"), Ok(FsStep::Stat(FsPath("s".into()))));
+    }
+
+    #[test]
+    fn paths_that_could_leave_the_directory_are_refused() {
+        for bad in ["/etc", "..", "a/../..", "a//b", "./a", "a/", ""] {
+            assert!(FsPath::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(step("{symlink: l, target: ../x}").is_err());
+    }
+}
