@@ -185,7 +185,10 @@ impl ActorRun<'_> {
         if let Some(name) = &step.announce {
             self.board.signal(name);
         }
-        self.watchdog.arm(self.index, index, handle, deadline);
+        // A file-system step is the runner's own, quick and not the implementation's to wake.
+        if !matches!(step.op, Op::Fs(_)) {
+            self.watchdog.arm(self.index, index, handle, deadline);
+        }
         let started = std::time::Instant::now();
         let outcome = self.call(&step.op, handle, &addresses, sockets);
         let elapsed = started.elapsed();
@@ -510,6 +513,7 @@ impl ActorRun<'_> {
                 timeout: Mode::of_timeout(a.timeout),
             })),
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
+            Op::Fs(step) => super::fs::perform(step, self.env),
         }
     }
 }

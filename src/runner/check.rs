@@ -1,7 +1,7 @@
 //! Comparing what a call did with what the step expects, and saying both in words.
 
 use super::env::Env;
-use crate::scenario::{hex, Expect, ExpectFields};
+use crate::scenario::{hex, Expect, ExpectFields, ModeCheck};
 use crate::vocab::{Address, SockError};
 use std::net::IpAddr;
 
@@ -14,6 +14,7 @@ pub(crate) enum Value {
     DataFrom(Vec<u8>, Address),
     Address(Address),
     Number(i64),
+    File(crate::scenario::FileStatus),
 }
 
 /// What a call did.
@@ -103,6 +104,24 @@ pub(crate) fn check(
             return Err(mismatch(None));
         }
     }
+    if let Some(wanted) = &e.file {
+        let ok = match value {
+            Value::File(found) => {
+                wanted.kind.is_none_or(|k| k == found.kind)
+                    && match wanted.mode {
+                        None => true,
+                        Some(ModeCheck::Bits(bits)) => bits == found.mode,
+                        Some(ModeCheck::FromUmask) => {
+                            super::fs::socket_file_mode().is_ok_and(|bits| bits == found.mode)
+                        }
+                    }
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(mismatch(None));
+        }
+    }
     let (data, from) = match value {
         Value::Data(d) => (Some(d), None),
         Value::DataFrom(d, a) => (Some(d), Some(a)),
@@ -171,6 +190,20 @@ fn describe_expect(e: &ExpectFields, address: Option<&Pattern>, env: &Env) -> St
     if let Some(v) = &e.value {
         parts.push(format!("value {}", v.0));
     }
+    if let Some(file) = &e.file {
+        parts.push(match file.kind {
+            Some(kind) => format!("a file of type {kind}"),
+            None => "a file".to_string(),
+        });
+        match file.mode {
+            Some(ModeCheck::Bits(bits)) => parts.push(format!("mode {bits}")),
+            Some(ModeCheck::FromUmask) => parts.push(match super::fs::socket_file_mode() {
+                Ok(bits) => format!("mode {bits} (0o777 without the umask)"),
+                Err(e) => format!("mode 0o777 without the umask ({e})"),
+            }),
+            None => {}
+        }
+    }
     if parts.is_empty() {
         "success".to_string()
     } else {
@@ -190,6 +223,7 @@ pub(crate) fn describe_outcome(outcome: &Outcome, env: &Env) -> String {
         }
         Ok(Value::Address(a)) => format!("success with address {}", env.display(a)),
         Ok(Value::Number(v)) => format!("success with value {v}"),
+        Ok(Value::File(status)) => format!("success with a {status}"),
     }
 }
 

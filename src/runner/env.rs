@@ -18,6 +18,7 @@ fn live_dirs() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
 /// Removes every scenario directory that still exists (the process is about to exit).
 pub(crate) fn remove_all_dirs() {
     for dir in std::mem::take(&mut *live_dirs()) {
+        super::fs::restore_permissions(&dir);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -61,6 +62,8 @@ impl Env {
         let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(dir) = dir {
             live_dirs().remove(&self.path);
+            // An `fs` step may have taken away the permissions its removal needs.
+            super::fs::restore_permissions(&self.path);
             let _ = dir.close();
         }
     }

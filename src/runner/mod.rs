@@ -9,6 +9,7 @@ mod actor;
 mod board;
 mod check;
 mod env;
+mod fs;
 mod parameters;
 mod result;
 mod watchdog;

@@ -8,7 +8,8 @@ use std::net::IpAddr;
 /// An address in a scenario, before the runner resolves it.
 ///
 /// Text forms: an [`Address`] literal (`127.0.0.1:0`, `[::1]:0`, `localhost:0`, `unnamed`);
-/// `unix:NAME` (a file NAME inside the temporary directory the runner makes for the scenario);
+/// `unix:NAME` (a file NAME inside the temporary directory the runner makes for the scenario;
+/// NAME may name a file in a subdirectory, `dir/server.sock`, but never leave the directory);
 /// `unix-path-of-length:N` (a path inside that directory exactly N bytes long);
 /// `abstract:NAME` (an abstract-namespace name made unique to the run);
 /// `$var` (an address another step captured); `HOST:$var` (that address's port on HOST);
@@ -55,10 +56,11 @@ impl AddressExpr {
             return valid_name(var).map(|v| AddressExpr::Var(v.to_string()));
         }
         if let Some(name) = text.strip_prefix("unix:") {
-            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            if !super::FsPath::is_inside(name) {
                 return Err(format!(
                     "`{text}`: a Unix address names a file inside the scenario's temporary \
-                     directory, e.g. `unix:server.sock` (no `/`, no absolute paths)"
+                     directory: {}",
+                    super::FsPath::RULE
                 ));
             }
             return Ok(AddressExpr::UnixName(name.to_string()));
@@ -147,6 +149,7 @@ mod tests {
     #[rstest]
     #[case("127.0.0.1:0")]
     #[case("unix:server.sock")]
+    #[case("unix:dir/server.sock")]
     #[case("unix-path-of-length:108")]
     #[case("abstract:srv")]
     #[case("$server")]
@@ -161,6 +164,10 @@ mod tests {
     #[rstest]
     #[case("unix:/tmp/absolute")]
     #[case("unix:../escape")]
+    #[case("unix:dir/../../escape")]
+    #[case("unix:dir//x")]
+    #[case("unix:./x")]
+    #[case("unix:")]
     #[case("$")]
     #[case("localhost:*")]
     fn address_expressions_reject(#[case] text: &str) {

@@ -658,6 +658,8 @@ ops! {
     "signal" => Signal(String),
     /// Wait until a named signal is raised (no socket call).
     "wait" => Wait(String),
+    /// A file-system step the runner performs in the scenario's directory (no socket call).
+    "fs" => Fs(super::FsStep),
 }
 
 impl Op {
@@ -680,7 +682,9 @@ impl Op {
             Op::Getsockopt(a) => &a.socket,
             Op::Setblocking(a) => &a.socket,
             Op::Settimeout(a) => &a.socket,
-            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) => return None,
+            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {
+                return None
+            }
         })
     }
 
@@ -709,7 +713,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => vec![],
+            | Op::Wait(_)
+            | Op::Fs(_) => vec![],
         }
     }
 
@@ -737,7 +742,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -770,7 +776,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => vec![],
+            | Op::Wait(_)
+            | Op::Fs(_) => vec![],
         }
     }
 
@@ -798,7 +805,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -828,7 +836,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => None,
+            | Op::Wait(_)
+            | Op::Fs(_) => None,
         }
     }
 
@@ -840,6 +849,7 @@ impl Op {
             Op::Recvfrom(_) => Returns::DataAndAddress,
             Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
             Op::Getsockopt(_) => Returns::Value,
+            Op::Fs(super::FsStep::Stat(_)) => Returns::File,
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -852,7 +862,8 @@ impl Op {
             | Op::Setblocking(_)
             | Op::Settimeout(_)
             | Op::Signal(_)
-            | Op::Wait(_) => Returns::Nothing,
+            | Op::Wait(_)
+            | Op::Fs(_) => Returns::Nothing,
         }
     }
 
@@ -910,7 +921,8 @@ impl Op {
             | Op::Getsockname(_)
             | Op::Getpeername(_)
             | Op::Signal(_)
-            | Op::Wait(_) => {}
+            | Op::Wait(_)
+            | Op::Fs(_) => {}
         }
     }
 }
@@ -930,6 +942,8 @@ pub enum Returns {
     Address,
     /// An option value.
     Value,
+    /// A file's type and permission bits (`fs: {stat}`).
+    File,
 }
 
 /// What a step must produce: by default success; or an error; or one of several outcomes.
@@ -966,6 +980,8 @@ pub struct ExpectFields {
     /// `getsockopt` returns this value (booleans as 0/1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<OptionValue>,
+    /// `fs: {stat}` finds a file of this type and mode.
+    pub file: Option<super::FileCheck>,
     /// Implementation-defined behaviour: any one of these outcomes passes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub one_of: Vec<Expect>,

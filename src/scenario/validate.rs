@@ -277,7 +277,8 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
             || e.max_size.is_some()
             || e.eof.is_some()
             || e.address.is_some()
-            || e.value.is_some();
+            || e.value.is_some()
+            || e.file.is_some();
         if others {
             problem("`one_of` lists whole outcomes; put no other checks beside it".to_string());
         }
@@ -298,7 +299,11 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
         || e.max_size.is_some()
         || e.eof.is_some();
     if e.error.is_some()
-        && (data_checks || e.returns.is_some() || e.address.is_some() || e.value.is_some())
+        && (data_checks
+            || e.returns.is_some()
+            || e.address.is_some()
+            || e.value.is_some()
+            || e.file.is_some())
     {
         problem("an expected error cannot also check a returned value".to_string());
     }
@@ -319,6 +324,11 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
     }
     if e.value.is_some() && returns != Returns::Value {
         problem(format!("`value` checks getsockopt's result, not `{op}`'s"));
+    }
+    if e.file.is_some() && returns != Returns::File {
+        problem(format!(
+            "`file` checks what `fs: {{stat: PATH}}` finds, not `{op}`'s result"
+        ));
     }
 }
 
