@@ -24,7 +24,8 @@
 mod wire;
 
 pub use wire::{
-    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received, ReceivedFrom,
+    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
+    ReceivedFrom,
 };
 
 use crate::vocab::{

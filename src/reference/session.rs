@@ -5,12 +5,11 @@ use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled,
-    FilledFrom, GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall,
-    GettimeoutCall, ListenCall, Message, Named, Opened, Pair, PollCall, Ready, Received,
-    ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall,
-    SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
-    SocketpairCall,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
+    GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
+    Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
+    RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall, SendtoCall, SetsockoptCall,
+    SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 use crate::vocab::{ErrorCode, Mode, SockError};
 use std::collections::HashMap;

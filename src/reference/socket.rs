@@ -185,7 +185,6 @@ impl Socket {
         Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
     }
 
-
     /// `sock.recv_into(buffer, nbytes, flags)`: recv(2) into the first `nbytes` bytes of
     /// `buffer` (0: all of it); returns the count recv(2) returned, which with `MSG_TRUNC` on a
     /// datagram socket is the datagram's real length. As in CPython, `nbytes` beyond the buffer

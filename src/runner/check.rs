@@ -137,8 +137,7 @@ pub(crate) fn check(
         };
         let exact = set(&e.events).is_none_or(|wanted| *reported == wanted);
         let includes = set(&e.events_include).is_none_or(|wanted| wanted.is_subset(reported));
-        let excludes =
-            set(&e.events_exclude).is_none_or(|unwanted| unwanted.is_disjoint(reported));
+        let excludes = set(&e.events_exclude).is_none_or(|unwanted| unwanted.is_disjoint(reported));
         if !(exact && includes && excludes) {
             return Err(mismatch(None));
         }

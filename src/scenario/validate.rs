@@ -346,9 +346,7 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
     }
     if let crate::scenario::Op::RecvInto(a) = &step.op {
         if a.sender.is_some() {
-            problem(
-                "`recv_into` returns no sender; `sender` is for `recvfrom_into`".to_string(),
-            );
+            problem("`recv_into` returns no sender; `sender` is for `recvfrom_into`".to_string());
         }
     }
 }
