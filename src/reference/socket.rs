@@ -161,7 +161,7 @@ impl Socket {
     /// `sock.recv(bufsize, flags)`: recv(2). At most `bufsize` bytes; empty at end of stream.
     /// Spec: `data.recv.bufsize`.
     pub fn recv(&self, bufsize: usize, flags: RecvFlags) -> Result<Vec<u8>> {
-        let mut buffer = receive_buffer(bufsize)?;
+        let mut buffer = receive_buffer(bufsize, flags)?;
         let n = self.call(Ready::Read, || {
             self.inner.recv_with_flags(&mut buffer, recv_flags(flags))
         })?;
@@ -180,7 +180,7 @@ impl Socket {
 
     /// `sock.recvfrom(bufsize)`: recvfrom(2); the data and the sender's address. Spec: `udp.recvfrom`.
     pub fn recvfrom(&self, bufsize: usize) -> Result<(Vec<u8>, Address)> {
-        let mut buffer = receive_buffer(bufsize)?;
+        let mut buffer = receive_buffer(bufsize, RecvFlags::default())?;
         let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
         Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
     }
@@ -255,7 +255,7 @@ impl Socket {
         bufsize: usize,
         flags: RecvFlags,
     ) -> Result<(Vec<u8>, Vec<MsgFlag>, Address)> {
-        let mut buffer = receive_buffer(bufsize)?;
+        let mut buffer = receive_buffer(bufsize, flags)?;
         let ((n, msg_flags), from) = self.call(Ready::Read, || {
             // SAFETY: one iovec over `buffer`'s `bufsize` bytes, no control buffer, and the
             // name buffer socket2 gives with its length; the kernel updates that length.
@@ -537,13 +537,20 @@ impl Socket {
 }
 
 /// A buffer of `bufsize` bytes for recv(2); running out of memory is an error (`ENOMEM`), not an
-/// abort.
-fn receive_buffer(bufsize: usize) -> Result<Vec<MaybeUninit<u8>>> {
+/// abort. With `MSG_TRUNC` the kernel may return a count without writing the bytes (a stream
+/// discards them), so the buffer is zeroed first: what the caller gets back is then zeros, not
+/// memory nobody wrote.
+fn receive_buffer(bufsize: usize, flags: RecvFlags) -> Result<Vec<MaybeUninit<u8>>> {
     let mut buffer = Vec::new();
     buffer
         .try_reserve_exact(bufsize)
         .map_err(|_| SockError::errno(nix::errno::Errno::ENOMEM))?;
-    buffer.resize(bufsize, MaybeUninit::uninit());
+    let fill = if flags.trunc {
+        MaybeUninit::new(0)
+    } else {
+        MaybeUninit::uninit()
+    };
+    buffer.resize(bufsize, fill);
     Ok(buffer)
 }
 
@@ -624,6 +631,7 @@ fn poll_event(event: PollEvent) -> libc::c_short {
 }
 
 fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: the kernel wrote these bytes (recv returned their count).
+    // SAFETY: the kernel wrote these bytes (recv returned their count), or, with MSG_TRUNC,
+    // `receive_buffer` zeroed them.
     buffer.iter().map(|b| unsafe { b.assume_init() }).collect()
 }
