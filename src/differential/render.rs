@@ -124,6 +124,8 @@ pub(super) fn scenario(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> St
             Outcome::Data(d) => Some(format!("{{data: {{hex: \"{}\"}}}}", hex(d))),
             Outcome::Value(v) => Some(format!("{{value: {v}}}")),
             Outcome::Address(a) => address(a).map(|a| format!("{{address: \"{a}\"}}")),
+            // Not made by the model; no expectation is rendered for it.
+            Outcome::Other(_) => None,
             Outcome::Error(e) => Some(format!("{{error: {e}}}")),
         };
         let _ = writeln!(out, "    - {step}");

@@ -1,6 +1,6 @@
 //! The reference implementation behind the [`Implementation`] trait.
 
-use super::socket::{Socket, DEFAULT_BACKLOG};
+use super::socket::{into_target, Socket, DEFAULT_BACKLOG};
 use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
@@ -219,8 +219,21 @@ impl Session for ReferenceSession {
     }
 
     fn recv_into(&self, call: &RecvIntoCall) -> SockResult<Filled> {
-        let socket = self.get(call.handle)?;
         let mut buffer = call.buffer.0.clone();
+        let socket = match self.get(call.handle) {
+            Ok(socket) => socket,
+            // As CPython, which checks `nbytes` and returns 0 for nothing to receive before it
+            // makes any call, closed socket or not.
+            Err(e) => {
+                return match into_target(&mut buffer, call.nbytes)?.len() {
+                    0 => Ok(Filled {
+                        count: 0,
+                        buffer: Bytes(buffer),
+                    }),
+                    _ => Err(e),
+                }
+            }
+        };
         let count = socket.recv_into(&mut buffer, call.nbytes, call.flags)?;
         Ok(Filled {
             count,

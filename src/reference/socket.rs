@@ -590,7 +590,7 @@ fn recv_flags(flags: RecvFlags) -> libc::c_int {
 /// The part of a `recv_into` buffer the call may fill: the first `nbytes` bytes, or all of it
 /// when `nbytes` is 0. More than the buffer holds is refused, as CPython refuses it
 /// (`ValueError: buffer too small for requested bytes`).
-fn into_target(buffer: &mut [u8], nbytes: usize) -> Result<&mut [u8]> {
+pub(crate) fn into_target(buffer: &mut [u8], nbytes: usize) -> Result<&mut [u8]> {
     match nbytes {
         0 => Ok(buffer),
         n if n <= buffer.len() => Ok(&mut buffer[..n]),
