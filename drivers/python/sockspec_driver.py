@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import platform
+import select
 import socket
 import struct
 import sys
@@ -60,7 +61,15 @@ TIMEVAL = "ll"  # struct timeval { time_t tv_sec; suseconds_t tv_usec; } on Linu
 # or -1 for off.
 LINGER = "ii"
 SHUTDOWN = {"read": "SHUT_RD", "write": "SHUT_WR", "both": "SHUT_RDWR"}
-RECV_FLAGS = {"peek": "MSG_PEEK", "waitall": "MSG_WAITALL", "dontwait": "MSG_DONTWAIT"}
+RECV_FLAGS = {"peek": "MSG_PEEK", "waitall": "MSG_WAITALL", "dontwait": "MSG_DONTWAIT",
+              "trunc": "MSG_TRUNC"}
+# recvmsg's msg_flags, reported by name.
+MSG_FLAGS = {"trunc": "MSG_TRUNC", "ctrunc": "MSG_CTRUNC", "eor": "MSG_EOR", "oob": "MSG_OOB",
+             "errqueue": "MSG_ERRQUEUE"}
+# poll(2) events, from the select module.
+POLL_EVENTS = {"in": "POLLIN", "pri": "POLLPRI", "out": "POLLOUT", "err": "POLLERR",
+               "hup": "POLLHUP", "nval": "POLLNVAL", "rdhup": "POLLRDHUP", "rdnorm": "POLLRDNORM",
+               "rdband": "POLLRDBAND", "wrnorm": "POLLWRNORM", "wrband": "POLLWRBAND"}
 
 # getaddrinfo error numbers -> names, from the socket module's own EAI_* constants.
 EAI_NAMES = {}
@@ -83,10 +92,14 @@ def log(message):
 
 
 def _constant(table, key, what):
+    return _constant_of(socket, table, key, what)
+
+
+def _constant_of(module, table, key, what):
     name = table.get(key)
-    if name is None or not hasattr(socket, name):
+    if name is None or not hasattr(module, name):
         raise Unsupported("%s %r is not supported by this driver" % (what, key))
-    return getattr(socket, name)
+    return getattr(module, name)
 
 
 def _option(key):
@@ -263,11 +276,11 @@ class Driver:
                           % (os.strerror(errno.EBADF), handle))
 
     @staticmethod
-    def data(request):
+    def data(request, field="data"):
         try:
-            return base64.b64decode(request["data"], validate=True)
+            return base64.b64decode(request[field], validate=True)
         except (ValueError, TypeError) as exc:
-            raise ProtocolError("field data is not base64: %s" % exc)
+            raise ProtocolError("field %s is not base64: %s" % (field, exc))
 
     @staticmethod
     def encode(data):
@@ -340,6 +353,51 @@ class Driver:
     def op_recvfrom(self, request):
         data, address = self.sock(request).recvfrom(request["bufsize"])
         return {"data": self.encode(data), "address": address_to_text(address)}
+
+    def op_recvmsg(self, request):
+        data, _ancdata, msg_flags, address = self.sock(request).recvmsg(
+            request["bufsize"], 0, self.recv_flags(request))
+        names = [k for k, v in MSG_FLAGS.items()
+                 if hasattr(socket, v) and msg_flags & getattr(socket, v)]
+        known = 0
+        for v in MSG_FLAGS.values():
+            known |= getattr(socket, v, 0)
+        if msg_flags & ~known:
+            log("recvmsg: msg_flags %#x has bits this driver cannot name" % (msg_flags & ~known))
+        return {"data": self.encode(data), "flags": names, "address": address_to_text(address)}
+
+    def op_recv_into(self, request):
+        buffer = bytearray(self.data(request, "buffer"))
+        count = self.sock(request).recv_into(buffer, request["nbytes"], self.recv_flags(request))
+        return {"count": count, "buffer": self.encode(bytes(buffer))}
+
+    def op_recvfrom_into(self, request):
+        buffer = bytearray(self.data(request, "buffer"))
+        count, address = self.sock(request).recvfrom_into(buffer, request["nbytes"],
+                                                          self.recv_flags(request))
+        return {"count": count, "buffer": self.encode(bytes(buffer)),
+                "address": address_to_text(address)}
+
+    def op_gettimeout(self, request):
+        return self.sock(request).gettimeout()
+
+    def op_getblocking(self, request):
+        return self.sock(request).getblocking()
+
+    def op_fileno(self, request):
+        return self.sock(request).fileno()
+
+    def op_poll(self, request):
+        mask = 0
+        for name in request["events"]:
+            mask |= _constant_of(select, POLL_EVENTS, name, "poll event")
+        poller = select.poll()
+        poller.register(self.sock(request), mask)
+        reported = 0
+        for _fd, revents in poller.poll(request["timeout_ms"]):
+            reported |= revents
+        return {"events": [k for k, v in POLL_EVENTS.items()
+                           if hasattr(select, v) and reported & getattr(select, v)]}
 
     def op_shutdown(self, request):
         how = _constant(SHUTDOWN, request["how"], "shutdown direction")

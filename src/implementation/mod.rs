@@ -42,12 +42,15 @@ pub use crate::vocab::{Capabilities, Feature};
 pub use mixed::Mixed;
 pub use plain::Plain;
 
+// The table's argument and result types, which the generated trait names.
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
-    GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall,
-    RecvfromCall, Reply, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
-    ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
+    GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
+    Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
+    RecvfromCall, RecvfromIntoCall, RecvmsgCall, Reply, SendCall, SendallCall, SendtoCall,
+    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
+use crate::vocab::Mode;
 
 pub use crate::operation::{Handle, SockResult};
 

@@ -23,10 +23,14 @@
 
 mod wire;
 
-pub use wire::{Accepted, Bytes, Named, Opened, Pair, Received, ReceivedFrom};
+pub use wire::{
+    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
+    ReceivedFrom,
+};
 
 use crate::vocab::{
-    Address, ErrorCode, Family, Feature, Mode, RecvFlags, SockError, SocketOption, SocketType,
+    Address, ErrorCode, Family, Feature, Mode, PollEvent, RecvFlags, SockError, SocketOption,
+    SocketType,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -179,6 +183,63 @@ macro_rules! operations {
                 /// The option (its level is part of its name).
                 option: SocketOption,
             }) -> i64, needs [];
+            /// `sock.recvmsg(bufsize, 0, flags)`: data, `msg_flags` by name, and the sender
+            /// (no ancillary buffer: `ancbufsize` is 0).
+            "recvmsg" => recvmsg: Recvmsg(RecvmsgCall {
+                /// The socket.
+                handle: Handle,
+                /// The most bytes to receive (Python's bufsize).
+                bufsize: usize,
+                /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
+                flags: RecvFlags,
+            }) -> Message, needs [];
+            /// `sock.recv_into(buffer, nbytes, flags)`: the count, and the whole buffer after.
+            "recv_into" => recv_into: RecvInto(RecvIntoCall {
+                /// The buffer's contents before the call (a `bytearray` of these bytes).
+                buffer: Bytes,
+                /// The socket.
+                handle: Handle,
+                /// The most bytes to receive; 0 means the buffer's size.
+                nbytes: usize,
+                /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
+                flags: RecvFlags,
+            }) -> Filled, needs [];
+            /// `sock.recvfrom_into(buffer, nbytes, flags)`: the count, the buffer, the sender.
+            "recvfrom_into" => recvfrom_into: RecvfromInto(RecvfromIntoCall {
+                /// The buffer's contents before the call (a `bytearray` of these bytes).
+                buffer: Bytes,
+                /// The socket.
+                handle: Handle,
+                /// The most bytes to receive; 0 means the buffer's size.
+                nbytes: usize,
+                /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
+                flags: RecvFlags,
+            }) -> FilledFrom, needs [];
+            /// `sock.gettimeout()`: `null` (blocking), `0` (non-blocking) or seconds.
+            "gettimeout" => gettimeout: Gettimeout(GettimeoutCall {
+                /// The socket.
+                handle: Handle,
+            }) -> Mode, needs [];
+            /// `sock.getblocking()`.
+            "getblocking" => getblocking: Getblocking(GetblockingCall {
+                /// The socket.
+                handle: Handle,
+            }) -> bool, needs [];
+            /// `sock.fileno()`: the descriptor, or -1 once closed.
+            "fileno" => fileno: Fileno(FilenoCall {
+                /// The socket.
+                handle: Handle,
+            }) -> i64, needs [];
+            /// `select.poll()` with the socket registered for `events`, then `poll(timeout)`:
+            /// the events reported (none when the timeout passed).
+            "poll" => poll: Poll(PollCall {
+                /// The socket.
+                handle: Handle,
+                /// The events asked for.
+                events: Vec<PollEvent>,
+                /// Milliseconds to wait at most; `null` waits until an event.
+                timeout_ms: Option<u64>,
+            }) -> Ready, needs [];
             /// `sock.settimeout(timeout)` (and `sock.setblocking(flag)`, which sets the same).
             "settimeout" => settimeout: Settimeout(SettimeoutCall {
                 /// The socket.

@@ -1,7 +1,7 @@
 //! The values operations return, in the shapes the driver protocol gives them.
 
 use super::Handle;
-use crate::vocab::Address;
+use crate::vocab::{Address, MsgFlag, PollEvent};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use schemars::JsonSchema;
@@ -92,4 +92,48 @@ pub struct ReceivedFrom {
 pub struct Named {
     /// The address.
     pub address: Address,
+}
+
+/// What `recvmsg` returns: the bytes, the flags the kernel set in `msg_flags`, and the sender.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// The bytes.
+    pub data: Bytes,
+    /// `msg_flags`, by name (`trunc`, `ctrunc`…), in any order.
+    pub flags: Vec<MsgFlag>,
+    /// The sender's address (`unnamed` where there is none, e.g. Python's `None` on a connected
+    /// stream).
+    pub address: Address,
+}
+
+/// What `recv_into` returns: the count, and the buffer's contents after the call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Filled {
+    /// What the call returned: the count of bytes received (with `MSG_TRUNC` on a datagram
+    /// socket, the datagram's real length, which may exceed what was written).
+    pub count: usize,
+    /// The whole buffer after the call.
+    pub buffer: Bytes,
+}
+
+/// What `recvfrom_into` returns: the count, the buffer after the call, and the sender.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilledFrom {
+    /// What the call returned: the count of bytes received.
+    pub count: usize,
+    /// The whole buffer after the call.
+    pub buffer: Bytes,
+    /// The sender's address (`unnamed` where there is none).
+    pub address: Address,
+}
+
+/// What `poll` returns: the events reported for the socket (`revents`), none on a timeout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// The events, by name, in any order.
+    pub events: Vec<PollEvent>,
 }

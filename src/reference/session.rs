@@ -1,16 +1,17 @@
 //! The reference implementation behind the [`Implementation`] trait.
 
-use super::socket::{Socket, DEFAULT_BACKLOG};
+use super::socket::{into_target, Socket, DEFAULT_BACKLOG};
 use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall,
-    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
-    RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
-    ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
+    GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
+    Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
+    RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall, SendtoCall, SetsockoptCall,
+    SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
-use crate::vocab::SockError;
+use crate::vocab::{ErrorCode, Mode, SockError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -32,10 +33,12 @@ impl Implementation for Reference {
     }
 }
 
-/// A socket slot: open, or closed (later calls fail with `EBADF`, as Python's do).
+/// A socket slot: open, or closed (later calls fail with `EBADF`, as Python's do). A closed
+/// Python socket object still records its timeout: `gettimeout` and `getblocking` answer it, and
+/// `settimeout` records a new one before failing with `EBADF`.
 enum Slot {
     Open(Arc<Socket>),
-    Closed,
+    Closed(Mode),
 }
 
 /// One actor's sockets. A call clones the socket's `Arc` and releases the table before the
@@ -60,7 +63,16 @@ impl ReferenceSession {
     fn get(&self, handle: Handle) -> SockResult<Arc<Socket>> {
         match self.table().slots.get(&handle.0) {
             Some(Slot::Open(socket)) => Ok(Arc::clone(socket)),
-            Some(Slot::Closed) | None => Err(SockError::errno(nix::errno::Errno::EBADF)),
+            Some(Slot::Closed(_)) | None => Err(SockError::errno(nix::errno::Errno::EBADF)),
+        }
+    }
+
+    /// The mode a socket records, open or closed (Python's `sock_timeout`).
+    fn mode(&self, handle: Handle) -> SockResult<Mode> {
+        match self.table().slots.get(&handle.0) {
+            Some(Slot::Open(socket)) => Ok(socket.mode()),
+            Some(Slot::Closed(mode)) => Ok(*mode),
+            None => Err(SockError::errno(nix::errno::Errno::EBADF)),
         }
     }
 
@@ -141,13 +153,19 @@ impl Session for ReferenceSession {
         let previous = {
             let mut table = self.table();
             match table.slots.get_mut(&call.handle.0) {
-                Some(slot) => std::mem::replace(slot, Slot::Closed),
+                Some(slot) => {
+                    let mode = match slot {
+                        Slot::Open(socket) => socket.mode(),
+                        Slot::Closed(mode) => *mode,
+                    };
+                    std::mem::replace(slot, Slot::Closed(mode))
+                }
                 None => return Err(SockError::errno(nix::errno::Errno::EBADF)),
             }
         };
         match previous {
             // Closing twice is allowed and does nothing, as in Python.
-            Slot::Closed => Ok(()),
+            Slot::Closed(_) => Ok(()),
             Slot::Open(socket) => match Arc::try_unwrap(socket) {
                 Ok(socket) => socket.close(),
                 // A call is still in flight on another thread: it closes when that call returns.
@@ -175,7 +193,99 @@ impl Session for ReferenceSession {
     }
 
     fn settimeout(&self, call: &SettimeoutCall) -> SockResult<()> {
-        self.get(call.handle)?.set_mode(call.timeout)
+        let socket = {
+            let mut table = self.table();
+            match table.slots.get_mut(&call.handle.0) {
+                Some(Slot::Open(socket)) => Arc::clone(socket),
+                // As CPython: the timeout is recorded, then setting the descriptor's mode
+                // fails (`modes.closed-socket-keeps-timeout`).
+                Some(Slot::Closed(mode)) => {
+                    *mode = call.timeout;
+                    return Err(SockError::errno(nix::errno::Errno::EBADF));
+                }
+                None => return Err(SockError::errno(nix::errno::Errno::EBADF)),
+            }
+        };
+        socket.set_mode(call.timeout)
+    }
+
+    fn recvmsg(&self, call: &RecvmsgCall) -> SockResult<Message> {
+        let (data, flags, address) = self.get(call.handle)?.recvmsg(call.bufsize, call.flags)?;
+        Ok(Message {
+            data: Bytes(data),
+            flags,
+            address,
+        })
+    }
+
+    fn recv_into(&self, call: &RecvIntoCall) -> SockResult<Filled> {
+        let mut buffer = call.buffer.0.clone();
+        let socket = match self.get(call.handle) {
+            Ok(socket) => socket,
+            // As CPython, which checks `nbytes` and returns 0 for nothing to receive before it
+            // makes any call, closed socket or not.
+            Err(e) => {
+                return match into_target(&mut buffer, call.nbytes)?.len() {
+                    0 => Ok(Filled {
+                        count: 0,
+                        buffer: Bytes(buffer),
+                    }),
+                    _ => Err(e),
+                }
+            }
+        };
+        let count = socket.recv_into(&mut buffer, call.nbytes, call.flags)?;
+        Ok(Filled {
+            count,
+            buffer: Bytes(buffer),
+        })
+    }
+
+    fn recvfrom_into(&self, call: &RecvfromIntoCall) -> SockResult<FilledFrom> {
+        let socket = self.get(call.handle)?;
+        let mut buffer = call.buffer.0.clone();
+        let (count, address) = socket.recvfrom_into(&mut buffer, call.nbytes, call.flags)?;
+        Ok(FilledFrom {
+            count,
+            buffer: Bytes(buffer),
+            address,
+        })
+    }
+
+    fn gettimeout(&self, call: &GettimeoutCall) -> SockResult<Mode> {
+        // No system call: Python answers what it recorded, even after close.
+        self.mode(call.handle)
+    }
+
+    fn getblocking(&self, call: &GetblockingCall) -> SockResult<bool> {
+        // No system call: `gettimeout() != 0`, as Python computes it.
+        Ok(self.mode(call.handle)? != Mode::NonBlocking)
+    }
+
+    fn fileno(&self, call: &FilenoCall) -> SockResult<i64> {
+        match self.table().slots.get(&call.handle.0) {
+            Some(Slot::Open(socket)) => Ok(socket.fileno()),
+            Some(Slot::Closed(_)) => Ok(-1),
+            None => Err(SockError::errno(nix::errno::Errno::EBADF)),
+        }
+    }
+
+    fn poll(&self, call: &PollCall) -> SockResult<Ready> {
+        let socket = match self.table().slots.get(&call.handle.0) {
+            Some(Slot::Open(socket)) => Arc::clone(socket),
+            // Python's poll.register(sock) takes sock.fileno(), -1 once closed, and refuses it
+            // (`ValueError: file descriptor cannot be a negative integer (-1)`).
+            Some(Slot::Closed(_)) => {
+                return Err(SockError {
+                    code: ErrorCode::Rejected,
+                    message: "file descriptor cannot be a negative integer (-1)".to_string(),
+                })
+            }
+            None => return Err(SockError::errno(nix::errno::Errno::EBADF)),
+        };
+        let timeout = call.timeout_ms.map(std::time::Duration::from_millis);
+        let events = socket.poll(&call.events, timeout)?;
+        Ok(Ready { events })
     }
 
     fn interrupt(&self, socket: Handle) {

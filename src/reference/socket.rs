@@ -2,10 +2,10 @@
 
 use super::address::{from_sockaddr, to_sockaddr};
 use crate::vocab::{
-    Address, ErrorCode, Family, Level, Mode, RecvFlags, Shutdown, SockError, SocketOption,
-    SocketType, ValueKind,
+    Address, ErrorCode, Family, Level, Mode, MsgFlag, PollEvent, RecvFlags, Shutdown, SockError,
+    SocketOption, SocketType, ValueKind,
 };
-use socket2::{Domain, Type};
+use socket2::{Domain, SockAddr, Type};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, IntoRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -161,18 +161,176 @@ impl Socket {
     /// `sock.recv(bufsize, flags)`: recv(2). At most `bufsize` bytes; empty at end of stream.
     /// Spec: `data.recv.bufsize`.
     pub fn recv(&self, bufsize: usize, flags: RecvFlags) -> Result<Vec<u8>> {
-        let mut buffer = receive_buffer(bufsize)?;
+        let mut buffer = receive_buffer(bufsize, flags)?;
         let n = self.call(Ready::Read, || {
             self.inner.recv_with_flags(&mut buffer, recv_flags(flags))
         })?;
-        Ok(initialised(&buffer[..n.min(bufsize)]))
+        let mut data = initialised(&buffer[..n.min(bufsize)]);
+        // With MSG_TRUNC a datagram socket returns the datagram's real length, and CPython
+        // returns a bytes object that long: the kernel wrote only `bufsize` bytes, and the rest
+        // is whatever was in CPython's buffer (uninitialised memory). Here it is zeros; the
+        // spec leaves those bytes unspecified (`udp.recv.msg-trunc.length`).
+        if n > bufsize {
+            data.try_reserve_exact(n - bufsize)
+                .map_err(|_| SockError::errno(nix::errno::Errno::ENOMEM))?;
+            data.resize(n, 0);
+        }
+        Ok(data)
     }
 
     /// `sock.recvfrom(bufsize)`: recvfrom(2); the data and the sender's address. Spec: `udp.recvfrom`.
     pub fn recvfrom(&self, bufsize: usize) -> Result<(Vec<u8>, Address)> {
-        let mut buffer = receive_buffer(bufsize)?;
+        let mut buffer = receive_buffer(bufsize, RecvFlags::default())?;
         let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
         Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
+    }
+
+    /// `sock.recv_into(buffer, nbytes, flags)`: recv(2) into the first `nbytes` bytes of
+    /// `buffer` (0: all of it); returns the count recv(2) returned, which with `MSG_TRUNC` on a
+    /// datagram socket is the datagram's real length. As in CPython, `nbytes` beyond the buffer
+    /// is refused before any call (`ValueError`), and an empty buffer returns 0 without one.
+    /// Spec: `data.recv-into.count`, `data.recv-into.nbytes.*`.
+    pub fn recv_into(&self, buffer: &mut [u8], nbytes: usize, flags: RecvFlags) -> Result<usize> {
+        let target = into_target(buffer, nbytes)?;
+        if target.is_empty() {
+            return Ok(0);
+        }
+        self.call(Ready::Read, || {
+            // SAFETY: recv(2) writes at most `target.len()` bytes into `target`.
+            let n = unsafe {
+                libc::recv(
+                    self.inner.as_raw_fd(),
+                    target.as_mut_ptr().cast(),
+                    target.len(),
+                    recv_flags(flags),
+                )
+            };
+            if n < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        })
+    }
+
+    /// `sock.recvfrom_into(buffer, nbytes, flags)`: as [`recv_into`](Socket::recv_into), with
+    /// recvfrom(2) and the sender's address. Spec: `data.recv-into.*`.
+    pub fn recvfrom_into(
+        &self,
+        buffer: &mut [u8],
+        nbytes: usize,
+        flags: RecvFlags,
+    ) -> Result<(usize, Address)> {
+        let target = into_target(buffer, nbytes)?;
+        let (n, from) = self.call(Ready::Read, || {
+            // SAFETY: recvfrom(2) writes at most `target.len()` bytes into `target`, and at most
+            // `len` bytes of address into `storage`, and sets `len` to the address's length.
+            unsafe {
+                SockAddr::try_init(|storage, len| {
+                    let n = libc::recvfrom(
+                        self.inner.as_raw_fd(),
+                        target.as_mut_ptr().cast(),
+                        target.len(),
+                        recv_flags(flags),
+                        storage.cast(),
+                        len,
+                    );
+                    if n < 0 {
+                        Err(std::io::Error::last_os_error())
+                    } else {
+                        Ok(n as usize)
+                    }
+                })
+            }
+        })?;
+        Ok((n, from_sockaddr(&from)))
+    }
+
+    /// `sock.recvmsg(bufsize, 0, flags)`: recvmsg(2) with no ancillary buffer; the bytes (at
+    /// most `bufsize`, even when `MSG_TRUNC` makes the kernel return more), the flags it set in
+    /// `msg_flags`, and the sender (`unnamed` when the kernel gave none, Python's `None`).
+    /// Spec: `data.recvmsg.*`, `udp.recvmsg.trunc`.
+    pub fn recvmsg(
+        &self,
+        bufsize: usize,
+        flags: RecvFlags,
+    ) -> Result<(Vec<u8>, Vec<MsgFlag>, Address)> {
+        let mut buffer = receive_buffer(bufsize, flags)?;
+        let ((n, msg_flags), from) = self.call(Ready::Read, || {
+            // SAFETY: one iovec over `buffer`'s `bufsize` bytes, no control buffer, and the
+            // name buffer socket2 gives with its length; the kernel updates that length.
+            unsafe {
+                SockAddr::try_init(|storage, len| {
+                    let mut iov = libc::iovec {
+                        iov_base: buffer.as_mut_ptr().cast(),
+                        iov_len: bufsize,
+                    };
+                    let mut msg: libc::msghdr = std::mem::zeroed();
+                    msg.msg_name = storage.cast();
+                    msg.msg_namelen = *len;
+                    msg.msg_iov = &mut iov;
+                    msg.msg_iovlen = 1;
+                    let n = libc::recvmsg(self.inner.as_raw_fd(), &mut msg, recv_flags(flags));
+                    if n < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    *len = msg.msg_namelen;
+                    Ok((n as usize, msg.msg_flags))
+                })
+            }
+        })?;
+        let names = MsgFlag::ALL
+            .into_iter()
+            .filter(|f| msg_flags & msg_flag(*f) != 0)
+            .collect();
+        Ok((
+            initialised(&buffer[..n.min(bufsize)]),
+            names,
+            from_sockaddr(&from),
+        ))
+    }
+
+    /// `select.poll()`, `register(sock, events)`, `poll(timeout_ms)`: the events poll(2)
+    /// reported for the socket, none when the timeout passed. `None` waits until an event. As
+    /// Python's since 3.5 (PEP 475), poll(2) is restarted on `EINTR` with what is left of the
+    /// timeout. Spec: `modes.poll.*`.
+    pub fn poll(&self, events: &[PollEvent], timeout: Option<Duration>) -> Result<Vec<PollEvent>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mask = events.iter().fold(0, |m, e| m | poll_event(*e));
+        loop {
+            let millis = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    // Rounded up, as Python rounds a float timeout (ROUND_CEILING).
+                    left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32
+                }
+            };
+            let mut fd = libc::pollfd {
+                fd: self.inner.as_raw_fd(),
+                events: mask,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, and the count says one.
+            match unsafe { libc::poll(&mut fd, 1, millis) } {
+                n if n >= 0 => {
+                    return Ok(PollEvent::ALL
+                        .into_iter()
+                        .filter(|e| fd.revents & poll_event(*e) != 0)
+                        .collect())
+                }
+                _ => match std::io::Error::last_os_error() {
+                    e if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    e => return Err(e.into()),
+                },
+            }
+        }
+    }
+
+    /// `sock.fileno()` of an open socket: its descriptor. (Python's `-1` after close is the
+    /// session's to answer: a closed socket is no longer a `Socket`.)
+    pub fn fileno(&self) -> i64 {
+        i64::from(self.inner.as_raw_fd())
     }
 
     /// Wakes a call blocked on this socket in another thread, for a watchdog: shutdown(2) both
@@ -411,13 +569,20 @@ impl Socket {
 }
 
 /// A buffer of `bufsize` bytes for recv(2); running out of memory is an error (`ENOMEM`), not an
-/// abort.
-fn receive_buffer(bufsize: usize) -> Result<Vec<MaybeUninit<u8>>> {
+/// abort. With `MSG_TRUNC` the kernel may return a count without writing the bytes (a stream
+/// discards them), so the buffer is zeroed first: what the caller gets back is then zeros, not
+/// memory nobody wrote.
+fn receive_buffer(bufsize: usize, flags: RecvFlags) -> Result<Vec<MaybeUninit<u8>>> {
     let mut buffer = Vec::new();
     buffer
         .try_reserve_exact(bufsize)
         .map_err(|_| SockError::errno(nix::errno::Errno::ENOMEM))?;
-    buffer.resize(bufsize, MaybeUninit::uninit());
+    let fill = if flags.trunc {
+        MaybeUninit::new(0)
+    } else {
+        MaybeUninit::uninit()
+    };
+    buffer.resize(bufsize, fill);
     Ok(buffer)
 }
 
@@ -448,11 +613,58 @@ fn recv_flags(flags: RecvFlags) -> libc::c_int {
     if flags.dontwait {
         bits |= libc::MSG_DONTWAIT;
     }
+    if flags.trunc {
+        bits |= libc::MSG_TRUNC;
+    }
     bits
 }
 
+/// The part of a `recv_into` buffer the call may fill: the first `nbytes` bytes, or all of it
+/// when `nbytes` is 0. More than the buffer holds is refused, as CPython refuses it
+/// (`ValueError: buffer too small for requested bytes`).
+pub(crate) fn into_target(buffer: &mut [u8], nbytes: usize) -> Result<&mut [u8]> {
+    match nbytes {
+        0 => Ok(buffer),
+        n if n <= buffer.len() => Ok(&mut buffer[..n]),
+        n => Err(SockError {
+            code: ErrorCode::Rejected,
+            message: format!(
+                "nbytes ({n}) is greater than the length of the buffer ({})",
+                buffer.len()
+            ),
+        }),
+    }
+}
+
+fn msg_flag(flag: MsgFlag) -> libc::c_int {
+    match flag {
+        MsgFlag::Trunc => libc::MSG_TRUNC,
+        MsgFlag::Ctrunc => libc::MSG_CTRUNC,
+        MsgFlag::Eor => libc::MSG_EOR,
+        MsgFlag::Oob => libc::MSG_OOB,
+        MsgFlag::Errqueue => libc::MSG_ERRQUEUE,
+    }
+}
+
+fn poll_event(event: PollEvent) -> libc::c_short {
+    match event {
+        PollEvent::In => libc::POLLIN,
+        PollEvent::Pri => libc::POLLPRI,
+        PollEvent::Out => libc::POLLOUT,
+        PollEvent::Err => libc::POLLERR,
+        PollEvent::Hup => libc::POLLHUP,
+        PollEvent::Nval => libc::POLLNVAL,
+        PollEvent::Rdhup => libc::POLLRDHUP,
+        PollEvent::Rdnorm => libc::POLLRDNORM,
+        PollEvent::Rdband => libc::POLLRDBAND,
+        PollEvent::Wrnorm => libc::POLLWRNORM,
+        PollEvent::Wrband => libc::POLLWRBAND,
+    }
+}
+
 fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: the kernel wrote these bytes (recv returned their count).
+    // SAFETY: the kernel wrote these bytes (recv returned their count), or, with MSG_TRUNC,
+    // `receive_buffer` zeroed them.
     buffer.iter().map(|b| unsafe { b.assume_init() }).collect()
 }
 

@@ -7,9 +7,10 @@ use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
 use crate::implementation::{Handle, Session};
 use crate::operation::{
-    AcceptCall, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
-    GetsockoptCall, ListenCall, Pair, RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall,
-    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, GetblockingCall,
+    GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall, Pair, PollCall,
+    RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall,
+    SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 use crate::scenario::{Actor, AddressExpr, Count, Op, Scenario, Step};
 use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
@@ -232,9 +233,16 @@ impl ActorRun<'_> {
         let bufsize = match &step.op {
             // These collect many receives; each was bounded by its own bufsize.
             Op::RecvExact(_) | Op::RecvUntilEof(_) => None,
+            // With MSG_TRUNC, recv on a datagram socket returns the datagram's real length,
+            // and Python's recv a bytes object that long (`udp.recv.msg-trunc.length`).
+            Op::Recv(a) if a.flags.trunc => None,
             op => op.bufsize(),
         };
-        if let (Some(bufsize), Ok(Value::Data(d) | Value::DataFrom(d, _))) = (bufsize, &outcome) {
+        if let (
+            Some(bufsize),
+            Ok(Value::Data(d) | Value::DataFrom(d, _) | Value::Message(d, _, _)),
+        ) = (bufsize, &outcome)
+        {
             if d.len() > bufsize {
                 return Err(self.failure(
                     index,
@@ -289,9 +297,15 @@ impl ActorRun<'_> {
             .map_err(|m| self.failure(index, m.expected, m.actual, m.detail))?;
 
         match (step.op.captures(), &outcome) {
-            (Some(var), Ok(Value::Address(a) | Value::DataFrom(_, a))) => {
-                self.board.capture(var, a.clone())
-            }
+            (
+                Some(var),
+                Ok(
+                    Value::Address(a)
+                    | Value::DataFrom(_, a)
+                    | Value::Message(_, _, a)
+                    | Value::Filled(_, _, Some(a)),
+                ),
+            ) => self.board.capture(var, a.clone()),
             (Some(var), Ok(Value::Count(n))) => self.board.capture_count(var, *n),
             _ => {}
         }
@@ -512,6 +526,45 @@ impl ActorRun<'_> {
                 handle: h()?,
                 timeout: Mode::of_timeout(a.timeout),
             })),
+            Op::Recvmsg(a) => s
+                .recvmsg(&RecvmsgCall {
+                    handle: h()?,
+                    bufsize: a.bufsize,
+                    flags: a.flags,
+                })
+                .map(|m| Value::Message(m.data.0, m.flags.into_iter().collect(), m.address)),
+            Op::RecvInto(a) => s
+                .recv_into(&RecvIntoCall {
+                    buffer: data(&a.buffer)?,
+                    handle: h()?,
+                    nbytes: a.nbytes,
+                    flags: a.flags,
+                })
+                .map(|f| Value::Filled(f.count, f.buffer.0, None)),
+            Op::RecvfromInto(a) => s
+                .recvfrom_into(&RecvfromIntoCall {
+                    buffer: data(&a.buffer)?,
+                    handle: h()?,
+                    nbytes: a.nbytes,
+                    flags: a.flags,
+                })
+                .map(|f| Value::Filled(f.count, f.buffer.0, Some(f.address))),
+            Op::Gettimeout(_) => s
+                .gettimeout(&GettimeoutCall { handle: h()? })
+                .map(Value::Timeout),
+            Op::Getblocking(_) => s
+                .getblocking(&GetblockingCall { handle: h()? })
+                .map(|b| Value::Number(i64::from(b))),
+            Op::Fileno(_) => s.fileno(&FilenoCall { handle: h()? }).map(Value::Number),
+            Op::Poll(a) => s
+                .poll(&PollCall {
+                    handle: h()?,
+                    events: a.events.clone(),
+                    timeout_ms: a
+                        .timeout
+                        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+                })
+                .map(|r| Value::Events(r.events.into_iter().collect())),
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
             Op::Fs(step) => super::fs::perform(step, self.env),
         }

@@ -2,7 +2,8 @@
 
 use super::env::Env;
 use crate::scenario::{hex, Expect, ExpectFields, ModeCheck};
-use crate::vocab::{Address, SockError};
+use crate::vocab::{Address, Mode, MsgFlag, PollEvent, SockError};
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 /// What a successful call returned.
@@ -15,6 +16,14 @@ pub(crate) enum Value {
     Address(Address),
     Number(i64),
     File(crate::scenario::FileStatus),
+    /// `recvmsg`: the bytes, `msg_flags`, the sender.
+    Message(Vec<u8>, BTreeSet<MsgFlag>, Address),
+    /// `recv_into` / `recvfrom_into`: the count, the whole buffer after the call, the sender.
+    Filled(usize, Vec<u8>, Option<Address>),
+    /// `gettimeout`.
+    Timeout(Mode),
+    /// `poll`: the events reported.
+    Events(BTreeSet<PollEvent>),
 }
 
 /// What a call did.
@@ -95,7 +104,7 @@ pub(crate) fn check(
         (Ok(value), None) => value,
     };
     if let Some(range) = e.returns {
-        if !matches!(value, Value::Count(n) if range.contains(*n)) {
+        if !matches!(value, Value::Count(n) | Value::Filled(n, _, _) if range.contains(*n)) {
             return Err(mismatch(None));
         }
     }
@@ -122,9 +131,40 @@ pub(crate) fn check(
             return Err(mismatch(None));
         }
     }
+    if let Some(least) = e.min_value {
+        if !matches!(value, Value::Number(n) if *n >= least) {
+            return Err(mismatch(None));
+        }
+    }
+    if let Some(wanted) = &e.msg_flags {
+        let wanted: BTreeSet<MsgFlag> = wanted.iter().copied().collect();
+        if !matches!(value, Value::Message(_, flags, _) if *flags == wanted) {
+            return Err(mismatch(None));
+        }
+    }
+    if let Some(wanted) = e.timeout {
+        if *value != Value::Timeout(wanted) {
+            return Err(mismatch(None));
+        }
+    }
+    if e.events.is_some() || e.events_include.is_some() || e.events_exclude.is_some() {
+        let Value::Events(reported) = value else {
+            return Err(mismatch(None));
+        };
+        let set = |v: &Option<Vec<PollEvent>>| -> Option<BTreeSet<PollEvent>> {
+            v.as_ref().map(|v| v.iter().copied().collect())
+        };
+        let exact = set(&e.events).is_none_or(|wanted| *reported == wanted);
+        let includes = set(&e.events_include).is_none_or(|wanted| wanted.is_subset(reported));
+        let excludes = set(&e.events_exclude).is_none_or(|unwanted| unwanted.is_disjoint(reported));
+        if !(exact && includes && excludes) {
+            return Err(mismatch(None));
+        }
+    }
     let (data, from) = match value {
         Value::Data(d) => (Some(d), None),
-        Value::DataFrom(d, a) => (Some(d), Some(a)),
+        Value::DataFrom(d, a) | Value::Message(d, _, a) => (Some(d), Some(a)),
+        Value::Filled(_, d, a) => (Some(d), a.as_ref()),
         Value::Address(a) => (None, Some(a)),
         _ => (None, None),
     };
@@ -204,6 +244,24 @@ fn describe_expect(e: &ExpectFields, address: Option<&Pattern>, env: &Env) -> St
             None => {}
         }
     }
+    if let Some(v) = e.min_value {
+        parts.push(format!("a value of at least {v}"));
+    }
+    if let Some(flags) = &e.msg_flags {
+        parts.push(format!("msg_flags {}", names(flags)));
+    }
+    if let Some(mode) = e.timeout {
+        parts.push(format!("timeout {}", timeout(mode)));
+    }
+    if let Some(events) = &e.events {
+        parts.push(format!("exactly the events {}", names(events)));
+    }
+    if let Some(events) = &e.events_include {
+        parts.push(format!("the events {} among others", names(events)));
+    }
+    if let Some(events) = &e.events_exclude {
+        parts.push(format!("none of the events {}", names(events)));
+    }
     if parts.is_empty() {
         "success".to_string()
     } else {
@@ -224,6 +282,36 @@ pub(crate) fn describe_outcome(outcome: &Outcome, env: &Env) -> String {
         Ok(Value::Address(a)) => format!("success with address {}", env.display(a)),
         Ok(Value::Number(v)) => format!("success with value {v}"),
         Ok(Value::File(status)) => format!("success with a {status}"),
+        Ok(Value::Message(d, flags, a)) => format!(
+            "success with data {} from {}, msg_flags {}",
+            preview(d),
+            env.display(a),
+            names(flags)
+        ),
+        Ok(Value::Filled(n, buffer, from)) => format!(
+            "success returning {n}, the buffer then {}{}",
+            preview(buffer),
+            from.as_ref()
+                .map(|a| format!(", from {}", env.display(a)))
+                .unwrap_or_default()
+        ),
+        Ok(Value::Timeout(mode)) => format!("success with timeout {}", timeout(*mode)),
+        Ok(Value::Events(events)) => format!("success with the events {}", names(events)),
+    }
+}
+
+/// Flags or events by name, as a scenario writes them: `[out, err]`.
+fn names<'a, T: std::fmt::Display + 'a>(items: impl IntoIterator<Item = &'a T>) -> String {
+    let names: Vec<String> = items.into_iter().map(ToString::to_string).collect();
+    format!("[{}]", names.join(", "))
+}
+
+/// A timeout as Python's `gettimeout` returns it.
+fn timeout(mode: Mode) -> String {
+    match mode {
+        Mode::Blocking => "null (blocking)".to_string(),
+        Mode::NonBlocking => "0 (non-blocking)".to_string(),
+        Mode::Timeout(t) => humantime::format_duration(t).to_string(),
     }
 }
 

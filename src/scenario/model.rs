@@ -7,7 +7,8 @@ pub use crate::yaml::Location;
 use super::{AddressExpr, Payload};
 use crate::vocab::did_you_mean;
 use crate::vocab::{
-    Capabilities, ErrorCode, Family, Feature, RecvFlags, Shutdown, SocketOption, SocketType,
+    Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, RecvFlags, Shutdown,
+    SocketOption, SocketType,
 };
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -295,6 +296,58 @@ pub struct RecvfromArgs {
     /// A variable to capture the sender's address in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
+}
+
+/// `recvmsg: {socket, bufsize, flags, sender}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvmsgArgs {
+    /// The socket.
+    pub socket: String,
+    /// The most bytes to return.
+    pub bufsize: usize,
+    /// recv(2) flags.
+    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
+    pub flags: RecvFlags,
+    /// A variable to capture the sender's address in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+/// `recv_into` / `recvfrom_into: {socket, buffer, nbytes, flags, sender}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecvIntoArgs {
+    /// The socket.
+    pub socket: String,
+    /// The buffer's contents before the call: a `bytearray` of these bytes.
+    pub buffer: Payload,
+    /// The most bytes to receive; 0 (the default) means the buffer's size.
+    #[serde(default)]
+    pub nbytes: usize,
+    /// recv(2) flags.
+    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
+    pub flags: RecvFlags,
+    /// `recvfrom_into` only: a variable to capture the sender's address in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+}
+
+/// `poll: {socket, events, timeout}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollArgs {
+    /// The socket.
+    pub socket: String,
+    /// The events asked for (`in`, `out`, `pri`, `rdhup`…).
+    pub events: Vec<PollEvent>,
+    /// How long to wait at most; `null` (the default) waits until an event.
+    #[serde(
+        default,
+        deserialize_with = "optional_duration",
+        serialize_with = "super::write::optional_duration"
+    )]
+    pub timeout: Option<Duration>,
 }
 
 /// `recv_exact: {socket, size, bufsize}`: recv until `size` bytes have come (a runner loop).
@@ -634,6 +687,12 @@ ops! {
     "recv" => Recv(RecvArgs),
     /// `sock.recvfrom(bufsize)`.
     "recvfrom" => Recvfrom(RecvfromArgs),
+    /// `sock.recvmsg(bufsize, 0, flags)`.
+    "recvmsg" => Recvmsg(RecvmsgArgs),
+    /// `sock.recv_into(buffer, nbytes, flags)`.
+    "recv_into" => RecvInto(RecvIntoArgs),
+    /// `sock.recvfrom_into(buffer, nbytes, flags)`.
+    "recvfrom_into" => RecvfromInto(RecvIntoArgs),
     /// recv until exactly `size` bytes have arrived.
     "recv_exact" => RecvExact(RecvExactArgs),
     /// recv until end of stream.
@@ -654,6 +713,14 @@ ops! {
     "setblocking" => Setblocking(SetblockingArgs),
     /// `sock.settimeout(t)`.
     "settimeout" => Settimeout(SettimeoutArgs),
+    /// `sock.gettimeout()`.
+    "gettimeout" => Gettimeout(SocketRef),
+    /// `sock.getblocking()`.
+    "getblocking" => Getblocking(SocketRef),
+    /// `sock.fileno()`.
+    "fileno" => Fileno(SocketRef),
+    /// `select.poll()`: register the socket for `events`, then `poll(timeout)`.
+    "poll" => Poll(PollArgs),
     /// Raise a named signal (no socket call).
     "signal" => Signal(String),
     /// Wait until a named signal is raised (no socket call).
@@ -682,6 +749,10 @@ impl Op {
             Op::Getsockopt(a) => &a.socket,
             Op::Setblocking(a) => &a.socket,
             Op::Settimeout(a) => &a.socket,
+            Op::Recvmsg(a) => &a.socket,
+            Op::RecvInto(a) | Op::RecvfromInto(a) => &a.socket,
+            Op::Gettimeout(a) | Op::Getblocking(a) | Op::Fileno(a) => &a.socket,
+            Op::Poll(a) => &a.socket,
             Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {
                 return None
             }
@@ -712,6 +783,13 @@ impl Op {
             | Op::Getsockopt(_)
             | Op::Setblocking(_)
             | Op::Settimeout(_)
+            | Op::Recvmsg(_)
+            | Op::RecvInto(_)
+            | Op::RecvfromInto(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => vec![],
@@ -726,6 +804,8 @@ impl Op {
             Op::Getsockname(a) | Op::Getpeername(a) => a.capture.as_deref(),
             Op::Send(a) => a.capture.as_deref(),
             Op::Sendto(a) => a.capture.as_deref(),
+            Op::Recvmsg(a) => a.sender.as_deref(),
+            Op::RecvfromInto(a) => a.sender.as_deref(),
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -741,6 +821,11 @@ impl Op {
             | Op::Getsockopt(_)
             | Op::Setblocking(_)
             | Op::Settimeout(_)
+            | Op::RecvInto(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => None,
@@ -775,17 +860,26 @@ impl Op {
             | Op::Getsockopt(_)
             | Op::Setblocking(_)
             | Op::Settimeout(_)
+            | Op::Recvmsg(_)
+            | Op::RecvInto(_)
+            | Op::RecvfromInto(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => vec![],
         }
     }
 
-    /// The payload this operation sends, if any.
+    /// The payload this operation holds, if any: what it sends, or the buffer a `recv_into`
+    /// receives into.
     pub fn payload(&self) -> Option<&Payload> {
         match self {
             Op::Send(a) | Op::Sendall(a) => Some(&a.data),
             Op::Sendto(a) => Some(&a.data),
+            Op::RecvInto(a) | Op::RecvfromInto(a) => Some(&a.buffer),
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -804,6 +898,11 @@ impl Op {
             | Op::Getsockopt(_)
             | Op::Setblocking(_)
             | Op::Settimeout(_)
+            | Op::Recvmsg(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => None,
@@ -818,6 +917,9 @@ impl Op {
             Op::Recvfrom(a) => Some(a.bufsize),
             Op::RecvExact(a) => Some(a.bufsize),
             Op::RecvUntilEof(a) => Some(a.bufsize),
+            Op::Recvmsg(a) => Some(a.bufsize),
+            // The buffer is the step's payload; its size bounds nothing the call returns.
+            Op::RecvInto(_) | Op::RecvfromInto(_) => None,
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -835,6 +937,10 @@ impl Op {
             | Op::Getsockopt(_)
             | Op::Setblocking(_)
             | Op::Settimeout(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => None,
@@ -848,8 +954,13 @@ impl Op {
             Op::Recv(_) | Op::RecvExact(_) | Op::RecvUntilEof(_) => Returns::Data,
             Op::Recvfrom(_) => Returns::DataAndAddress,
             Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
-            Op::Getsockopt(_) => Returns::Value,
             Op::Fs(super::FsStep::Stat(_)) => Returns::File,
+            Op::Getsockopt(_) | Op::Getblocking(_) | Op::Fileno(_) => Returns::Value,
+            Op::Recvmsg(_) => Returns::Message,
+            Op::RecvInto(_) => Returns::Filled,
+            Op::RecvfromInto(_) => Returns::FilledFrom,
+            Op::Gettimeout(_) => Returns::Timeout,
+            Op::Poll(_) => Returns::Events,
             Op::Socket(_)
             | Op::Socketpair(_)
             | Op::Bind(_)
@@ -884,8 +995,11 @@ impl Op {
                     needs.features.insert(Feature::Backlog);
                 }
             }
-            Op::Recv(a) => {
-                if !a.flags.is_empty() {
+            Op::Recv(RecvArgs { flags, .. })
+            | Op::Recvmsg(RecvmsgArgs { flags, .. })
+            | Op::RecvInto(RecvIntoArgs { flags, .. })
+            | Op::RecvfromInto(RecvIntoArgs { flags, .. }) => {
+                if !flags.is_empty() {
                     needs.features.insert(Feature::RecvFlags);
                 }
             }
@@ -920,6 +1034,10 @@ impl Op {
             | Op::Close(_)
             | Op::Getsockname(_)
             | Op::Getpeername(_)
+            | Op::Gettimeout(_)
+            | Op::Getblocking(_)
+            | Op::Fileno(_)
+            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => {}
@@ -940,10 +1058,47 @@ pub enum Returns {
     DataAndAddress,
     /// An address.
     Address,
-    /// An option value.
+    /// An integer (or a boolean as 0/1): getsockopt, getblocking, fileno.
     Value,
     /// A file's type and permission bits (`fs: {stat}`).
     File,
+    /// `recvmsg`: bytes, `msg_flags` and an address.
+    Message,
+    /// `recv_into`: a count and the buffer.
+    Filled,
+    /// `recvfrom_into`: a count, the buffer and an address.
+    FilledFrom,
+    /// `gettimeout`: a timeout (`null`, 0 or seconds).
+    Timeout,
+    /// `poll`: readiness events.
+    Events,
+}
+
+impl Returns {
+    /// A count that `returns` checks.
+    pub fn has_count(self) -> bool {
+        matches!(self, Returns::Count | Returns::Filled | Returns::FilledFrom)
+    }
+
+    /// Bytes that `data`, `size`… check (for `recv_into`: the whole buffer after the call).
+    pub fn has_data(self) -> bool {
+        matches!(
+            self,
+            Returns::Data
+                | Returns::DataAndAddress
+                | Returns::Message
+                | Returns::Filled
+                | Returns::FilledFrom
+        )
+    }
+
+    /// An address that `address` checks.
+    pub fn has_address(self) -> bool {
+        matches!(
+            self,
+            Returns::Address | Returns::DataAndAddress | Returns::Message | Returns::FilledFrom
+        )
+    }
 }
 
 /// What a step must produce: by default success; or an error; or one of several outcomes.
@@ -981,7 +1136,31 @@ pub struct ExpectFields {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<OptionValue>,
     /// `fs: {stat}` finds a file of this type and mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<super::FileCheck>,
+    /// `getsockopt`/`fileno` returns at least this value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_value: Option<i64>,
+    /// `recvmsg`'s `msg_flags` are exactly these (`[]`: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg_flags: Option<Vec<MsgFlag>>,
+    /// `gettimeout` returns this: `null` (blocking), `0s` (non-blocking) or a duration.
+    #[serde(
+        default,
+        deserialize_with = "expected_timeout",
+        serialize_with = "super::write::expected_timeout",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Mode>,
+    /// `poll` reports exactly these events (`[]`: none, the timeout passed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<PollEvent>>,
+    /// `poll` reports at least these events (and maybe others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_include: Option<Vec<PollEvent>>,
+    /// `poll` reports none of these events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_exclude: Option<Vec<PollEvent>>,
     /// Implementation-defined behaviour: any one of these outcomes passes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub one_of: Vec<Expect>,
@@ -1143,6 +1322,11 @@ impl<'de> Deserialize<'de> for DurationText {
 /// An optional duration read from a node (`null` for none).
 pub(crate) fn optional_duration_node(node: &Node) -> Result<Option<Duration>, SyntaxError> {
     Ok(node.deserialize::<Option<DurationText>>()?.map(|d| d.0))
+}
+
+/// `timeout:` in an expectation: present and `null` is blocking (unlike an absent key).
+fn expected_timeout<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Mode>, D::Error> {
+    Ok(Some(Mode::of_timeout(optional_duration(deserializer)?)))
 }
 
 fn optional_duration<'de, D: Deserializer<'de>>(

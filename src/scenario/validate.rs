@@ -278,7 +278,8 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
             || e.eof.is_some()
             || e.address.is_some()
             || e.value.is_some()
-            || e.file.is_some();
+            || e.file.is_some()
+            || new_checks(e);
         if others {
             problem("`one_of` lists whole outcomes; put no other checks beside it".to_string());
         }
@@ -303,33 +304,68 @@ fn check_expect(step: &Step, expect: &Expect, problem: &mut impl FnMut(String)) 
             || e.returns.is_some()
             || e.address.is_some()
             || e.value.is_some()
-            || e.file.is_some())
+            || e.file.is_some()
+            || new_checks(e))
     {
         problem("an expected error cannot also check a returned value".to_string());
     }
-    if e.returns.is_some() && returns != Returns::Count {
+    if e.returns.is_some() && !returns.has_count() {
         problem(format!(
-            "`returns` checks a byte count, which `{op}` does not return (send and sendto do)"
+            "`returns` checks a byte count, which `{op}` does not return (send, sendto, recv_into and recvfrom_into do)"
         ));
     }
-    if data_checks && !matches!(returns, Returns::Data | Returns::DataAndAddress) {
+    if data_checks && !returns.has_data() {
         problem(format!(
             "data checks (`data`, `size`, `eof`…) apply to receives, not to `{op}`"
         ));
     }
-    if e.address.is_some() && !matches!(returns, Returns::Address | Returns::DataAndAddress) {
+    if e.address.is_some() && !returns.has_address() {
         problem(format!(
             "`address` checks a returned address, which `{op}` does not return"
         ));
     }
-    if e.value.is_some() && returns != Returns::Value {
-        problem(format!("`value` checks getsockopt's result, not `{op}`'s"));
+    if (e.value.is_some() || e.min_value.is_some()) && returns != Returns::Value {
+        problem(format!(
+            "`value` and `min_value` check the result of getsockopt, getblocking or fileno, not `{op}`'s"
+        ));
     }
     if e.file.is_some() && returns != Returns::File {
         problem(format!(
             "`file` checks what `fs: {{stat: PATH}}` finds, not `{op}`'s result"
         ));
     }
+    if e.msg_flags.is_some() && returns != Returns::Message {
+        problem(format!(
+            "`msg_flags` checks recvmsg's flags, which `{op}` does not return"
+        ));
+    }
+    if e.timeout.is_some() && returns != Returns::Timeout {
+        problem(format!(
+            "`timeout` (in `expect`) checks gettimeout's result, not `{op}`'s"
+        ));
+    }
+    if (e.events.is_some() || e.events_include.is_some() || e.events_exclude.is_some())
+        && returns != Returns::Events
+    {
+        problem(format!(
+            "`events`, `events_include` and `events_exclude` check poll's result, not `{op}`'s"
+        ));
+    }
+    if let crate::scenario::Op::RecvInto(a) = &step.op {
+        if a.sender.is_some() {
+            problem("`recv_into` returns no sender; `sender` is for `recvfrom_into`".to_string());
+        }
+    }
+}
+
+/// The checks of an expectation that only the newer operations' results have.
+fn new_checks(e: &crate::scenario::ExpectFields) -> bool {
+    e.min_value.is_some()
+        || e.msg_flags.is_some()
+        || e.timeout.is_some()
+        || e.events.is_some()
+        || e.events_include.is_some()
+        || e.events_exclude.is_some()
 }
 
 /// Why a destination could reach beyond this machine, if it could. Scenarios send only to

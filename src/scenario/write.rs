@@ -182,3 +182,11 @@ impl Serialize for Payload {
         }
     }
 }
+
+/// Writes an expected `gettimeout` result as the format does: `null`, `0s` or a duration.
+pub(super) fn expected_timeout<S: Serializer>(
+    value: &Option<crate::vocab::Mode>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    optional_duration(&value.and_then(crate::vocab::Mode::timeout), serializer)
+}

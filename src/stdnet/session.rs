@@ -2,10 +2,10 @@
 
 use crate::implementation::{Handle, Session, SockResult};
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall,
-    GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom,
-    RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall,
-    ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
+    GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received,
+    ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, SendCall, SendallCall,
+    SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, Shutdown, SockError, SocketOption, SocketType,
@@ -13,6 +13,7 @@ use crate::vocab::{
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -104,6 +105,22 @@ fn any_of(family: Family) -> SocketAddr {
     match family {
         Family::Inet6 => SocketAddr::from(([0u16; 8], 0)),
         _ => SocketAddr::from(([0u8; 4], 0)),
+    }
+}
+
+/// The part of a `recv_into` buffer to fill: `nbytes` bytes, or all of it for 0; more than the
+/// buffer holds is refused, as Python refuses it (`ValueError`).
+fn into_target(buffer: &mut [u8], nbytes: usize) -> SockResult<&mut [u8]> {
+    match nbytes {
+        0 => Ok(buffer),
+        n if n <= buffer.len() => Ok(&mut buffer[..n]),
+        n => Err(SockError {
+            code: ErrorCode::Rejected,
+            message: format!(
+                "nbytes ({n}) is greater than the length of the buffer ({})",
+                buffer.len()
+            ),
+        }),
     }
 }
 
@@ -335,8 +352,8 @@ impl Session for StdSession {
 
     fn recv(&self, call: &RecvCall) -> SockResult<Received> {
         let (socket, bufsize, flags) = (call.handle, call.bufsize, call.flags);
-        if flags.waitall || flags.dontwait {
-            return Err(unsupported("pass MSG_WAITALL or MSG_DONTWAIT"));
+        if flags.waitall || flags.dontwait || flags.trunc {
+            return Err(unsupported("pass MSG_WAITALL, MSG_DONTWAIT or MSG_TRUNC"));
         }
         let mut buffer = vec![0u8; bufsize];
         let n = match self.clone_stream(socket)? {
@@ -355,6 +372,76 @@ impl Session for StdSession {
         buffer.truncate(n);
         Ok(Received {
             data: Bytes(buffer),
+        })
+    }
+
+    fn recv_into(&self, call: &RecvIntoCall) -> SockResult<Filled> {
+        let mut buffer = call.buffer.0.clone();
+        let target = into_target(&mut buffer, call.nbytes)?;
+        // As Python's: an empty buffer returns 0 without a call.
+        let count = if target.is_empty() {
+            0
+        } else {
+            let received = self.recv(&RecvCall {
+                handle: call.handle,
+                bufsize: target.len(),
+                flags: call.flags,
+            })?;
+            target[..received.data.0.len()].copy_from_slice(&received.data.0);
+            received.data.0.len()
+        };
+        Ok(Filled {
+            count,
+            buffer: Bytes(buffer),
+        })
+    }
+
+    fn recvfrom_into(&self, call: &RecvfromIntoCall) -> SockResult<FilledFrom> {
+        if !call.flags.is_empty() {
+            return Err(unsupported("pass flags to recvfrom"));
+        }
+        let mut buffer = call.buffer.0.clone();
+        let target = into_target(&mut buffer, call.nbytes)?;
+        let (count, address) = match self.clone_stream(call.handle)? {
+            Sock::Udp(u) => u.recv_from(target).map(|(n, a)| (n, Address::Ip(a)))?,
+            Sock::UnixDatagram(u) => u.recv_from(target).map(|(n, a)| (n, from_unix(a)))?,
+            _ => {
+                return Err(unsupported(
+                    "recvfrom on a socket that is not a bound datagram socket",
+                ))
+            }
+        };
+        Ok(FilledFrom {
+            count,
+            buffer: Bytes(buffer),
+            address,
+        })
+    }
+
+    fn fileno(&self, call: &FilenoCall) -> SockResult<i64> {
+        if let Some(Slot::Closed) = self
+            .table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .get(&call.handle.0)
+        {
+            return Ok(-1);
+        }
+        self.with(call.handle, |s| {
+            Ok(i64::from(match s {
+                Sock::TcpListener(l) => l.as_raw_fd(),
+                Sock::TcpStream(t) => t.as_raw_fd(),
+                Sock::Udp(u) => u.as_raw_fd(),
+                Sock::UnixListener(l) => l.as_raw_fd(),
+                Sock::UnixStream(u) => u.as_raw_fd(),
+                Sock::UnixDatagram(u) => u.as_raw_fd(),
+                Sock::Fresh(..) => {
+                    return Err(unsupported(
+                        "give the descriptor of a socket before it is bound or connected",
+                    ))
+                }
+            }))
         })
     }
 

@@ -7,6 +7,7 @@
 mod address;
 mod capabilities;
 mod error;
+mod flags;
 mod kind;
 mod options;
 mod suggest;
@@ -14,6 +15,7 @@ mod suggest;
 pub use address::{Address, AddressParseError};
 pub use capabilities::{Capabilities, Feature};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
+pub use flags::{MsgFlag, PollEvent};
 pub use kind::{Family, SocketType};
 pub use options::{Level, Mode, RecvFlags, Shutdown, SocketOption, ValueKind};
 pub use suggest::{did_you_mean, nearest, with_budget};

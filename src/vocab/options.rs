@@ -249,6 +249,9 @@ pub struct RecvFlags {
     pub waitall: bool,
     /// `MSG_DONTWAIT`: this one call does not wait, whatever the socket's mode.
     pub dontwait: bool,
+    /// `MSG_TRUNC`: on a datagram socket, return the datagram's real length even when it is
+    /// longer than the buffer (Linux); on TCP, discard the bytes instead of copying them.
+    pub trunc: bool,
 }
 
 impl RecvFlags {

@@ -268,6 +268,52 @@ def test_udp():
         d.kill()
 
 
+def test_new_operations():
+    """recvmsg, recv_into, recvfrom_into, gettimeout, getblocking, fileno, poll, MSG_TRUNC."""
+    d = Driver()
+    flags = {"peek": False, "waitall": False, "dontwait": False, "trunc": False}
+    trunc = dict(flags, trunc=True)
+    try:
+        a, a_addr = d.bound(type="dgram")
+        b, b_addr = d.bound(type="dgram")
+        got = d.ok("poll", handle=a, events=["in", "out"], timeout_ms=0)
+        check("poll: an idle UDP socket is writable only", got == {"events": ["out"]}, repr(got))
+        for _ in range(4):
+            d.ok("sendto", handle=b, data=b64(b"0123456789"), address=a_addr)
+        got = d.ok("poll", handle=a, events=["in"], timeout_ms=None)
+        check("poll: a queued datagram is in", got == {"events": ["in"]}, repr(got))
+        got = d.ok("recvmsg", handle=a, bufsize=4, flags=flags)
+        check("recvmsg(4) of 10 bytes: b'0123', [trunc], the sender",
+              got == {"data": b64(b"0123"), "flags": ["trunc"], "address": b_addr}, repr(got))
+        got = d.ok("recv_into", handle=a, buffer=b64(b"ZZZZZZ"), nbytes=4, flags=trunc)
+        check("recv_into(buf, 4, MSG_TRUNC) counts 10 and writes 4",
+              got == {"count": 10, "buffer": b64(b"0123ZZ")}, repr(got))
+        got = d.ok("recvfrom_into", handle=a, buffer=b64(b"ZZZZZZ"), nbytes=0, flags=flags)
+        check("recvfrom_into(buf) of 10 bytes into 6: 6, the sender",
+              got == {"count": 6, "buffer": b64(b"012345"), "address": b_addr}, repr(got))
+        got = d.ok("recv", handle=a, bufsize=4, flags=trunc)
+        check("recv(4, MSG_TRUNC) returns the real length, 10 bytes (the first 4 defined)",
+              len(unb64(got["data"])) == 10 and unb64(got["data"])[:4] == b"0123", repr(got))
+        err = d.error("recv_into", handle=a, buffer=b64(b"ZZZZ"), nbytes=5, flags=flags)
+        check("recv_into with nbytes beyond the buffer is rejected",
+              err["errno"] == "rejected" and err["code"] is None, repr(err))
+        check("gettimeout of a new socket is null", d.ok("gettimeout", handle=a) is None)
+        check("getblocking of a new socket is true", d.ok("getblocking", handle=a) is True)
+        d.ok("settimeout", handle=a, timeout=2)
+        check("gettimeout after settimeout(2) is 2.0", d.ok("gettimeout", handle=a) == 2.0)
+        d.ok("settimeout", handle=a, timeout=0)
+        check("getblocking after settimeout(0) is false", d.ok("getblocking", handle=a) is False)
+        fd = d.ok("fileno", handle=a)
+        check("fileno of an open socket is >= 0", isinstance(fd, int) and fd >= 0, repr(fd))
+        d.ok("close", handle=a)
+        check("fileno after close is -1", d.ok("fileno", handle=a) == -1)
+        check("gettimeout after close still answers", d.ok("gettimeout", handle=a) == 0)
+        err = d.error("poll", handle=a, events=["in"], timeout_ms=0)
+        check("poll on a closed socket is rejected", err["errno"] == "rejected", repr(err))
+    finally:
+        d.kill()
+
+
 def test_errors():
     d = Driver()
     try:
@@ -501,7 +547,8 @@ def main():
     if args.transcript:
         transcript = open(args.transcript, "w")
     start = time.monotonic()
-    tests = [test_hello, test_tcp_echo, test_udp, test_errors, test_unix_and_options, test_every_option]
+    tests = [test_hello, test_tcp_echo, test_udp, test_new_operations, test_errors,
+             test_unix_and_options, test_every_option]
     if not args.no_fixtures:
         tests.append(test_fixtures)
     for test in tests:
