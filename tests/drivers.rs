@@ -136,19 +136,52 @@ fn driver_check(command: &str) -> (Option<i32>, String) {
 fn driver_check_passes_the_cpython_driver() {
     let (code, report) = driver_check("python3 drivers/python/sockspec_driver.py");
     assert_eq!(code, Some(0), "{report}");
-    assert!(report.contains("4 checks: 4 passed, 0 failed"), "{report}");
+    assert!(
+        report.contains("13 checks: 13 passed, 0 failed, 0 skipped"),
+        "{report}"
+    );
 }
 
 #[test]
-fn driver_check_names_the_request_a_broken_driver_gets_wrong() {
+fn driver_check_names_the_request_a_broken_driver_gets_wrong_and_goes_on() {
     let (code, report) = driver_check("python3 tests/drivers/merges_datagrams.py");
     assert_eq!(code, Some(1), "{report}");
     assert!(
-        report.contains("step 7 (recvfrom, driver-check/driver_check.yaml:51)"),
+        report.contains("step 7 (recvfrom, driver-check/datagrams.yaml:13)"),
         "{report}"
     );
     assert!(
         report.contains("a receive never returns more than bufsize"),
+        "{report}"
+    );
+    // The checks after the failing one still ran: every problem is reported, not the first.
+    let failed_at = report.find("FAIL  UDP").expect("the datagram check failed");
+    assert!(
+        report[failed_at..].contains("ok    errors by name"),
+        "{report}"
+    );
+    assert!(report.contains("1 failed"), "{report}");
+}
+
+#[test]
+fn driver_check_runs_what_a_modest_driver_declares_and_skips_the_rest_saying_why() {
+    // It declares IPv4 streams and datagrams and unbound sockets only.
+    let (code, report) = driver_check("python3 tests/drivers/declares_little.py");
+    assert_eq!(code, Some(0), "{report}");
+    assert!(
+        report.contains("ok    a TCP connection")
+            && report.contains("ok    UDP")
+            && report.contains("ok    errors by name"),
+        "{report}"
+    );
+    assert!(
+        report.contains(
+            "skip  socketpair\n      the driver does not declare family unix, feature socketpair"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("13 checks: 7 passed, 0 failed, 6 skipped"),
         "{report}"
     );
 }

@@ -6,6 +6,7 @@
 mod driver_check;
 mod stopping;
 
+use crate::driver::Verdict;
 use crate::expectations::Expectations;
 use crate::implementation::Implementation;
 use crate::registry;
@@ -582,20 +583,25 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
 fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
     let findings = driver_check::check_driver(command);
     for f in &findings {
-        match &f.problem {
-            None => outln!("ok    {}", f.check),
-            Some(problem) => outln!(
+        match &f.verdict {
+            Verdict::Passed => outln!("ok    {}", f.check),
+            Verdict::Failed(problem) => outln!(
                 "FAIL  {}\n      {}",
                 f.check,
                 problem.replace('\n', "\n      ")
             ),
+            Verdict::Skipped(why) => outln!("skip  {}\n      {why}", f.check),
         }
     }
-    let failed = findings.iter().filter(|f| f.problem.is_some()).count();
+    let failed = findings.iter().filter(|f| f.failed()).count();
+    let skipped = findings
+        .iter()
+        .filter(|f| matches!(f.verdict, Verdict::Skipped(_)))
+        .count();
     outln!(
-        "\n{} checks: {} passed, {failed} failed",
+        "\n{} checks: {} passed, {failed} failed, {skipped} skipped",
         findings.len(),
-        findings.len() - failed
+        findings.len() - failed - skipped
     );
     Ok(if failed == 0 {
         ExitCode::SUCCESS

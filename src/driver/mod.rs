@@ -12,7 +12,7 @@ mod session;
 mod tree;
 
 pub use pipes::{MAX_LINE, STDERR_TAIL};
-pub use probe::{check_protocol, Finding};
+pub use probe::{check_protocol, Finding, Verdict};
 pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};

@@ -8,13 +8,24 @@ use super::process::DriverProcess;
 use crate::vocab::ErrorCode;
 use serde_json::json;
 
-/// One finding.
+/// One check of a driver and how it came out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// What was checked.
     pub check: String,
-    /// `None` when it passed; else what is wrong.
-    pub problem: Option<String>,
+    /// How it came out.
+    pub verdict: Verdict,
+}
+
+/// How a check came out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It passed.
+    Passed,
+    /// It found this problem.
+    Failed(String),
+    /// It was not made, for this reason (the driver does not declare what it needs).
+    Skipped(String),
 }
 
 impl Finding {
@@ -22,7 +33,7 @@ impl Finding {
     pub fn ok(check: &str) -> Finding {
         Finding {
             check: check.to_string(),
-            problem: None,
+            verdict: Verdict::Passed,
         }
     }
 
@@ -30,8 +41,21 @@ impl Finding {
     pub fn wrong(check: &str, problem: impl Into<String>) -> Finding {
         Finding {
             check: check.to_string(),
-            problem: Some(problem.into()),
+            verdict: Verdict::Failed(problem.into()),
         }
+    }
+
+    /// A check that was not made, because of `why`.
+    pub fn skipped(check: &str, why: impl Into<String>) -> Finding {
+        Finding {
+            check: check.to_string(),
+            verdict: Verdict::Skipped(why.into()),
+        }
+    }
+
+    /// True when the check found a problem.
+    pub fn failed(&self) -> bool {
+        matches!(self.verdict, Verdict::Failed(_))
     }
 }
 

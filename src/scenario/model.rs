@@ -83,8 +83,13 @@ impl Scenario {
                     AddressExpr::AbstractName(_) => {
                         needs.features.insert(Feature::AbstractNamespace);
                     }
-                    AddressExpr::Literal(crate::vocab::Address::Host { .. })
-                    | AddressExpr::HostPortOf { .. } => {
+                    AddressExpr::Literal(crate::vocab::Address::Host { .. }) => {
+                        needs.features.insert(Feature::NameResolution);
+                    }
+                    // `127.0.0.1:$port` names no host to resolve; `localhost:$port` does.
+                    AddressExpr::HostPortOf { host, .. }
+                        if host.parse::<std::net::IpAddr>().is_err() =>
+                    {
                         needs.features.insert(Feature::NameResolution);
                     }
                     _ => {}
