@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 mod common;
-use common::root;
+use common::{content, root};
 
 /// Cases per property for in-process implementations: PROPTEST_CASES, else a few.
 fn cases() -> u32 {
@@ -475,43 +475,6 @@ fn a_driver_whose_recv_after_close_returns_nothing_is_caught_and_replayed() {
         "use-after-close",
         |broken| check_closed(broken, hunting()),
     );
-}
-
-/// Everything a scenario model says, without where it was read from (as `tests/round_trip.rs`
-/// compares them).
-fn content(scenario: &Scenario) -> String {
-    let steps: Vec<String> = scenario
-        .actors
-        .iter()
-        .flat_map(|actor| {
-            actor.steps.iter().map(move |step| {
-                format!(
-                    "{} {:?} {:?} {:?} {:?} {:?} {:?}",
-                    actor.name,
-                    step.op,
-                    step.expect,
-                    step.timeout,
-                    step.announce,
-                    step.blocks_until,
-                    step.min_elapsed
-                )
-            })
-        })
-        .collect();
-    format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
-        scenario.title,
-        scenario.description,
-        scenario.requirements,
-        scenario.tags,
-        scenario.requires,
-        scenario.fixed_port_why,
-        scenario.unprivileged,
-        scenario.timeout,
-        scenario.step_timeout,
-        scenario.actors.iter().map(|a| &a.name).collect::<Vec<_>>(),
-        steps.join("\n")
-    )
 }
 
 /// The counterexample `property` writes for `scenario` is a scenario the loader reads as the

@@ -3,49 +3,13 @@
 
 mod common;
 
-use common::root;
+use common::{content, root};
 use proptest::prelude::*;
 use sockspec::requirements::Requirements;
 use sockspec::scenario::{load_all, parse, to_yaml, Scenario, ScenarioPath};
 
 fn requirements() -> Requirements {
     Requirements::load(&root().join("spec")).expect("the spec loads")
-}
-
-/// Everything the model says, without where it was read from.
-fn content(scenario: &Scenario) -> String {
-    let steps: Vec<String> = scenario
-        .actors
-        .iter()
-        .flat_map(|actor| {
-            actor.steps.iter().map(move |step| {
-                format!(
-                    "{} {:?} {:?} {:?} {:?} {:?} {:?}",
-                    actor.name,
-                    step.op,
-                    step.expect,
-                    step.timeout,
-                    step.announce,
-                    step.blocks_until,
-                    step.min_elapsed
-                )
-            })
-        })
-        .collect();
-    format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
-        scenario.title,
-        scenario.description,
-        scenario.requirements,
-        scenario.tags,
-        scenario.requires,
-        scenario.fixed_port_why,
-        scenario.unprivileged,
-        scenario.timeout,
-        scenario.step_timeout,
-        scenario.actors.iter().map(|a| &a.name).collect::<Vec<_>>(),
-        steps.join("\n")
-    )
 }
 
 fn reread(scenario: &Scenario, requirements: &Requirements) -> Scenario {

@@ -370,6 +370,23 @@ pub fn unsupported(operation: &str) -> SockError {
     }
 }
 
+/// The part of a `recv_into`/`recvfrom_into` buffer the call may fill: the first `nbytes`
+/// bytes, or all of it when `nbytes` is 0. More than the buffer holds is refused before any
+/// system call, as CPython refuses it (`ValueError: buffer too small for requested bytes`).
+pub fn recv_into_target(buffer: &mut [u8], nbytes: usize) -> SockResult<&mut [u8]> {
+    match nbytes {
+        0 => Ok(buffer),
+        n if n <= buffer.len() => Ok(&mut buffer[..n]),
+        n => Err(SockError {
+            code: ErrorCode::Rejected,
+            message: format!(
+                "nbytes ({n}) is greater than the length of the buffer ({})",
+                buffer.len()
+            ),
+        }),
+    }
+}
+
 /// The error for a reply that answers another operation than the call asked.
 pub fn mismatched(call: &str, reply: &Reply) -> SockError {
     SockError {

@@ -1,6 +1,6 @@
 //! The reference implementation behind the [`Implementation`] trait.
 
-use super::socket::{into_target, Socket, DEFAULT_BACKLOG};
+use super::socket::{Socket, DEFAULT_BACKLOG};
 use crate::implementation::{
     Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
@@ -225,7 +225,7 @@ impl Session for ReferenceSession {
             // As CPython, which checks `nbytes` and returns 0 for nothing to receive before it
             // makes any call, closed socket or not.
             Err(e) => {
-                return match into_target(&mut buffer, call.nbytes)?.len() {
+                return match crate::operation::recv_into_target(&mut buffer, call.nbytes)?.len() {
                     0 => Ok(Filled {
                         count: 0,
                         buffer: Bytes(buffer),

@@ -191,7 +191,7 @@ impl Socket {
     /// is refused before any call (`ValueError`), and an empty buffer returns 0 without one.
     /// Spec: `data.recv-into.count`, `data.recv-into.nbytes.*`.
     pub fn recv_into(&self, buffer: &mut [u8], nbytes: usize, flags: RecvFlags) -> Result<usize> {
-        let target = into_target(buffer, nbytes)?;
+        let target = crate::operation::recv_into_target(buffer, nbytes)?;
         if target.is_empty() {
             return Ok(0);
         }
@@ -221,7 +221,7 @@ impl Socket {
         nbytes: usize,
         flags: RecvFlags,
     ) -> Result<(usize, Address)> {
-        let target = into_target(buffer, nbytes)?;
+        let target = crate::operation::recv_into_target(buffer, nbytes)?;
         let (n, from) = self.call(Ready::Read, || {
             // SAFETY: recvfrom(2) writes at most `target.len()` bytes into `target`, and at most
             // `len` bytes of address into `storage`, and sets `len` to the address's length.
@@ -617,23 +617,6 @@ fn recv_flags(flags: RecvFlags) -> libc::c_int {
         bits |= libc::MSG_TRUNC;
     }
     bits
-}
-
-/// The part of a `recv_into` buffer the call may fill: the first `nbytes` bytes, or all of it
-/// when `nbytes` is 0. More than the buffer holds is refused, as CPython refuses it
-/// (`ValueError: buffer too small for requested bytes`).
-pub(crate) fn into_target(buffer: &mut [u8], nbytes: usize) -> Result<&mut [u8]> {
-    match nbytes {
-        0 => Ok(buffer),
-        n if n <= buffer.len() => Ok(&mut buffer[..n]),
-        n => Err(SockError {
-            code: ErrorCode::Rejected,
-            message: format!(
-                "nbytes ({n}) is greater than the length of the buffer ({})",
-                buffer.len()
-            ),
-        }),
-    }
 }
 
 fn msg_flag(flag: MsgFlag) -> libc::c_int {

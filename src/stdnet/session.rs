@@ -108,22 +108,6 @@ fn any_of(family: Family) -> SocketAddr {
     }
 }
 
-/// The part of a `recv_into` buffer to fill: `nbytes` bytes, or all of it for 0; more than the
-/// buffer holds is refused, as Python refuses it (`ValueError`).
-fn into_target(buffer: &mut [u8], nbytes: usize) -> SockResult<&mut [u8]> {
-    match nbytes {
-        0 => Ok(buffer),
-        n if n <= buffer.len() => Ok(&mut buffer[..n]),
-        n => Err(SockError {
-            code: ErrorCode::Rejected,
-            message: format!(
-                "nbytes ({n}) is greater than the length of the buffer ({})",
-                buffer.len()
-            ),
-        }),
-    }
-}
-
 impl StdSession {
     fn insert(&self, sock: Sock) -> Handle {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
@@ -377,7 +361,7 @@ impl Session for StdSession {
 
     fn recv_into(&self, call: &RecvIntoCall) -> SockResult<Filled> {
         let mut buffer = call.buffer.0.clone();
-        let target = into_target(&mut buffer, call.nbytes)?;
+        let target = crate::operation::recv_into_target(&mut buffer, call.nbytes)?;
         // As Python's: an empty buffer returns 0 without a call.
         let count = if target.is_empty() {
             0
@@ -401,7 +385,7 @@ impl Session for StdSession {
             return Err(unsupported("pass flags to recvfrom"));
         }
         let mut buffer = call.buffer.0.clone();
-        let target = into_target(&mut buffer, call.nbytes)?;
+        let target = crate::operation::recv_into_target(&mut buffer, call.nbytes)?;
         let (count, address) = match self.clone_stream(call.handle)? {
             Sock::Udp(u) => u.recv_from(target).map(|(n, a)| (n, Address::Ip(a)))?,
             Sock::UnixDatagram(u) => u.recv_from(target).map(|(n, a)| (n, from_unix(a)))?,

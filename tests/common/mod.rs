@@ -3,6 +3,7 @@
 #![allow(dead_code)] // not every test file uses every helper
 
 use sockspec::driver::Driver;
+use sockspec::scenario::Scenario;
 use std::path::PathBuf;
 
 /// The repository root, where fixtures, drivers and the spec are.
@@ -52,4 +53,41 @@ pub fn assert_no_driver_left(driver: &str, sockspec: Option<u32>) {
             );
         }
     }
+}
+
+/// Everything a scenario model says, without where it was read from: two models with the same
+/// content are the same scenario (the round-trip tests compare them so).
+pub fn content(scenario: &Scenario) -> String {
+    let steps: Vec<String> = scenario
+        .actors
+        .iter()
+        .flat_map(|actor| {
+            actor.steps.iter().map(move |step| {
+                format!(
+                    "{} {:?} {:?} {:?} {:?} {:?} {:?}",
+                    actor.name,
+                    step.op,
+                    step.expect,
+                    step.timeout,
+                    step.announce,
+                    step.blocks_until,
+                    step.min_elapsed
+                )
+            })
+        })
+        .collect();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
+        scenario.title,
+        scenario.description,
+        scenario.requirements,
+        scenario.tags,
+        scenario.requires,
+        scenario.fixed_port_why,
+        scenario.unprivileged,
+        scenario.timeout,
+        scenario.step_timeout,
+        scenario.actors.iter().map(|a| &a.name).collect::<Vec<_>>(),
+        steps.join("\n")
+    )
 }
