@@ -238,6 +238,19 @@ fn run_puts_each_named_actor_on_its_own_implementation() {
             .contains("1 scenarios against reference (client=python, server=reference): 1 passed"),
         "{report}"
     );
+    // The summary says what ran where.
+    assert!(
+        report.contains("actors ran on: python in 1 scenario, reference in 1 scenario"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_run_on_one_implementation_says_nothing_of_placement() {
+    let out = sockspec(&["run", "fixtures/tutorial/echo.yaml"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(!report.contains("actors ran on"), "{report}");
 }
 
 #[test]

@@ -11,8 +11,8 @@ use crate::expectations::Expectations;
 use crate::implementation::Implementation;
 use crate::registry;
 use crate::report::{
-    failures_in_full, json_document, junit_xml, progress_line, summary_line, tap, Coverage, Matrix,
-    Summary,
+    failures_in_full, json_document, junit_xml, placement_line, progress_line, summary_line, tap,
+    Coverage, Matrix, Summary,
 };
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
@@ -479,6 +479,35 @@ fn execute(
     results
 }
 
+/// For each implementation, how many of the scenarios that ran had actors on it.
+fn placement(
+    prepared: &Prepared,
+    results: &[ScenarioResult],
+) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for scenario in &prepared.scenarios {
+        let ran = results.iter().any(|r| {
+            r.scenario == scenario.id
+                && !matches!(
+                    r.status,
+                    crate::runner::Status::Unsupported | crate::runner::Status::Skip
+                )
+        });
+        if !ran {
+            continue;
+        }
+        let on: std::collections::BTreeSet<String> = scenario
+            .actors
+            .iter()
+            .map(|actor| prepared.implementation.implementation_of(&actor.name))
+            .collect();
+        for implementation in on {
+            *counts.entry(implementation).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
 fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
     let prepared = prepare(args)?;
     let name = prepared.implementation.name().to_string();
@@ -501,11 +530,16 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
         }
     });
     match format {
-        Format::Pretty => out!(
-            "{}\n{}\n",
-            failures_in_full(&results),
-            summary_line(&name, &results)
-        ),
+        Format::Pretty => {
+            out!(
+                "{}\n{}\n",
+                failures_in_full(&results),
+                summary_line(&name, &results)
+            );
+            if let Some(line) = placement_line(&placement(&prepared, &results)) {
+                outln!("{line}");
+            }
+        }
         Format::Json => outln!("{}", json_document(&name, &results)),
         Format::Junit => out!("{}", junit_xml(&name, &results)),
         Format::Tap => out!("{}", tap(&name, &results)),

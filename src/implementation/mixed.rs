@@ -63,6 +63,10 @@ impl Implementation for Mixed {
         self.default.open_session()
     }
 
+    fn implementation_of(&self, actor: &str) -> String {
+        self.for_actor(actor).name().to_string()
+    }
+
     fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         self.for_actor(actor).open_session()
     }

@@ -74,6 +74,13 @@ pub trait Implementation: Send + Sync {
         self.open_session()
     }
 
+    /// The name of the implementation that runs the actor called `actor`: this one's, except for
+    /// implementations that put actors on others ([`Mixed`]).
+    fn implementation_of(&self, actor: &str) -> String {
+        let _ = actor;
+        self.name().to_string()
+    }
+
     /// Opens the session of an actor the scenario marks `unprivileged`: its calls MUST be made
     /// without any capability. Only implementations that declare [`Feature::Unprivileged`] are
     /// asked. The default suits an in-process implementation whose calls run on the calling

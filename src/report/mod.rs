@@ -12,7 +12,7 @@ pub use coverage::{Coverage, Covered};
 pub use json::json_document;
 pub use junit::junit_xml;
 pub use matrix::Matrix;
-pub use pretty::{failures_in_full, progress_line, summary_line};
+pub use pretty::{failures_in_full, placement_line, progress_line, summary_line};
 pub use tap::tap;
 
 use crate::runner::{ScenarioResult, Status};

@@ -2,6 +2,7 @@
 
 use super::Summary;
 use crate::runner::{ScenarioResult, Status};
+use std::collections::BTreeMap;
 
 /// One line for a finished scenario: `PASS tcp/echo (3 ms)`.
 pub fn progress_line(result: &ScenarioResult) -> String {
@@ -56,6 +57,25 @@ pub fn summary_line(implementation: &str, results: &[ScenarioResult]) -> String 
         }
     }
     line
+}
+
+/// For a run that put actors on several implementations: on how many of the scenarios that ran
+/// each implementation had actors, e.g. `actors ran on: python in 180 scenarios, reference in
+/// 321 scenarios`. `None` when every actor ran on one implementation.
+pub fn placement_line(scenarios_with_actors_on: &BTreeMap<String, usize>) -> Option<String> {
+    if scenarios_with_actors_on.len() < 2 {
+        return None;
+    }
+    let parts: Vec<String> = scenarios_with_actors_on
+        .iter()
+        .map(|(implementation, n)| {
+            format!(
+                "{implementation} in {n} scenario{}",
+                if *n == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
+    Some(format!("actors ran on: {}", parts.join(", ")))
 }
 
 /// Every failure, error and timeout in full, with the scenario's title and requirements.
