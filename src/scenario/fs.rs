@@ -16,14 +16,11 @@ impl FsPath {
                                     `..`, `.`, empty or absolute part";
 
     /// Checks `text`; the error says why it could escape the directory.
-    pub fn parse(text: &str) -> Result<FsPath, String> {
+    pub fn parse(text: &str) -> Result<FsPath, OutsidePath> {
         if Self::is_inside(text) {
             Ok(FsPath(text.to_string()))
         } else {
-            Err(format!(
-                "`{text}` is not a path inside the scenario's temporary directory: {}",
-                Self::RULE
-            ))
+            Err(OutsidePath(text.to_string()))
         }
     }
 
@@ -37,6 +34,11 @@ impl FsPath {
                 .any(|c| c.is_empty() || c == "." || c == ".."))
     }
 }
+
+/// Text that is not a path inside the scenario's temporary directory.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a path inside the scenario's temporary directory: {rule}", rule = FsPath::RULE)]
+pub struct OutsidePath(pub String);
 
 impl fmt::Display for FsPath {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {

@@ -15,7 +15,9 @@ mod validate;
 mod write;
 
 pub use address_expr::{AddressExpr, InvalidAddressExpr};
-pub use fs::{FileCheck, FileStatus, FileType, FsPath, FsStep, ModeCheck, Permissions};
+pub use fs::{
+    FileCheck, FileStatus, FileType, FsPath, FsStep, ModeCheck, OutsidePath, Permissions,
+};
 pub use limits::{Limits, DEFAULT_MAX_DATA, SCENARIO_DATA_PER_STEP_LIMIT};
 pub use load::{
     discover, instantiate, load, load_all, load_all_with_limits, load_with_limits, parse,
