@@ -490,3 +490,67 @@ fn a_send_that_overstates_its_count_is_caught_by_the_captured_count() {
     assert!(report.contains("recv_until_eof"), "{report}");
     assert!(report.contains("expected success with exactly"), "{report}");
 }
+
+#[test]
+fn properties_hold_on_the_reference_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["properties", "--cases", "4", "--seed", "1"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("5 properties on reference (4 cases each): 5 held, 0 failed"),
+        "{report}"
+    );
+}
+
+#[test]
+fn properties_find_a_broken_driver_and_write_a_scenario_that_replays() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let driver = format!(
+        "--impl=exec:python3 {}",
+        root().join("tests/drivers/merges_datagrams.py").display()
+    );
+    let out = sockspec(&[
+        "properties",
+        &driver,
+        "--cases",
+        "4",
+        "--seed",
+        "1",
+        "--out",
+        &out_dir.path().display().to_string(),
+    ]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("FAIL  datagram-boundaries"), "{report}");
+    let written: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let replay = sockspec(&["run", &driver, &written[0].display().to_string()]);
+    assert_eq!(replay.status.code(), Some(1), "{}", text(&replay.stdout));
+}
+
+#[test]
+fn differential_finds_cpython_in_agreement_with_the_reference() {
+    let out = sockspec(&[
+        "differential",
+        "--impl",
+        "python",
+        "--cases",
+        "4",
+        "--seed",
+        "2",
+    ]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    assert!(
+        report.contains("python agrees with the reference on 4 sequences"),
+        "{report}"
+    );
+}

@@ -7,12 +7,12 @@
 //! The deliberately broken drivers are caught by the properties (`tests/properties.rs`); the
 //! generator here seldom builds long-lived connections, so it is not the test that finds them.
 
-use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use sockspec::differential::{compare_with, CompareError, Intention, Profile};
+use sockspec::differential::{Intention, Profile};
 use sockspec::driver::Driver;
 use sockspec::implementation::Implementation;
-use sockspec::properties::{regression_path, regressions_dir, Counterexample};
+use sockspec::properties::regressions_dir;
+use sockspec::properties::search::Search;
 use sockspec::requirements::Requirements;
 use sockspec::scenario::{parse, ScenarioPath};
 use std::path::PathBuf;
@@ -24,57 +24,23 @@ fn cases() -> u32 {
     common::proptest_cases(24)
 }
 
-fn intentions() -> impl Strategy<Value = Vec<Intention>> {
-    prop::collection::vec(
-        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(kind, socket, arg)| Intention {
-            kind,
-            socket,
-            arg,
-        }),
-        1..60,
-    )
-}
-
 fn driver(command: &str) -> Driver {
     common::exec_driver(command)
 }
 
-/// Runs sequences; on a difference, writes its scenario and returns the message and the file;
-/// else how many operations agreed in all.
+/// Runs sequences; on a difference, writes its scenario under `target/sockspec-regressions/`
+/// and returns the message (naming the file); else how many operations agreed in all.
 fn differences(
     implementation: &dyn Implementation,
     profile: Profile,
     cases: u32,
     shrink: u32,
-) -> Result<usize, (String, PathBuf)> {
-    let agreed = std::sync::atomic::AtomicUsize::new(0);
-    let path = regression_path(&regressions_dir(), "differential", implementation.name());
-    let mut runner = TestRunner::new(Config {
-        cases,
+) -> Result<usize, String> {
+    let search = Search {
         max_shrink_iters: shrink,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    runner
-        .run(&intentions(), |intentions| {
-            let n = compare_with(implementation, &intentions, profile).map_err(|e| {
-                if let CompareError::Differs(d) = &e {
-                    // Written the way a property's counterexample is (whole, then renamed).
-                    let _ = Counterexample {
-                        property: "differential",
-                        implementation: d.implementation.clone(),
-                        message: d.to_string(),
-                        fixture: d.fixture.clone(),
-                    }
-                    .write(&regressions_dir());
-                }
-                TestCaseError::fail(e.to_string())
-            })?;
-            agreed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-            Ok(())
-        })
-        .map_err(|e| (e.to_string(), path))?;
-    Ok(agreed.into_inner())
+        ..Search::new(cases, regressions_dir())
+    };
+    sockspec::differential::search(implementation, profile, &search)
 }
 
 #[test]
@@ -83,8 +49,8 @@ fn the_reference_agrees_with_itself() {
     // reference side by side prove it.
     let reference = sockspec::reference::Reference;
     let profile = Profile::of(&reference.capabilities());
-    if let Err((message, path)) = differences(&reference, profile, cases(), 0) {
-        panic!("{message}\nscenario: {}", path.display());
+    if let Err(message) = differences(&reference, profile, cases(), 0) {
+        panic!("{message}");
     }
 }
 
@@ -92,8 +58,8 @@ fn the_reference_agrees_with_itself() {
 fn cpython_agrees_with_the_reference() {
     let python = driver("python3 drivers/python/sockspec_driver.py");
     let profile = Profile::of(&python.capabilities());
-    if let Err((message, path)) = differences(&python, profile, (cases() / 3).max(4), 16) {
-        panic!("{message}\nscenario: {}", path.display());
+    if let Err(message) = differences(&python, profile, (cases() / 3).max(4), 16) {
+        panic!("{message}");
     }
 }
 
@@ -107,8 +73,8 @@ fn cpython_agrees_with_the_reference_in_timeout_mode() {
         ..Profile::of(&python.capabilities())
     }
     .for_timeout_mode();
-    if let Err((message, path)) = differences(&python, profile, (cases() / 3).max(4), 16) {
-        panic!("{message}\nscenario: {}", path.display());
+    if let Err(message) = differences(&python, profile, (cases() / 3).max(4), 16) {
+        panic!("{message}");
     }
 }
 
@@ -134,7 +100,7 @@ fn std_agrees_with_the_reference_within_its_limits() {
     let profile = std_profile(&std);
     let cases = cases();
     match differences(&std, profile, cases, 16) {
-        Err((message, path)) => panic!("{message}\nscenario: {}", path.display()),
+        Err(message) => panic!("{message}"),
         // Not vacuous: sequences get well past their first operation before std says
         // `unsupported` (on average about 15 operations each).
         Ok(agreed) => assert!(
@@ -187,7 +153,7 @@ fn rendered_sequences_replay(profile: Profile) {
         ..Config::default()
     });
     runner
-        .run(&intentions(), |intentions| {
+        .run(&sockspec::differential::intentions(), |intentions| {
             let text = sockspec::differential::scenario_of_with(&intentions, profile)
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
             replays(&text).map_err(TestCaseError::fail)

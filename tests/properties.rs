@@ -6,15 +6,16 @@
 //! `target/sockspec-regressions/` that `sockspec run` replays. The deliberately broken drivers in
 //! `tests/drivers/` prove the properties catch what they claim to.
 
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sockspec::driver::Driver;
-use sockspec::implementation::{Feature, Implementation};
+use sockspec::implementation::Implementation;
+use sockspec::properties::search::{
+    check_closed, check_datagrams, check_interleavings, check_names, check_streams, Search,
+    EVERY_STREAM,
+};
 use sockspec::properties::{
-    closed_socket_refuses_everything, datagram_boundaries, names_agree, regression_path,
-    regressions_dir, render, shutdown_interleaving, stream_bytes, stream_round_trip, Action,
-    AfterClose, Choice, ClosedSocket, Counterexample, DatagramTransport, End, Expected, Observed,
-    Payload, Ran, Setup, StreamTransport, SOCKETPAIR_CHUNK,
+    regression_path, regressions_dir, render, stream_bytes, Action, AfterClose, ClosedSocket,
+    DatagramTransport, End, Expected, Observed, Payload, Ran, Setup, StreamTransport,
+    SOCKETPAIR_CHUNK,
 };
 use sockspec::requirements::Requirements;
 use sockspec::scenario::{parse, to_yaml, Scenario, ScenarioPath};
@@ -32,12 +33,9 @@ fn cases() -> u32 {
     common::proptest_cases(12)
 }
 
-fn config(cases: u32) -> Config {
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
+/// `cases` cases per property, counterexamples written under `target/sockspec-regressions/`.
+fn config(cases: u32) -> Search {
+    Search::new(cases, regressions_dir())
 }
 
 fn python() -> Arc<dyn Implementation> {
@@ -59,234 +57,15 @@ fn driver(file: &str) -> Arc<dyn Implementation> {
     )))
 }
 
-fn payload(max: usize) -> impl Strategy<Value = Payload> {
-    ("[a-z0-9]{1,7}", prop_oneof![0..=2048usize, 0..=max])
-        .prop_map(|(pattern, len)| Payload { pattern, len })
-}
-
-const EVERY_STREAM: &[StreamTransport] = &[
-    StreamTransport::Tcp4,
-    StreamTransport::Tcp6,
-    StreamTransport::UnixStream,
-    StreamTransport::Socketpair,
-];
-
-fn datagrams() -> impl Strategy<Value = Vec<(Payload, usize)>> {
-    // Bounded so that everything sent fits the receive queue before anything is read.
-    prop::collection::vec((payload(65_507), 1..=70_000usize), 1..=5)
-        .prop_filter("fits a default receive buffer", |d| {
-            d.iter().map(|(p, _)| p.len).sum::<usize>() <= 150_000
-        })
-}
-
-fn supports(implementation: &dyn Implementation, family: Family, kind: SocketType) -> bool {
-    let c = implementation.capabilities();
-    c.families.contains(&family)
-        && c.types.contains(&kind)
-        && c.features.contains(&Feature::UnboundSockets)
-}
-
-/// A failure as a test failure, after writing its scenario out.
-fn reported(counterexample: Counterexample) -> TestCaseError {
-    let written = counterexample.write(&regressions_dir());
-    let path = written.map_or_else(
-        |e| format!("(could not write the scenario: {e})"),
-        |p| p.display().to_string(),
-    );
-    TestCaseError::fail(format!("{counterexample}\nreplay: sockspec run {path}"))
-}
-
-fn check_streams(
-    implementation: &dyn Implementation,
-    transports: &[StreamTransport],
-    config: Config,
-    max: usize,
-) -> Result<(), String> {
-    let mut runner = TestRunner::new(config);
-    let strategy = (
-        prop::sample::select(transports.to_vec()),
-        payload(max),
-        prop::collection::vec(1..=100_000usize, 1..6),
-    );
-    runner
-        .run(&strategy, |(transport, payload, bufsizes)| {
-            let socketpair = implementation
-                .capabilities()
-                .features
-                .contains(&Feature::Socketpair);
-            if !supports(implementation, transport.family(), SocketType::Stream)
-                || (transport == StreamTransport::Socketpair && !socketpair)
-            {
-                return Ok(());
-            }
-            stream_round_trip(implementation, transport, &payload, &bufsizes).map_err(reported)
-        })
-        .map_err(|e| e.to_string())
-}
-
-fn check_datagrams(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
-    let mut runner = TestRunner::new(config);
-    let strategy = (
-        prop::sample::select(vec![DatagramTransport::Udp4, DatagramTransport::UnixDgram]),
-        datagrams(),
-    );
-    runner
-        .run(&strategy, |(transport, datagrams)| {
-            if !supports(implementation, transport.family(), SocketType::Dgram) {
-                return Ok(());
-            }
-            datagram_boundaries(implementation, transport, &datagrams).map_err(reported)
-        })
-        .map_err(|e| e.to_string())
-}
-
-fn check_names(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
-    let mut runner = TestRunner::new(config);
-    // Any address in 127.0.0.0/8 is this machine's on Linux.
-    let strategy =
-        (0u8..=255, 0u8..=255, 1u8..=254).prop_map(|(b, c, d)| Ipv4Addr::new(127, b, c, d));
-    runner
-        .run(&strategy, |host| {
-            if !supports(implementation, Family::Inet, SocketType::Stream) {
-                return Ok(());
-            }
-            names_agree(implementation, host).map_err(reported)
-        })
-        .map_err(|e| e.to_string())
-}
-
-fn closed_socket() -> impl Strategy<Value = ClosedSocket> {
-    (
-        prop::sample::select(vec![Family::Inet, Family::Inet6, Family::Unix]),
-        prop::sample::select(vec![SocketType::Stream, SocketType::Dgram]),
-        prop::sample::select(vec![
-            Setup::Unbound,
-            Setup::Bound,
-            Setup::Listening,
-            Setup::Connected,
-            Setup::Accepted,
-            Setup::Paired,
-            Setup::ShutDown,
-        ]),
-    )
-        .prop_map(|(family, kind, setup)| ClosedSocket {
-            family,
-            kind,
-            setup,
-        })
-        .prop_filter("a possible history", ClosedSocket::is_possible)
-}
-
-fn after_close() -> impl Strategy<Value = AfterClose> {
-    let how = prop::sample::select(vec![Shutdown::Read, Shutdown::Write, Shutdown::Both]);
-    let option = prop::sample::select(SocketOption::ALL.to_vec());
-    let mode = prop_oneof![
-        Just(Mode::Blocking),
-        Just(Mode::NonBlocking),
-        (1u64..5000).prop_map(|ms| Mode::Timeout(Duration::from_millis(ms))),
-    ];
-    // Weighted so that each of the sixteen kinds of call is about as likely as another.
-    prop_oneof![
-        12 => prop::sample::select(vec![
-            AfterClose::Bind,
-            AfterClose::Listen,
-            AfterClose::Accept,
-            AfterClose::Connect,
-            AfterClose::Send,
-            AfterClose::Sendall,
-            AfterClose::Sendto,
-            AfterClose::Recv,
-            AfterClose::Recvfrom,
-            AfterClose::Getsockname,
-            AfterClose::Getpeername,
-            AfterClose::Close,
-        ]),
-        1 => how.prop_map(AfterClose::Shutdown),
-        1 => option.clone().prop_map(AfterClose::Setsockopt),
-        1 => option.prop_map(AfterClose::Getsockopt),
-        1 => mode.prop_map(AfterClose::SetMode),
-    ]
-}
-
-/// Whether the implementation can express the operation at all (else it is left out).
-fn expressible(implementation: &dyn Implementation, op: AfterClose) -> bool {
-    let c = implementation.capabilities();
-    match op {
-        AfterClose::Setsockopt(o) | AfterClose::Getsockopt(o) => c.options.contains(&o),
-        AfterClose::SetMode(Mode::Timeout(_)) => c.features.contains(&Feature::TimeoutMode),
-        AfterClose::SetMode(_) => c.features.contains(&Feature::NonBlockingMode),
-        AfterClose::Shutdown(_) => c.features.contains(&Feature::Shutdown),
-        _ => true,
-    }
-}
-
-fn check_closed(implementation: &dyn Implementation, config: Config) -> Result<(), String> {
-    let mut runner = TestRunner::new(config);
-    let strategy = (closed_socket(), prop::collection::vec(after_close(), 1..12));
-    runner
-        .run(&strategy, |(target, ops)| {
-            let c = implementation.capabilities();
-            if !supports(implementation, target.family, target.kind)
-                || (target.setup == Setup::Paired && !c.features.contains(&Feature::Socketpair))
-            {
-                return Ok(());
-            }
-            let ops: Vec<AfterClose> = ops
-                .into_iter()
-                .filter(|&op| expressible(implementation, op))
-                .collect();
-            closed_socket_refuses_everything(implementation, target, &ops).map_err(reported)
-        })
-        .map_err(|e| e.to_string())
-}
-
-fn choices() -> impl Strategy<Value = Vec<Choice>> {
-    prop::collection::vec(
-        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(end, kind, arg)| Choice {
-            end,
-            kind,
-            arg,
-        }),
-        1..40,
-    )
-}
-
-/// Runs the interleaving property; returns the actions of each case that ran.
-fn check_interleavings(
-    implementation: &dyn Implementation,
-    config: Config,
-) -> Result<Vec<Vec<Action>>, String> {
-    let mut runner = TestRunner::new(config);
-    let strategy = (prop::sample::select(EVERY_STREAM.to_vec()), choices());
-    let ran = std::sync::Mutex::new(Vec::new());
-    runner
-        .run(&strategy, |(transport, choices)| {
-            let c = implementation.capabilities();
-            if !supports(implementation, transport.family(), SocketType::Stream)
-                || !c.features.contains(&Feature::Shutdown)
-                || (transport == StreamTransport::Socketpair
-                    && !c.features.contains(&Feature::Socketpair))
-            {
-                return Ok(());
-            }
-            let actions =
-                shutdown_interleaving(implementation, transport, &choices).map_err(reported)?;
-            ran.lock().unwrap().push(actions);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(ran.into_inner().unwrap())
-}
-
 #[test]
 fn every_operation_on_a_closed_socket_fails_with_ebadf() {
     for implementation in [
         &sockspec::reference::Reference as &dyn Implementation,
         &sockspec::stdnet::StdNet,
     ] {
-        check_closed(implementation, config(cases() * 2)).unwrap();
+        check_closed(implementation, &config(cases() * 2)).unwrap();
     }
-    check_closed(python().as_ref(), config((cases() / 2).max(2))).unwrap();
+    check_closed(python().as_ref(), &config((cases() / 2).max(2))).unwrap();
 }
 
 #[test]
@@ -296,10 +75,10 @@ fn shutdown_behaves_as_the_spec_says_in_any_interleaving() {
         &sockspec::reference::Reference as &dyn Implementation,
         &sockspec::stdnet::StdNet,
     ] {
-        cases.extend(check_interleavings(implementation, config(self::cases() * 2)).unwrap());
+        cases.extend(check_interleavings(implementation, &config(self::cases() * 2)).unwrap());
     }
     cases.extend(
-        check_interleavings(python().as_ref(), config((self::cases() / 2).max(2))).unwrap(),
+        check_interleavings(python().as_ref(), &config((self::cases() / 2).max(2))).unwrap(),
     );
     // The generator reaches the interesting cases: on one end, a send after its own
     // shutdown(SHUT_WR) and a receive after its own shutdown(SHUT_RD), in the same case.
@@ -339,12 +118,12 @@ fn streams_arrive_intact_whatever_the_recv_sizes() {
         &sockspec::reference::Reference as &dyn Implementation,
         &sockspec::stdnet::StdNet,
     ] {
-        check_streams(implementation, EVERY_STREAM, config(cases()), 4 << 20).unwrap();
+        check_streams(implementation, EVERY_STREAM, &config(cases()), 4 << 20).unwrap();
     }
     check_streams(
         python().as_ref(),
         EVERY_STREAM,
-        config((cases() / 4).max(2)),
+        &config((cases() / 4).max(2)),
         256 << 10,
     )
     .unwrap();
@@ -356,9 +135,9 @@ fn datagrams_keep_their_boundaries_and_truncate_alone() {
         &sockspec::reference::Reference as &dyn Implementation,
         &sockspec::stdnet::StdNet,
     ] {
-        check_datagrams(implementation, config(cases())).unwrap();
+        check_datagrams(implementation, &config(cases())).unwrap();
     }
-    check_datagrams(python().as_ref(), config((cases() / 4).max(2))).unwrap();
+    check_datagrams(python().as_ref(), &config((cases() / 4).max(2))).unwrap();
 }
 
 #[test]
@@ -367,15 +146,15 @@ fn both_ends_agree_on_names() {
         &sockspec::reference::Reference as &dyn Implementation,
         &sockspec::stdnet::StdNet,
     ] {
-        check_names(implementation, config(cases())).unwrap();
+        check_names(implementation, &config(cases())).unwrap();
     }
-    check_names(python().as_ref(), config((cases() / 4).max(2))).unwrap();
+    check_names(python().as_ref(), &config((cases() / 4).max(2))).unwrap();
 }
 
 /// For the broken drivers: enough cases to find the bug, a short shrink (the point is that the
 /// bug is found and the scenario replays it, not the smallest case).
-fn hunting() -> Config {
-    Config {
+fn hunting() -> Search {
+    Search {
         max_shrink_iters: 6,
         ..config(64)
     }
@@ -429,7 +208,7 @@ fn a_driver_that_drops_the_last_byte_of_large_sends_is_caught_and_replayed() {
     let listened = &EVERY_STREAM[..3];
     assert!(!listened.contains(&StreamTransport::Socketpair));
     assert_caught("drops_last_byte.py", "stream-round-trip", |broken| {
-        check_streams(broken, listened, hunting(), 1 << 20)
+        check_streams(broken, listened, &hunting(), 1 << 20)
     });
 }
 
@@ -438,21 +217,21 @@ fn a_driver_that_drops_the_last_byte_is_caught_over_a_socketpair_too() {
     // Over a socketpair the property sends in chunks (one session holds both ends), so the
     // written scenario is a different shape: it must replay as well.
     assert_caught("drops_last_byte.py", "socketpair-round-trip", |broken| {
-        check_streams(broken, &[StreamTransport::Socketpair], hunting(), 1 << 20)
+        check_streams(broken, &[StreamTransport::Socketpair], &hunting(), 1 << 20)
     });
 }
 
 #[test]
 fn a_driver_that_merges_datagrams_is_caught_and_replayed() {
     assert_caught("merges_datagrams.py", "datagram-boundaries", |broken| {
-        check_datagrams(broken, hunting())
+        check_datagrams(broken, &hunting())
     });
 }
 
 #[test]
 fn a_driver_that_reports_the_wrong_peer_is_caught_and_replayed() {
     assert_caught("wrong_peer.py", "names-agree", |broken| {
-        check_names(broken, hunting())
+        check_names(broken, &hunting())
     });
 }
 
@@ -464,7 +243,7 @@ fn a_driver_whose_shutdown_read_also_shuts_writing_is_caught_and_replayed() {
     assert_caught(
         "shutdown_read_closes_both.py",
         "shutdown-interleaving",
-        |broken| check_interleavings(broken, hunting()).map(drop),
+        |broken| check_interleavings(broken, &hunting()).map(drop),
     );
 }
 
@@ -473,7 +252,7 @@ fn a_driver_whose_recv_after_close_returns_nothing_is_caught_and_replayed() {
     assert_caught(
         "recv_after_close_returns_nothing.py",
         "use-after-close",
-        |broken| check_closed(broken, hunting()),
+        |broken| check_closed(broken, &hunting()),
     );
 }
 

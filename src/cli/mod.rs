@@ -100,6 +100,31 @@ pub struct RunArgs {
     pub no_expectations: bool,
 }
 
+/// How to search an implementation for counterexamples (`properties`, `differential`).
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// The implementation to search: `reference`, `std`, a driver named in --drivers, or
+    /// `exec:COMMAND`.
+    #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
+    pub implementation: String,
+    /// The named drivers' configuration.
+    #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
+    pub drivers: PathBuf,
+    /// Cases to draw (per property, for `properties`).
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub cases: u32,
+    /// The seed of the draws, to repeat a search (default: a new one each time).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Where a counterexample's scenario is written.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "target/sockspec-regressions"
+    )]
+    pub out: PathBuf,
+}
+
 /// A subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -182,6 +207,22 @@ pub enum Command {
     /// Print the driver protocol's JSON Schema, generated from the operation table (what
     /// `spec/driver-protocol.schema.json` holds).
     Schema,
+    /// Check the properties (streams, datagrams, names, use after close, shutdown
+    /// interleavings) on random cases; a failure is shrunk and written as a scenario under
+    /// --out. Exits 1 on a counterexample.
+    Properties {
+        /// What to search, and how.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
+    /// Run random sequences of socket calls on the implementation and on the reference and
+    /// compare them call by call; a difference is shrunk and written as a scenario under --out.
+    /// Exits 1 on a difference.
+    Differential {
+        /// What to search, and how.
+        #[command(flatten)]
+        search: SearchArgs,
+    },
 }
 
 /// Report formats.
@@ -265,6 +306,8 @@ pub fn main() -> ExitCode {
             | Command::Expectations { .. }
             | Command::Matrix { .. }
             | Command::DriverCheck { .. }
+            | Command::Properties { .. }
+            | Command::Differential { .. }
     ) {
         stopping::handle_signals();
     }
@@ -275,6 +318,8 @@ pub fn main() -> ExitCode {
         Command::List { inputs } => list(&inputs),
         Command::Expectations { run: args, write } => expectations(&args, write),
         Command::DriverCheck { command } => driver_check(&command),
+        Command::Properties { search } => properties(&search),
+        Command::Differential { search } => differential(&search),
         Command::Schema => {
             out!("{}", crate::driver::schema::protocol_schema_text());
             Ok(ExitCode::SUCCESS)
@@ -612,6 +657,69 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The implementation and the search settings `args` give.
+fn searching(
+    args: &SearchArgs,
+) -> Result<(Arc<dyn Implementation>, crate::properties::search::Search), ExitCode> {
+    let implementation =
+        registry::resolve(&args.implementation, &args.drivers).map_err(input_error)?;
+    let search = crate::properties::search::Search {
+        seed: args.seed,
+        ..crate::properties::search::Search::new(args.cases, args.out.clone())
+    };
+    Ok((implementation, search))
+}
+
+fn properties(args: &SearchArgs) -> Result<ExitCode, ExitCode> {
+    let (implementation, search) = searching(args)?;
+    let outcomes =
+        crate::properties::search::check_every_property(implementation.as_ref(), &search, 1 << 20);
+    let mut failed = 0;
+    for (property, outcome) in &outcomes {
+        match outcome {
+            Ok(()) => outln!("ok    {property}"),
+            Err(message) => {
+                failed += 1;
+                outln!(
+                    "FAIL  {property}\n      {}",
+                    message.replace('\n', "\n      ")
+                );
+            }
+        }
+    }
+    outln!(
+        "\n{} properties on {} ({} cases each): {} held, {failed} failed",
+        outcomes.len(),
+        implementation.name(),
+        args.cases,
+        outcomes.len() - failed
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn differential(args: &SearchArgs) -> Result<ExitCode, ExitCode> {
+    let (implementation, search) = searching(args)?;
+    let profile = crate::differential::Profile::of(&implementation.capabilities());
+    match crate::differential::search(implementation.as_ref(), profile, &search) {
+        Ok(agreed) => {
+            outln!(
+                "{} agrees with the reference on {} sequences ({agreed} calls)",
+                implementation.name(),
+                args.cases
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            outln!("{message}");
+            Ok(ExitCode::from(1))
+        }
+    }
 }
 
 fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {

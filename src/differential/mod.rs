@@ -481,3 +481,52 @@ pub fn compare_with(
     }
     Ok(ops.len())
 }
+
+/// Random sequences of intentions, up to 60 each (what the differential search draws).
+pub fn intentions() -> impl proptest::strategy::Strategy<Value = Vec<Intention>> {
+    use proptest::prelude::*;
+    prop::collection::vec(
+        (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(kind, socket, arg)| Intention {
+            kind,
+            socket,
+            arg,
+        }),
+        1..60,
+    )
+}
+
+/// Runs `search.cases` random sequences on `implementation` and on the reference under
+/// `profile`. On a difference, shrinks it, writes its scenario to `search.out` (as the
+/// property `differential`) and returns what differed with the scenario's path; else how many
+/// operations agreed in all.
+pub fn search(
+    implementation: &dyn Implementation,
+    profile: Profile,
+    search: &crate::properties::search::Search,
+) -> Result<usize, String> {
+    use proptest::test_runner::TestCaseError;
+    let agreed = std::sync::atomic::AtomicUsize::new(0);
+    let path =
+        crate::properties::regression_path(&search.out, "differential", implementation.name());
+    search
+        .runner()
+        .run(&intentions(), |intentions| {
+            let n = compare_with(implementation, &intentions, profile).map_err(|e| {
+                if let CompareError::Differs(d) = &e {
+                    // Written the way a property's counterexample is (whole, then renamed).
+                    let _ = crate::properties::Counterexample {
+                        property: "differential",
+                        implementation: d.implementation.clone(),
+                        message: d.to_string(),
+                        fixture: d.fixture.clone(),
+                    }
+                    .write(&search.out);
+                }
+                TestCaseError::fail(e.to_string())
+            })?;
+            agreed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        })
+        .map_err(|e| format!("{e}\nscenario: {}", path.display()))?;
+    Ok(agreed.into_inner())
+}

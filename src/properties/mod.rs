@@ -15,6 +15,7 @@
 mod base;
 mod lifecycle;
 pub mod render;
+pub mod search;
 mod transfer;
 
 pub use base::{
