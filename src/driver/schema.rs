@@ -183,3 +183,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod documented {
+    use crate::operation::Call;
+    use std::path::Path;
+
+    /// driver-protocol.md §4 has one row for every operation of the table, in one table (a
+    /// paragraph in the middle would split it in two), so the document cannot miss one.
+    #[test]
+    fn section_4_has_a_row_for_every_operation() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/driver-protocol.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let section = text
+            .split("## 4. Operations")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("driver-protocol.md has a section 4");
+        let table: Vec<&str> = section
+            .lines()
+            .skip_while(|line| !line.starts_with("| op |"))
+            .take_while(|line| line.starts_with('|'))
+            .collect();
+        for name in Call::NAMES.iter().chain(&["hello", "bye"]) {
+            assert!(
+                table
+                    .iter()
+                    .any(|row| row.starts_with(&format!("| `{name}` |"))),
+                "{}: §4's table has no row for `{name}`",
+                path.display()
+            );
+        }
+    }
+}
