@@ -32,3 +32,23 @@ pub use model::{
 };
 pub use payload::{hex, Payload, PayloadAllocError};
 pub use write::to_yaml;
+
+#[cfg(test)]
+mod documented {
+    /// spec/scenario-format.md §5 documents every step a scenario may make.
+    #[test]
+    fn section_5_names_every_step() {
+        let format = include_str!("../../spec/scenario-format.md");
+        let section = format
+            .split("## 5. Operations")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## 6").next())
+            .expect("scenario-format.md has a section 5");
+        for name in super::Op::NAMES {
+            assert!(
+                section.contains(&format!("`{name}:")) || section.contains(&format!("`{name}`")),
+                "spec/scenario-format.md §5 never names the step `{name}`"
+            );
+        }
+    }
+}
