@@ -255,3 +255,50 @@ print(count)
     let exchanges: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
     assert!(exchanges > 50, "only {exchanges} exchanges were checked");
 }
+
+/// The annotated session of driver-protocol.md §7 is made of messages the schema accepts, each
+/// reply's `ok` fitting its request's operation (Python's `jsonschema`; skipped where absent).
+#[test]
+fn the_documented_session_fits_the_protocol_schema() {
+    let has_jsonschema = Command::new("python3")
+        .args(["-c", "import jsonschema"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !has_jsonschema {
+        eprintln!("skipped: Python's jsonschema module is not installed (apt-get install python3-jsonschema)");
+        return;
+    }
+    let check = r###"
+import json, sys, jsonschema
+schema = json.load(open("spec/driver-protocol.schema.json"))
+doc = open("spec/driver-protocol.md").read()
+session = doc.split("## 7.")[1].split("```jsonl\n")[1].split("```")[0]
+lines = [json.loads(l) for l in session.strip().splitlines()]
+def check(message, ref):
+    sub = dict(schema, **{"$ref": ref}); sub.pop("oneOf")
+    errors = list(jsonschema.Draft202012Validator(sub).iter_errors(message))
+    if errors:
+        sys.exit("%s does not fit %s: %s" % (json.dumps(message), ref, errors[0].message))
+for request, reply in zip(lines[0::2], lines[1::2]):
+    check(request, "#/$defs/request")
+    check(reply, "#/$defs/reply")
+    if reply["seq"] != request["seq"]:
+        sys.exit("reply %s does not answer %s" % (reply, request))
+    if "ok" in reply:
+        check(reply["ok"], "#/$defs/ok-" + request["op"])
+print(len(lines))
+"###;
+    let out = Command::new("python3")
+        .args(["-c", check])
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(lines, 22);
+}
