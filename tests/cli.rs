@@ -554,3 +554,26 @@ fn differential_finds_cpython_in_agreement_with_the_reference() {
         "{report}"
     );
 }
+
+#[test]
+fn environment_actors_run_on_the_reference_unless_every_actor_is_asked_for() {
+    // The `third` actor only receives, with a timeout, which std cannot set: it is an
+    // environment actor, so std runs the scenario's client and peer, and the rest on the
+    // reference; with --all-actors std is asked for everything and lacks timeout mode.
+    let fixture = "fixtures/udp/connected-socket-sendto-other-address.yaml";
+    let out = sockspec(&["run", "--impl", "std", fixture]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(report.contains("1 passed"), "{report}");
+    assert!(
+        report.contains("actors ran on: reference in 1 scenario, std in 1 scenario"),
+        "{report}"
+    );
+    let out = sockspec(&["run", "--impl", "std", "--all-actors", fixture]);
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("std does not support feature timeout_mode"),
+        "{report}"
+    );
+    assert!(report.contains("1 unsupported"), "{report}");
+}

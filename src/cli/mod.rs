@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// Ignore any expectations file: report every deviation as a failure.
     #[arg(long, conflicts_with = "expectations")]
     pub no_expectations: bool,
+    /// Run every actor on the implementation under test, the scenarios' `environment` actors
+    /// too (by default those run on the reference implementation).
+    #[arg(long)]
+    pub all_actors: bool,
 }
 
 /// How to search an implementation for counterexamples (`properties`, `differential`).
@@ -408,6 +412,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let options = RunOptions {
         force_timeout: args.timeout,
         max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
+        environment_on_reference: !args.all_actors,
         ..RunOptions::default()
     };
     Ok(Prepared {
@@ -544,7 +549,15 @@ fn placement(
         let on: std::collections::BTreeSet<String> = scenario
             .actors
             .iter()
-            .map(|actor| prepared.implementation.implementation_of(&actor.name))
+            .map(|actor| {
+                if prepared.options.environment_on_reference
+                    && scenario.environment.contains(&actor.name)
+                {
+                    "reference".to_string()
+                } else {
+                    prepared.implementation.implementation_of(&actor.name)
+                }
+            })
             .collect();
         for implementation in on {
             *counts.entry(implementation).or_insert(0) += 1;

@@ -196,6 +196,7 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
         requires: Requires::default(),
         fixed_port_why: None,
         unprivileged: Vec::new(),
+        environment: Vec::new(),
         timeout: None,
         step_timeout: None,
         actors: vec![Actor {

@@ -63,6 +63,10 @@ impl Implementation for Mixed {
         self.default.open_session()
     }
 
+    fn capabilities_of(&self, actor: &str) -> Capabilities {
+        self.for_actor(actor).capabilities()
+    }
+
     fn implementation_of(&self, actor: &str) -> String {
         self.for_actor(actor).name().to_string()
     }

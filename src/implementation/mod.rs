@@ -74,6 +74,13 @@ pub trait Implementation: Send + Sync {
         self.open_session()
     }
 
+    /// What the implementation that runs the actor called `actor` can express: this one's
+    /// capabilities, except for implementations that put actors on others ([`Mixed`]).
+    fn capabilities_of(&self, actor: &str) -> Capabilities {
+        let _ = actor;
+        self.capabilities()
+    }
+
     /// The name of the implementation that runs the actor called `actor`: this one's, except for
     /// implementations that put actors on others ([`Mixed`]).
     fn implementation_of(&self, actor: &str) -> String {

@@ -69,6 +69,7 @@ fn scenario(
         requires: Requires::default(),
         fixed_port_why: None,
         unprivileged: Vec::new(),
+        environment: Vec::new(),
         timeout: None,
         step_timeout: None,
         actors: actors

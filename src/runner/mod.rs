@@ -9,6 +9,7 @@ mod actor;
 mod board;
 mod check;
 mod env;
+mod environment;
 mod fs;
 mod parameters;
 mod result;
@@ -39,6 +40,9 @@ pub struct RunOptions {
     /// that never ends its stream must not make the runner allocate without bound); the
     /// scenarios' data limit (`--max-data`).
     pub max_received: usize,
+    /// Run the actors a scenario marks `environment` on the reference implementation (the
+    /// default); `false` puts every actor on the implementation under test (`--all-actors`).
+    pub environment_on_reference: bool,
 }
 
 impl Default for RunOptions {
@@ -48,6 +52,7 @@ impl Default for RunOptions {
             scenario_timeout: Duration::from_secs(30),
             force_timeout: None,
             max_received: crate::scenario::DEFAULT_MAX_DATA,
+            environment_on_reference: true,
         }
     }
 }
@@ -73,8 +78,37 @@ pub fn run_scenario(
     result
 }
 
-/// Why a scenario cannot run here, if it cannot.
+/// Why a scenario cannot run here, if it cannot (with its environment actors on the reference,
+/// as a run with default options puts them).
 pub fn unsupported_reason(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+) -> Option<String> {
+    unsupported_reason_placed(
+        scenario,
+        &placed(scenario, implementation, &RunOptions::default()),
+    )
+}
+
+/// The implementation each actor of `scenario` runs on: `implementation`, or the reference for
+/// an environment actor when `options` say so.
+fn placed<'a>(
+    scenario: &'a Scenario,
+    implementation: &'a dyn Implementation,
+    options: &RunOptions,
+) -> environment::WithEnvironment<'a> {
+    environment::WithEnvironment {
+        under_test: implementation,
+        environment: if options.environment_on_reference {
+            &scenario.environment
+        } else {
+            &[]
+        },
+    }
+}
+
+/// [`unsupported_reason`] with the actors already placed.
+fn unsupported_reason_placed(
     scenario: &Scenario,
     implementation: &dyn Implementation,
 ) -> Option<String> {
@@ -86,14 +120,33 @@ pub fn unsupported_reason(
             std::env::consts::OS
         ));
     }
-    let missing = implementation.capabilities().missing(&scenario.needs());
-    (!missing.is_empty()).then(|| {
-        format!(
-            "{} does not support {}",
-            implementation.name(),
-            missing.join(", ")
-        )
-    })
+    // Each actor's needs are asked of the implementation that runs it.
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    for actor in &scenario.actors {
+        let needs = scenario.needs_of(|a| a.name == actor.name);
+        let lacks = implementation.capabilities_of(&actor.name).missing(&needs);
+        if lacks.is_empty() {
+            continue;
+        }
+        let who = implementation.implementation_of(&actor.name);
+        let at = match missing.iter().position(|(w, _)| *w == who) {
+            Some(at) => at,
+            None => {
+                missing.push((who, Vec::new()));
+                missing.len() - 1
+            }
+        };
+        for what in lacks {
+            if !missing[at].1.contains(&what) {
+                missing[at].1.push(what);
+            }
+        }
+    }
+    let said: Vec<String> = missing
+        .into_iter()
+        .map(|(who, lacks)| format!("{who} does not support {}", lacks.join(", ")))
+        .collect();
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 /// `Instant::now() + limit`, or a century from now if that does not fit.
@@ -196,7 +249,8 @@ fn execute_within(
     options: &RunOptions,
     deadline: Option<Instant>,
 ) -> (Status, Option<Failure>, Option<String>) {
-    if let Some(reason) = unsupported_reason(scenario, implementation) {
+    let implementation = &placed(scenario, implementation, options);
+    if let Some(reason) = unsupported_reason_placed(scenario, implementation) {
         return (Status::Unsupported, None, Some(reason));
     }
     if is_cancelled() {

@@ -39,6 +39,10 @@ pub struct Scenario {
     /// The actors that run without privileges (`unprivileged: [server]`): their calls are made
     /// without any Linux capability, as an ordinary user's would be.
     pub unprivileged: Vec<String>,
+    /// The actors that only build the situation (`environment: [server]`): a peer, a closed
+    /// port, a full listener. They run on the reference implementation unless the run puts
+    /// every actor on the implementation under test, and what they need is not asked of it.
+    pub environment: Vec<String>,
     /// The time limit for the whole scenario, if it sets one.
     pub timeout: Option<Duration>,
     /// The default time limit for each step, if it sets one.
@@ -64,19 +68,26 @@ pub struct Parameters {
 }
 
 impl Scenario {
-    /// Everything an implementation must support to run this scenario: what `requires` says plus
-    /// what the steps use.
+    /// Everything an implementation must support to run every actor of this scenario: what
+    /// `requires` says plus what the steps use.
     pub fn needs(&self) -> Capabilities {
+        self.needs_of(|_| true)
+    }
+
+    /// What an implementation must support to run the actors `runs` accepts: what `requires`
+    /// says plus what their steps use.
+    pub fn needs_of(&self, runs: impl Fn(&Actor) -> bool) -> Capabilities {
         let mut needs = Capabilities {
             families: self.requires.families.iter().copied().collect(),
             types: self.requires.types.iter().copied().collect(),
             options: self.requires.options.iter().copied().collect(),
             features: self.requires.features.iter().copied().collect(),
         };
-        if !self.unprivileged.is_empty() {
+        let actors: Vec<&Actor> = self.actors.iter().filter(|a| runs(a)).collect();
+        if actors.iter().any(|a| self.unprivileged.contains(&a.name)) {
             needs.features.insert(Feature::Unprivileged);
         }
-        for step in self.actors.iter().flat_map(|a| &a.steps) {
+        for step in actors.iter().flat_map(|a| &a.steps) {
             step.op.add_needs(&mut needs);
             for address in step.op.addresses() {
                 match address {

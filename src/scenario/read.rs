@@ -17,6 +17,7 @@ pub const TOP_KEYS: &[&str] = &[
     "requires",
     "fixed_port_why",
     "unprivileged",
+    "environment",
     "parameters",
     "cases",
     "timeout",
@@ -42,6 +43,7 @@ pub(crate) fn scenario(
         requires: Requires::default(),
         fixed_port_why: None,
         unprivileged: Vec::new(),
+        environment: Vec::new(),
         timeout: None,
         step_timeout: None,
         actors: Vec::new(),
@@ -91,6 +93,7 @@ pub(crate) fn scenario(
             "requires" => read(&mut errors, field(value, &mut scenario.requires)),
             "fixed_port_why" => read(&mut errors, field(value, &mut scenario.fixed_port_why)),
             "unprivileged" => read(&mut errors, field(value, &mut scenario.unprivileged)),
+            "environment" => read(&mut errors, field(value, &mut scenario.environment)),
             "timeout" => read(
                 &mut errors,
                 optional_duration_node(value).map(|d| scenario.timeout = d),

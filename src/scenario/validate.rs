@@ -46,17 +46,35 @@ pub(crate) fn validate(
         problems.push((at, "a scenario needs at least one actor".to_string()));
     }
 
-    for name in &scenario.unprivileged {
-        if !scenario.actors.iter().any(|a| &a.name == name) {
-            let at = positions.find_key(&[], "unprivileged").unwrap_or_default();
-            problems.push((
-                at,
-                format!(
-                    "`unprivileged` names `{name}`, which is not an actor of this scenario{}",
-                    did_you_mean(name, scenario.actors.iter().map(|a| a.name.as_str()))
-                ),
-            ));
+    for (key, names) in [
+        ("unprivileged", &scenario.unprivileged),
+        ("environment", &scenario.environment),
+    ] {
+        for name in names {
+            if !scenario.actors.iter().any(|a| &a.name == name) {
+                let at = positions.find_key(&[], key).unwrap_or_default();
+                problems.push((
+                    at,
+                    format!(
+                        "`{key}` names `{name}`, which is not an actor of this scenario{}",
+                        did_you_mean(name, scenario.actors.iter().map(|a| a.name.as_str()))
+                    ),
+                ));
+            }
         }
+    }
+    if !scenario.actors.is_empty()
+        && scenario
+            .actors
+            .iter()
+            .all(|a| scenario.environment.contains(&a.name))
+    {
+        let at = positions.find_key(&[], "environment").unwrap_or_default();
+        problems.push((
+            at,
+            "every actor is `environment`: a scenario needs at least one actor under test"
+                .to_string(),
+        ));
     }
 
     // Values flow between actors through captures and signals; collect who provides what.

@@ -50,6 +50,9 @@ impl Serialize for Document<'_> {
         if !s.unprivileged.is_empty() {
             map.serialize_entry("unprivileged", &s.unprivileged)?;
         }
+        if !s.environment.is_empty() {
+            map.serialize_entry("environment", &s.environment)?;
+        }
         if let Some(timeout) = s.timeout {
             map.serialize_entry("timeout", &DurationText(timeout))?;
         }

@@ -77,7 +77,7 @@ pub fn content(scenario: &Scenario) -> String {
         })
         .collect();
     format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}\n{}",
         scenario.title,
         scenario.description,
         scenario.requirements,
@@ -85,6 +85,7 @@ pub fn content(scenario: &Scenario) -> String {
         scenario.requires,
         scenario.fixed_port_why,
         scenario.unprivileged,
+        scenario.environment,
         scenario.timeout,
         scenario.step_timeout,
         scenario.actors.iter().map(|a| &a.name).collect::<Vec<_>>(),
