@@ -189,17 +189,52 @@ fn driver_check_runs_what_a_modest_driver_declares_and_skips_the_rest_saying_why
 /// Every message the CPython driver exchanged in its self-test fits the generated JSON Schema,
 /// and every `ok` fits its operation's own definition. Uses Python's `jsonschema` (Debian's
 /// `python3-jsonschema`, which `.ci/run` installs); skipped with a message where it is absent.
-#[test]
-fn the_cpython_drivers_messages_fit_the_protocol_schema() {
+/// Runs `body`, a Python script, after a prelude that loads the protocol's schema and defines
+/// `errors(message, ref)` and `check(message, ref)` (which exits on the first error), with
+/// Python's `jsonschema` (Debian's `python3-jsonschema`, which `.ci/run` installs). Returns what
+/// it printed, or `None` (saying it skipped) where `jsonschema` is absent.
+fn with_protocol_schema(body: &str, args: &[&std::ffi::OsStr]) -> Option<String> {
     let has_jsonschema = Command::new("python3")
         .args(["-c", "import jsonschema"])
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
     if !has_jsonschema {
-        eprintln!("skipped: Python's jsonschema module is not installed (apt-get install python3-jsonschema)");
-        return;
+        eprintln!(
+            "skipped: Python's jsonschema module is not installed (apt-get install python3-jsonschema)"
+        );
+        return None;
     }
+    let prelude = r###"
+import json, sys, jsonschema
+schema = json.load(open("spec/driver-protocol.schema.json"))
+def errors(message, ref):
+    sub = dict(schema, **{"$ref": ref}); sub.pop("oneOf")
+    return list(jsonschema.Draft202012Validator(sub).iter_errors(message))
+def check(message, ref):
+    found = errors(message, ref)
+    if found:
+        sys.exit("%s does not fit %s: %s" % (json.dumps(message), ref, found[0].message))
+"###;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(format!("{prelude}{body}"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Every message the CPython driver exchanged in its self-test fits the generated JSON Schema,
+/// and every `ok` fits its operation's own definition (skipped without Python's `jsonschema`).
+#[test]
+fn the_cpython_drivers_messages_fit_the_protocol_schema() {
     let dir = tempfile::tempdir().unwrap();
     let transcript = dir.path().join("transcript.jsonl");
     let out = Command::new("python3")
@@ -214,17 +249,7 @@ fn the_cpython_drivers_messages_fit_the_protocol_schema() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let check = r##"
-import json, sys, jsonschema
-schema = json.load(open("spec/driver-protocol.schema.json"))
-validator = jsonschema.Draft202012Validator(schema)
-def errors(message, ref):
-    sub = dict(schema, **{"$ref": ref}); sub.pop("oneOf")
-    return list(jsonschema.Draft202012Validator(sub).iter_errors(message))
-def check(message, ref):
-    found = errors(message, ref)
-    if found:
-        sys.exit("%s does not fit %s: %s" % (json.dumps(message), ref, found[0].message))
+    let body = r###"
 count = 0
 for line in open(sys.argv[1]):
     exchange = json.loads(line)
@@ -240,46 +265,22 @@ for line in open(sys.argv[1]):
         check(reply["ok"], "#/$defs/ok-" + request["op"])
     count += 1
 print(count)
-"##;
-    let out = Command::new("python3")
-        .args(["-c", check])
-        .arg(&transcript)
-        .current_dir(root())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let exchanges: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+"###;
+    let Some(printed) = with_protocol_schema(body, &[transcript.as_os_str()]) else {
+        return;
+    };
+    let exchanges: usize = printed.trim().parse().unwrap();
     assert!(exchanges > 50, "only {exchanges} exchanges were checked");
 }
 
 /// The annotated session of driver-protocol.md §7 is made of messages the schema accepts, each
-/// reply's `ok` fitting its request's operation (Python's `jsonschema`; skipped where absent).
+/// reply's `ok` fitting its request's operation (skipped without Python's `jsonschema`).
 #[test]
 fn the_documented_session_fits_the_protocol_schema() {
-    let has_jsonschema = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !has_jsonschema {
-        eprintln!("skipped: Python's jsonschema module is not installed (apt-get install python3-jsonschema)");
-        return;
-    }
-    let check = r###"
-import json, sys, jsonschema
-schema = json.load(open("spec/driver-protocol.schema.json"))
+    let body = r###"
 doc = open("spec/driver-protocol.md").read()
 session = doc.split("## 7.")[1].split("```jsonl\n")[1].split("```")[0]
 lines = [json.loads(l) for l in session.strip().splitlines()]
-def check(message, ref):
-    sub = dict(schema, **{"$ref": ref}); sub.pop("oneOf")
-    errors = list(jsonschema.Draft202012Validator(sub).iter_errors(message))
-    if errors:
-        sys.exit("%s does not fit %s: %s" % (json.dumps(message), ref, errors[0].message))
 for request, reply in zip(lines[0::2], lines[1::2]):
     check(request, "#/$defs/request")
     check(reply, "#/$defs/reply")
@@ -289,16 +290,8 @@ for request, reply in zip(lines[0::2], lines[1::2]):
         check(reply["ok"], "#/$defs/ok-" + request["op"])
 print(len(lines))
 "###;
-    let out = Command::new("python3")
-        .args(["-c", check])
-        .current_dir(root())
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    assert_eq!(lines, 22);
+    let Some(printed) = with_protocol_schema(body, &[]) else {
+        return;
+    };
+    assert_eq!(printed.trim(), "22");
 }

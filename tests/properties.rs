@@ -293,23 +293,12 @@ fn assert_reads_back(property: &str, scenario: &Scenario, requirements: &Require
 
 /// Every operation the close property tries after `close`.
 fn every_after_close() -> Vec<AfterClose> {
-    let mut ops = vec![
-        AfterClose::Bind,
-        AfterClose::Listen,
-        AfterClose::Accept,
-        AfterClose::Connect,
-        AfterClose::Send,
-        AfterClose::Sendall,
-        AfterClose::Sendto,
-        AfterClose::Recv,
-        AfterClose::Recvfrom,
-        AfterClose::Getsockname,
-        AfterClose::Getpeername,
+    let mut ops = AfterClose::PLAIN.to_vec();
+    ops.extend([
         AfterClose::SetMode(Mode::Blocking),
         AfterClose::SetMode(Mode::NonBlocking),
         AfterClose::SetMode(Mode::Timeout(Duration::from_millis(1500))),
-        AfterClose::Close,
-    ];
+    ]);
     ops.extend([Shutdown::Read, Shutdown::Write, Shutdown::Both].map(AfterClose::Shutdown));
     ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Setsockopt(o)));
     ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Getsockopt(o)));

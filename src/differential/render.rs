@@ -12,7 +12,7 @@ use super::{Outcome, POOL};
 use crate::scenario::Op as Do;
 use crate::scenario::{
     AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, ExpectFields, ListenArgs, NameArgs,
-    OptionValue, Payload, RecvArgs, Requires, Scenario, SendArgs, SetsockoptArgs, SettimeoutArgs,
+    OptionValue, Payload, RecvArgs, Scenario, SendArgs, SetsockoptArgs, SettimeoutArgs,
     ShutdownArgs, SocketArgs, SocketRef, Step,
 };
 use crate::vocab::{ErrorCode, Family, RecvFlags, Shutdown, SocketOption, SocketType};
@@ -176,15 +176,13 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
             })));
         }
     }
-    Scenario {
-        id: "differential".to_string(),
-        path: "differential.yaml".into(),
-        title: format!(
+    Scenario::new(
+        "differential",
+        format!(
             "A sequence of {} operations on which an implementation differed from the reference",
             ops.len()
         ),
-        description: None,
-        requirements: [
+        [
             "tcp.server.bind.in-use",
             "tcp.client.connect",
             "data.recv.bufsize",
@@ -192,19 +190,12 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
         ]
         .map(String::from)
         .to_vec(),
-        tags: ["differential", "regression"].map(String::from).to_vec(),
-        requires: Requires::default(),
-        fixed_port_why: None,
-        unprivileged: Vec::new(),
-        environment: Vec::new(),
-        timeout: None,
-        step_timeout: None,
-        actors: vec![Actor {
+        ["differential", "regression"].map(String::from).to_vec(),
+        vec![Actor {
             name: "main".to_string(),
             steps,
         }],
-        parameters: None,
-    }
+    )
 }
 
 /// Pool entry `port` as a scenario writes it: a captured port, or a path for a Unix socket.

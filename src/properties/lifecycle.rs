@@ -99,6 +99,25 @@ pub enum AfterClose {
     Close,
 }
 
+impl AfterClose {
+    /// The calls without an argument to draw (every kind but `shutdown`, the options and the
+    /// modes).
+    pub const PLAIN: [AfterClose; 12] = [
+        AfterClose::Bind,
+        AfterClose::Listen,
+        AfterClose::Accept,
+        AfterClose::Connect,
+        AfterClose::Send,
+        AfterClose::Sendall,
+        AfterClose::Sendto,
+        AfterClose::Recv,
+        AfterClose::Recvfrom,
+        AfterClose::Getsockname,
+        AfterClose::Getpeername,
+        AfterClose::Close,
+    ];
+}
+
 /// Builds the socket `target` describes in `session`; returns it.
 fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Handle, String> {
     let ClosedSocket {

@@ -9,8 +9,8 @@ use super::lifecycle::{
 use crate::scenario::Op as Do;
 use crate::scenario::{
     AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, Expect, ExpectFields, ListenArgs,
-    NameArgs, OptionValue, Payload as Data, RecvArgs, RecvExactArgs, RecvfromArgs, Requires,
-    Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
+    NameArgs, OptionValue, Payload as Data, RecvArgs, RecvExactArgs, RecvfromArgs, Scenario,
+    SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
     SocketArgs, SocketRef, SocketpairArgs, Step,
 };
 use crate::vocab::{
@@ -59,28 +59,19 @@ fn scenario(
     requirements: &[&str],
     actors: Vec<(&str, Vec<Step>)>,
 ) -> Scenario {
-    Scenario {
-        id: property.to_string(),
-        path: format!("{property}.yaml").into(),
+    Scenario::new(
+        property,
         title,
-        description: None,
-        requirements: requirements.iter().map(|r| r.to_string()).collect(),
-        tags: ["property", "regression"].map(String::from).to_vec(),
-        requires: Requires::default(),
-        fixed_port_why: None,
-        unprivileged: Vec::new(),
-        environment: Vec::new(),
-        timeout: None,
-        step_timeout: None,
-        actors: actors
+        requirements.iter().map(|r| r.to_string()).collect(),
+        ["property", "regression"].map(String::from).to_vec(),
+        actors
             .into_iter()
             .map(|(name, steps)| Actor {
                 name: name.to_string(),
                 steps,
             })
             .collect(),
-        parameters: None,
-    }
+    )
 }
 
 /// `pattern` repeated to `len` bytes, as a scenario writes it.

@@ -223,20 +223,7 @@ pub fn after_close() -> impl Strategy<Value = AfterClose> {
     ];
     // Weighted so that each of the sixteen kinds of call is about as likely as another.
     prop_oneof![
-        12 => prop::sample::select(vec![
-            AfterClose::Bind,
-            AfterClose::Listen,
-            AfterClose::Accept,
-            AfterClose::Connect,
-            AfterClose::Send,
-            AfterClose::Sendall,
-            AfterClose::Sendto,
-            AfterClose::Recv,
-            AfterClose::Recvfrom,
-            AfterClose::Getsockname,
-            AfterClose::Getpeername,
-            AfterClose::Close,
-        ]),
+        12 => prop::sample::select(AfterClose::PLAIN.to_vec()),
         1 => how.prop_map(AfterClose::Shutdown),
         1 => option.clone().prop_map(AfterClose::Setsockopt),
         1 => option.prop_map(AfterClose::Getsockopt),

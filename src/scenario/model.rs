@@ -68,6 +68,33 @@ pub struct Parameters {
 }
 
 impl Scenario {
+    /// A scenario made of these parts, everything else empty (for scenarios built in code, such
+    /// as counterexamples); its path is `ID.yaml`.
+    pub fn new(
+        id: &str,
+        title: String,
+        requirements: Vec<String>,
+        tags: Vec<String>,
+        actors: Vec<Actor>,
+    ) -> Scenario {
+        Scenario {
+            id: id.to_string(),
+            path: PathBuf::from(format!("{id}.yaml")),
+            title,
+            description: None,
+            requirements,
+            tags,
+            requires: Requires::default(),
+            fixed_port_why: None,
+            unprivileged: Vec::new(),
+            environment: Vec::new(),
+            timeout: None,
+            step_timeout: None,
+            actors,
+            parameters: None,
+        }
+    }
+
     /// Everything an implementation must support to run every actor of this scenario: what
     /// `requires` says plus what the steps use.
     pub fn needs(&self) -> Capabilities {

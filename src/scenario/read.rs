@@ -2,7 +2,7 @@
 //! the first: an unknown key, a step that does not parse or an unknown errno name each get their
 //! own message, and reading goes on with the next key or step.
 
-use super::model::{optional_duration_node, Actor, Location, ParsedStep, Requires, Scenario, Step};
+use super::model::{optional_duration_node, Actor, Location, ParsedStep, Scenario, Step};
 use super::ScenarioPath;
 use crate::vocab::did_you_mean;
 use crate::yaml::{Node, Positions, SyntaxError};
@@ -34,20 +34,8 @@ pub(crate) fn scenario(
 ) -> (Scenario, Vec<SyntaxError>) {
     let mut errors = Vec::new();
     let mut scenario = Scenario {
-        id: found.id.clone(),
         path: found.path.clone(),
-        title: String::new(),
-        description: None,
-        requirements: Vec::new(),
-        tags: Vec::new(),
-        requires: Requires::default(),
-        fixed_port_why: None,
-        unprivileged: Vec::new(),
-        environment: Vec::new(),
-        timeout: None,
-        step_timeout: None,
-        actors: Vec::new(),
-        parameters: None,
+        ..Scenario::new(&found.id, String::new(), Vec::new(), Vec::new(), Vec::new())
     };
     let start = Location { line: 1, column: 1 };
     let entries = match positions.root() {
