@@ -74,6 +74,17 @@ fn scenario(
     )
 }
 
+/// `recv_into: {socket: s, buffer: xxxx}`, as the close property makes it.
+fn recv_into_args() -> crate::scenario::RecvIntoArgs {
+    crate::scenario::RecvIntoArgs {
+        socket: "s".to_string(),
+        buffer: Data::Text("xxxx".to_string()),
+        nbytes: 0,
+        flags: RecvFlags::default(),
+        sender: None,
+    }
+}
+
 /// `pattern` repeated to `len` bytes, as a scenario writes it.
 fn repeat(pattern: &str, len: usize) -> Data {
     Data::Repeat {
@@ -469,6 +480,14 @@ pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
             AfterClose::Sendto => sendto("s", x(), somewhere()),
             AfterClose::Recv => recv("s", 16),
             AfterClose::Recvfrom => recvfrom("s", 16),
+            AfterClose::Recvmsg => Step::new(Do::Recvmsg(crate::scenario::RecvmsgArgs {
+                socket: "s".to_string(),
+                bufsize: 16,
+                flags: RecvFlags::default(),
+                sender: None,
+            })),
+            AfterClose::RecvInto => Step::new(Do::RecvInto(recv_into_args())),
+            AfterClose::RecvfromInto => Step::new(Do::RecvfromInto(recv_into_args())),
             AfterClose::Shutdown(how) => shutdown("s", how),
             AfterClose::Getsockname => getsockname("s", None),
             AfterClose::Getpeername => getpeername("s"),

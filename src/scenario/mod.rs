@@ -25,10 +25,10 @@ pub use load::{
 };
 pub use model::{
     AcceptArgs, Actor, AddressArgs, Count, CountRange, Expect, ExpectFields, GetsockoptArgs,
-    ListenArgs, Location, NameArgs, Op, OptionValue, Parameters, Range, RecvArgs, RecvExactArgs,
-    RecvUntilEofArgs, RecvfromArgs, Requires, Returns, Scenario, SendArgs, SendtoArgs,
-    SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs, SocketArgs, SocketRef,
-    SocketpairArgs, Step, STEP_KEYS,
+    ListenArgs, Location, NameArgs, Op, OptionValue, Parameters, PollArgs, Range, RecvArgs,
+    RecvExactArgs, RecvIntoArgs, RecvUntilEofArgs, RecvfromArgs, RecvmsgArgs, Requires, Returns,
+    Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
+    SocketArgs, SocketRef, SocketpairArgs, Step, STEP_KEYS,
 };
 pub use payload::{hex, Payload, PayloadAllocError};
 pub use write::to_yaml;
