@@ -565,15 +565,7 @@ fn every_kind_of_counterexample_reads_back_as_the_same_scenario() {
     let mut targets = 0;
     for family in [Family::Inet, Family::Inet6, Family::Unix] {
         for kind in [SocketType::Stream, SocketType::Dgram] {
-            for setup in [
-                Setup::Unbound,
-                Setup::Bound,
-                Setup::Listening,
-                Setup::Connected,
-                Setup::Accepted,
-                Setup::Paired,
-                Setup::ShutDown,
-            ] {
+            for setup in Setup::ALL {
                 let target = ClosedSocket {
                     family,
                     kind,

@@ -5,9 +5,9 @@
 //! timeout-mode waits end after an interrupt.
 
 use sockspec::implementation::{
-    Capabilities, Handle, Implementation, Session, SessionError, SockResult,
+    dispatch, Capabilities, Handle, Implementation, Session, SessionError, SockResult,
 };
-use sockspec::operation::{self, Bytes, Call, Received, Reply};
+use sockspec::operation::{Bytes, Call, Received, Reply};
 use sockspec::reference::Reference;
 use sockspec::requirements::Requirements;
 use sockspec::runner::{run_all, run_scenario, RunOptions, ScenarioResult, Status};
@@ -94,7 +94,7 @@ impl Session for HostileSession {
             }
             _ => {}
         }
-        operation::dispatch(self.inner.as_ref(), call)
+        dispatch(self.inner.as_ref(), call)
     }
     fn interrupt(&self, socket: Handle) {
         self.inner.interrupt(socket)

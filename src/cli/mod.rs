@@ -550,13 +550,12 @@ fn placement(
             .actors
             .iter()
             .map(|actor| {
-                if prepared.options.environment_on_reference
-                    && scenario.environment.contains(&actor.name)
-                {
-                    "reference".to_string()
-                } else {
-                    prepared.implementation.implementation_of(&actor.name)
-                }
+                crate::runner::implementation_of(
+                    scenario,
+                    prepared.implementation.as_ref(),
+                    &prepared.options,
+                    &actor.name,
+                )
             })
             .collect();
         for implementation in on {

@@ -15,9 +15,9 @@
 mod model;
 mod render;
 
-use crate::implementation::{within, Handle, Implementation, Session};
+use crate::implementation::{dispatch, within, Handle, Implementation, Session};
 use crate::operation::{
-    self, AcceptCall, Accepted, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
+    AcceptCall, Accepted, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
     GetsocknameCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall, Reply,
     SendCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
 };
@@ -239,7 +239,7 @@ impl Side {
                 });
             }
         };
-        let result = operation::dispatch(s, &call).map(|reply| match reply {
+        let result = dispatch(s, &call).map(|reply| match reply {
             Reply::Socket(Opened { handle }) => {
                 in_timeout_mode(handle);
                 self.handles.push(handle);

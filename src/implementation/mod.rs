@@ -183,6 +183,25 @@ macro_rules! session_trait {
 
 crate::operation::operations!(session_trait);
 
+/// Generates [`dispatch`] from the table in [`crate::operation`].
+macro_rules! dispatch_fn {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        /// Makes `call` through the session method that performs its operation.
+        pub fn dispatch(session: &(impl Session + ?Sized), call: &Call) -> SockResult<Reply> {
+            match call {
+                $( Call::$Variant(args) => session.$method(args).map(Reply::$Variant), )*
+            }
+        }
+    };
+}
+
+crate::operation::operations!(dispatch_fn);
+
 /// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
 /// [`interrupt`](Session::interrupt) its socket, so that a blocked call returns. Returns the body's
 /// result and whether the limit passed first. (The runner's watchdog does the same per step,

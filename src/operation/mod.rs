@@ -12,12 +12,13 @@
 //! - the per-operation methods of the `Session` trait, each with a default that forwards to
 //!   [`Session::perform`](crate::implementation::Session::perform) (so that an implementation
 //!   implements what it supports, and a driver implements one method for all);
-//! - [`dispatch`], which sends a [`Call`] to its method;
+//! - [`dispatch`](crate::implementation::dispatch), which sends a [`Call`] to its method;
 //! - [`Call::needs`], the capability a call needs, and [`Call::NAMES`];
 //! - the driver protocol's JSON Schema (see [`crate::driver::schema`]).
 //!
 //! The table is an "X macro": `operations!(then)` calls the macro `then` with every entry, so each
-//! layer generates its part where it lives.
+//! layer generates its part where it lives. This module depends on the socket vocabulary alone;
+//! the session side (the trait and `dispatch`) is generated in [`crate::implementation`].
 //!
 //! Adding an operation: see CONTRIBUTING.md, "Adding an operation".
 
@@ -252,7 +253,7 @@ macro_rules! operations {
 }
 pub(crate) use operations;
 
-/// Generates the argument structs, [`Call`], [`Reply`], [`dispatch`] and their helpers.
+/// Generates the argument structs, [`Call`], [`Reply`] and their helpers.
 macro_rules! define_calls {
     ($(
         $(#[$doc:meta])*
@@ -312,9 +313,7 @@ macro_rules! define_calls {
             /// The features an implementation must declare to be asked for this operation
             /// (arguments may need more, e.g. a backlog; the scenario loader adds those).
             pub fn needs(&self) -> &'static [Feature] {
-                match self {
-                    $( Call::$Variant(_) => &[$(Feature::$need),*], )*
-                }
+                needs_of(self.name())
             }
 
             /// Reads a driver's `ok` value as what this operation returns.
@@ -341,13 +340,12 @@ macro_rules! define_calls {
             }
         }
 
-        /// Makes `call` through the session method that performs its operation.
-        pub fn dispatch(
-            session: &(impl crate::implementation::Session + ?Sized),
-            call: &Call,
-        ) -> SockResult<Reply> {
-            match call {
-                $( Call::$Variant(args) => session.$method(args).map(Reply::$Variant), )*
+        /// The features an implementation must declare to be asked for the operation called
+        /// `name` (none for a name that is not an operation of the table).
+        pub fn needs_of(name: &str) -> &'static [Feature] {
+            match name {
+                $( $name => &[$(Feature::$need),*], )*
+                _ => &[],
             }
         }
 

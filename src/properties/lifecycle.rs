@@ -39,6 +39,19 @@ pub enum Setup {
     ShutDown,
 }
 
+impl Setup {
+    /// Every history, in a fixed order.
+    pub const ALL: [Setup; 7] = [
+        Setup::Unbound,
+        Setup::Bound,
+        Setup::Listening,
+        Setup::Connected,
+        Setup::Accepted,
+        Setup::Paired,
+        Setup::ShutDown,
+    ];
+}
+
 /// The socket the close property closes: its family, type and history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClosedSocket {

@@ -194,15 +194,7 @@ pub fn closed_socket() -> impl Strategy<Value = ClosedSocket> {
     (
         prop::sample::select(vec![Family::Inet, Family::Inet6, Family::Unix]),
         prop::sample::select(vec![SocketType::Stream, SocketType::Dgram]),
-        prop::sample::select(vec![
-            Setup::Unbound,
-            Setup::Bound,
-            Setup::Listening,
-            Setup::Connected,
-            Setup::Accepted,
-            Setup::Paired,
-            Setup::ShutDown,
-        ]),
+        prop::sample::select(Setup::ALL.to_vec()),
     )
         .prop_map(|(family, kind, setup)| ClosedSocket {
             family,

@@ -90,6 +90,17 @@ pub fn unsupported_reason(
     )
 }
 
+/// The name of the implementation that runs the actor called `actor` of `scenario` in a run
+/// with `options`: the one under test, or the reference for an environment actor.
+pub fn implementation_of(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+    actor: &str,
+) -> String {
+    placed(scenario, implementation, options).implementation_of(actor)
+}
+
 /// The implementation each actor of `scenario` runs on: `implementation`, or the reference for
 /// an environment actor when `options` say so.
 fn placed<'a>(

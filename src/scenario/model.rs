@@ -1022,6 +1022,11 @@ impl Op {
     }
 
     fn add_needs(&self, needs: &mut Capabilities) {
+        // What the operation needs whatever its arguments (the table says it once); a step
+        // that is not a socket call (`recv_exact`, `wait`…) needs nothing there.
+        needs
+            .features
+            .extend(crate::operation::needs_of(self.name()).iter().copied());
         match self {
             Op::Socket(a) => {
                 needs.families.insert(a.family);
@@ -1031,7 +1036,6 @@ impl Op {
             Op::Socketpair(a) => {
                 needs.families.insert(a.family);
                 needs.types.insert(a.kind);
-                needs.features.insert(Feature::Socketpair);
             }
             Op::Listen(ListenArgs { backlog, .. }) => {
                 if backlog.is_some() {
@@ -1045,9 +1049,6 @@ impl Op {
                 if !flags.is_empty() {
                     needs.features.insert(Feature::RecvFlags);
                 }
-            }
-            Op::Shutdown(_) => {
-                needs.features.insert(Feature::Shutdown);
             }
             Op::Setsockopt(SetsockoptArgs { option, .. })
             | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
@@ -1064,8 +1065,9 @@ impl Op {
                     None | Some(_) => Feature::TimeoutMode,
                 });
             }
-            // Nothing beyond what every implementation has.
+            // Nothing beyond what the table says.
             Op::Bind(_)
+            | Op::Shutdown(_)
             | Op::Accept(_)
             | Op::Connect(_)
             | Op::Send(_)

@@ -77,47 +77,33 @@ pub fn check_driver(command: &str) -> Vec<Finding> {
         }
     };
     let declared = driver.capabilities();
-    let (runnable, skipped): (Vec<Scenario>, Vec<Scenario>) = scenarios
-        .into_iter()
-        .partition(|scenario| declared.missing(&scenario.needs()).is_empty());
     // All at once: they are independent (each actor has a driver process of its own), and a
-    // driver that hangs then costs one step limit, not one per scenario.
+    // driver that hangs then costs one step limit, not one per scenario. A scenario needing
+    // what the driver does not declare ends at once, `unsupported`, without starting it.
     let results = run_all(
-        &runnable,
+        &scenarios,
         &driver,
         &RunOptions::default(),
-        runnable.len().max(1),
+        scenarios.len(),
         |_| {},
     );
-    let mut checked: Vec<(String, Finding)> = results
-        .into_iter()
-        .map(|result| {
-            let finding = match result.status {
-                Status::Pass => Finding::ok(&result.title),
-                status => Finding::wrong(
-                    &result.title,
-                    format!("[{status}] {}", result.explanation()),
-                ),
-            };
-            (result.scenario, finding)
-        })
-        .collect();
-    checked.extend(skipped.iter().map(|scenario| {
+    for result in results {
+        let Some(scenario) = scenarios.iter().find(|s| s.id == result.scenario) else {
+            continue;
+        };
         let missing = declared.missing(&scenario.needs());
-        let finding = Finding::skipped(
-            &scenario.title,
-            format!("the driver does not declare {}", missing.join(", ")),
-        );
-        (scenario.id.clone(), finding)
-    }));
-    // In the embedded order, whatever order they ended in.
-    for (file, _) in SCENARIOS {
-        let id = format!("driver-check/{}", file.trim_end_matches(".yaml"));
-        if let Some(at) = checked.iter().position(|(checked_id, _)| *checked_id == id) {
-            findings.push(checked.remove(at).1);
-        }
+        findings.push(match result.status {
+            _ if !missing.is_empty() => Finding::skipped(
+                &scenario.title,
+                format!("the driver does not declare {}", missing.join(", ")),
+            ),
+            Status::Pass => Finding::ok(&scenario.title),
+            status => Finding::wrong(
+                &scenario.title,
+                format!("[{status}] {}", result.explanation()),
+            ),
+        });
     }
-    findings.extend(checked.into_iter().map(|(_, finding)| finding));
     findings
 }
 
