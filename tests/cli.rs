@@ -57,7 +57,7 @@ fn check_reports_an_unknown_field_with_its_position() {
     let err = text(&out.stderr);
     assert!(err.contains("unknown-field.yaml:8:9:"), "{err}");
     assert!(
-        err.contains("unknown field `backlgo`, expected `socket` or `backlog`"),
+        err.contains("`listen` has no argument `backlgo`: it takes socket, backlog (did you mean `backlog`?)"),
         "{err}"
     );
 }

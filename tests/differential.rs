@@ -14,7 +14,8 @@ use sockspec::implementation::Implementation;
 use sockspec::properties::regressions_dir;
 use sockspec::properties::search::Search;
 use sockspec::requirements::Requirements;
-use sockspec::scenario::{parse, ScenarioPath};
+use sockspec::scenario::{parse, steps, CallStep, Op, OptionValue, ScenarioPath};
+use sockspec::vocab::SocketOption;
 use std::path::PathBuf;
 
 mod common;
@@ -213,19 +214,30 @@ fn a_rebind_beside_an_open_connection_replays_under_the_std_profile() {
         &Requirements::load(&root().join("spec")).unwrap(),
     )
     .unwrap();
-    let steps: Vec<String> = scenario.actors[0]
-        .steps
-        .iter()
-        .map(|step| format!("{:?}", step.op))
-        .collect();
+    let steps = &scenario.actors[0].steps;
     let bind = steps
         .iter()
-        .position(|op| {
-            op.contains("Bind(AddressArgs { socket: \"s3\"") && op.contains("var: \"p0\"")
+        .position(|step| {
+            step.op.name() == "bind"
+                && step.op.socket() == Some("s3")
+                && step
+                    .op
+                    .addresses()
+                    .iter()
+                    .any(|a| a.to_string().contains("$p0"))
         })
         .unwrap_or_else(|| panic!("no bind of s3 to p0 in\n{text}"));
+    let before = &steps[bind - 1].op;
     assert!(
-        steps[bind - 1].contains("Setsockopt(SetsockoptArgs { socket: \"s3\", option: ReuseAddr, value: OptionValue(1) })"),
+        matches!(
+            before,
+            Op::Call(CallStep::Setsockopt(steps::Setsockopt {
+                handle,
+                option: SocketOption::ReuseAddr,
+                value: OptionValue(1),
+                ..
+            })) if handle == "s3"
+        ),
         "{text}"
     );
     replays(&text).unwrap();

@@ -17,7 +17,7 @@ mod render;
 
 use crate::implementation::{dispatch, within, Handle, Implementation, Session};
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
+    AcceptCall, Accepted, Backlog, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
     GetsocknameCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall, Reply,
     SendCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
 };
@@ -189,7 +189,7 @@ impl Side {
             }
             Op::Listen { socket, backlog } => ListenCall {
                 handle: h(socket),
-                backlog: backlog.then_some(model::BACKLOG),
+                backlog: backlog.then_some(Backlog(model::BACKLOG)),
             }
             .into(),
             Op::Connect { socket, port } => ConnectCall {

@@ -11,9 +11,8 @@ use super::model::{bytes, Op, Profile, SocketKinds, BACKLOG, TIMEOUT_MODE};
 use super::{Outcome, POOL};
 use crate::scenario::Op as Do;
 use crate::scenario::{
-    AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, ExpectFields, ListenArgs, NameArgs,
-    OptionValue, Payload, RecvArgs, Scenario, SendArgs, SetsockoptArgs, SettimeoutArgs,
-    ShutdownArgs, SocketArgs, SocketRef, Step,
+    steps, Actor, AddressExpr, CountRange, ExpectFields, Names, OptionValue, Payload, Scenario,
+    Step, Timeout,
 };
 use crate::vocab::{ErrorCode, Family, RecvFlags, Shutdown, SocketOption, SocketType};
 
@@ -42,20 +41,36 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
     // The pool: ports that were free, held by captured names.
     for p in 0..POOL {
         let pool = format!("pool{p}");
-        steps.push(Step::new(Do::Socket(SocketArgs {
-            family: Family::Inet,
-            kind: SocketType::Stream,
-            name: pool.clone(),
-        })));
-        steps.push(Step::new(Do::Bind(AddressArgs {
-            socket: pool.clone(),
-            address: AddressExpr::Literal(crate::vocab::Address::from(("127.0.0.1", 0))),
-        })));
-        steps.push(Step::new(Do::Getsockname(NameArgs {
-            socket: pool.clone(),
-            capture: Some(format!("p{p}")),
-        })));
-        steps.push(Step::new(Do::Close(SocketRef { socket: pool })));
+        steps.push(Step::new(
+            steps::Socket {
+                family: Family::Inet,
+                kind: SocketType::Stream,
+                names: Names::new_socket(&pool),
+            }
+            .into(),
+        ));
+        steps.push(Step::new(
+            steps::Bind {
+                handle: pool.clone(),
+                address: AddressExpr::Literal(crate::vocab::Address::from(("127.0.0.1", 0))),
+                names: Names::none(),
+            }
+            .into(),
+        ));
+        steps.push(Step::new(
+            steps::Getsockname {
+                handle: pool.clone(),
+                names: Names::none().capturing(&format!("p{p}")),
+            }
+            .into(),
+        ));
+        steps.push(Step::new(
+            steps::Close {
+                handle: pool,
+                names: Names::none(),
+            }
+            .into(),
+        ));
     }
     let mut kinds = SocketKinds::default();
     let mut closed = std::collections::BTreeSet::new();
@@ -63,81 +78,103 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
         // The name a socket this step creates gets.
         let created = socket(kinds.len());
         let name = created.clone();
-        let step = match *op {
-            Op::Socket { udp, unix } => Do::Socket(SocketArgs {
+        let step: Do = match *op {
+            Op::Socket { udp, unix } => steps::Socket {
                 family: if unix { Family::Unix } else { Family::Inet },
                 kind: if udp {
                     SocketType::Dgram
                 } else {
                     SocketType::Stream
                 },
-                name: created,
-            }),
+                names: Names::new_socket(&created),
+            }
+            .into(),
             Op::Bind { socket: s, port } => {
                 if profile.reuse_addr_streams && kinds.stream(s) && !closed.contains(&s) {
-                    steps.push(Step::new(Do::Setsockopt(SetsockoptArgs {
-                        socket: socket(s),
-                        option: SocketOption::ReuseAddr,
-                        value: OptionValue(1),
-                    })));
+                    steps.push(Step::new(
+                        steps::Setsockopt {
+                            handle: socket(s),
+                            option: SocketOption::ReuseAddr,
+                            value: OptionValue(1),
+                            names: Names::none(),
+                        }
+                        .into(),
+                    ));
                 }
-                Do::Bind(AddressArgs {
-                    socket: socket(s),
+                steps::Bind {
+                    handle: socket(s),
                     address: pool_address(kinds.unix(s), port),
-                })
+                    names: Names::none(),
+                }
+                .into()
             }
-            Op::Listen { socket: s, backlog } => Do::Listen(ListenArgs {
-                socket: socket(s),
+            Op::Listen { socket: s, backlog } => steps::Listen {
+                handle: socket(s),
                 backlog: backlog.then_some(BACKLOG),
-            }),
-            Op::Connect { socket: s, port } => Do::Connect(AddressArgs {
-                socket: socket(s),
+                names: Names::none(),
+            }
+            .into(),
+            Op::Connect { socket: s, port } => steps::Connect {
+                handle: socket(s),
                 address: pool_address(kinds.unix(s), port),
-            }),
-            Op::Accept { socket: s } => Do::Accept(AcceptArgs {
-                socket: socket(s),
-                name: created,
-                peer: None,
-            }),
-            Op::Send { socket: s, len } => Do::Send(SendArgs {
-                socket: socket(s),
+                names: Names::none(),
+            }
+            .into(),
+            Op::Accept { socket: s } => steps::Accept {
+                handle: socket(s),
+                names: Names::new_socket(&created),
+            }
+            .into(),
+            Op::Send { socket: s, len } => steps::Send {
+                handle: socket(s),
                 data: Payload::Hex(bytes(len)),
-                capture: None,
-            }),
+                names: Names::none(),
+            }
+            .into(),
             // No flags unless needed: a scenario that needs none runs where flags are
             // unsupported.
             Op::Recv {
                 socket: s,
                 bufsize,
                 waitall,
-            } => Do::Recv(RecvArgs {
-                socket: socket(s),
+            } => steps::Recv {
+                handle: socket(s),
                 bufsize,
                 flags: RecvFlags {
                     waitall,
                     ..RecvFlags::default()
                 },
-            }),
-            Op::Shutdown { socket: s, write } => Do::Shutdown(ShutdownArgs {
-                socket: socket(s),
+                names: Names::none(),
+            }
+            .into(),
+            Op::Shutdown { socket: s, write } => steps::Shutdown {
+                handle: socket(s),
                 how: if write {
                     Shutdown::Write
                 } else {
                     Shutdown::Read
                 },
-            }),
+                names: Names::none(),
+            }
+            .into(),
             Op::Close { socket: s } => {
                 closed.insert(s);
-                Do::Close(SocketRef { socket: socket(s) })
+                steps::Close {
+                    handle: socket(s),
+                    names: Names::none(),
+                }
+                .into()
             }
-            Op::Getsockname { socket: s } => Do::Getsockname(NameArgs {
-                socket: socket(s),
-                capture: None,
-            }),
-            Op::Getpeername { socket: s } => Do::Getpeername(NameArgs {
-                socket: socket(s),
-                capture: None,
-            }),
+            Op::Getsockname { socket: s } => steps::Getsockname {
+                handle: socket(s),
+                names: Names::none(),
+            }
+            .into(),
+            Op::Getpeername { socket: s } => steps::Getpeername {
+                handle: socket(s),
+                names: Names::none(),
+            }
+            .into(),
         };
         let creates = matches!(op, Op::Socket { .. } | Op::Accept { .. });
         if !matches!(outcome, Outcome::Error(_)) {
@@ -170,10 +207,14 @@ fn model(ops: &[Op], outcomes: &[Outcome], profile: Profile) -> Scenario {
         };
         steps.push(Step::new(step).expecting(expect));
         if profile.timeout_mode && creates && !matches!(outcome, Outcome::Error(_)) {
-            steps.push(Step::new(Do::Settimeout(SettimeoutArgs {
-                socket: name,
-                timeout: Some(TIMEOUT_MODE),
-            })));
+            steps.push(Step::new(
+                steps::Settimeout {
+                    handle: name,
+                    timeout: Timeout(Some(TIMEOUT_MODE)),
+                    names: Names::none(),
+                }
+                .into(),
+            ));
         }
     }
     Scenario::new(

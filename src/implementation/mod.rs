@@ -125,7 +125,7 @@ macro_rules! session_trait {
     ($(
         $(#[$doc:meta])*
         $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
         }) -> $Ok:ty, needs [$($need:ident),*];
     )*) => {
         /// The socket operations, one method per Python `socket` method the suite checks (the
@@ -188,7 +188,7 @@ macro_rules! dispatch_fn {
     ($(
         $(#[$doc:meta])*
         $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
         }) -> $Ok:ty, needs [$($need:ident),*];
     )*) => {
         /// Makes `call` through the session method that performs its operation.

@@ -2,7 +2,7 @@
 
 use super::{Handle, Session, SockResult};
 use crate::operation::{
-    AcceptCall, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
+    AcceptCall, Backlog, BindCall, Bytes, CloseCall, ConnectCall, GetpeernameCall, GetsocknameCall,
     GetsockoptCall, ListenCall, RecvCall, RecvfromCall, SendCall, SendallCall, SendtoCall,
     SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
@@ -56,7 +56,10 @@ impl Plain<'_> {
 
     /// `sock.listen(backlog)`.
     pub fn listen(&self, handle: Handle, backlog: Option<i32>) -> SockResult<()> {
-        self.0.listen(&ListenCall { handle, backlog })
+        self.0.listen(&ListenCall {
+            handle,
+            backlog: backlog.map(Backlog),
+        })
     }
 
     /// `sock.accept()`.

@@ -25,8 +25,8 @@
 mod wire;
 
 pub use wire::{
-    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
-    ReceivedFrom,
+    Accepted, Backlog, Bytes, Filled, FilledFrom, Message, Millis, Named, Opened, Pair, Ready,
+    Received, ReceivedFrom,
 };
 
 use crate::vocab::{
@@ -62,6 +62,12 @@ pub type SockResult<T> = Result<T, SockError>;
 /// /// docs
 /// "wire-name" => method: Variant(ArgsStruct { fields… }) -> OkType, needs [features…];
 /// ```
+///
+/// and a field is `/// docs` and serde attributes (for the driver protocol), then
+/// `name as "key": Type = default,`. A scenario step writes the field under `key` (the field's
+/// name without `as`), and may leave it out when it has a `= default` (in the step's terms) or
+/// its type is an `Option`; see [`crate::scenario::Argument`] for how each type is written in a
+/// step. A field named `bufsize` bounds the bytes the call may return.
 macro_rules! operations {
     ($then:ident) => {
         $then! {
@@ -71,60 +77,60 @@ macro_rules! operations {
                 family: Family,
                 /// The socket type.
                 #[serde(rename = "type")]
-                kind: SocketType,
-            }) -> Opened, needs [];
+                kind as "type": SocketType,
+            }) -> Opened, needs [UnboundSockets];
             /// `socket.socketpair(family, type)`: two sockets connected to each other.
             "socketpair" => socketpair: Socketpair(SocketpairCall {
                 /// The address family.
-                family: Family,
+                family: Family = Family::Unix,
                 /// The socket type.
                 #[serde(rename = "type")]
-                kind: SocketType,
+                kind as "type": SocketType,
             }) -> Pair, needs [Socketpair];
             /// `sock.bind(address)`.
             "bind" => bind: Bind(BindCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The local address.
                 address: Address,
             }) -> (), needs [];
             /// `sock.listen(backlog)`; no backlog is Python's `listen()` with its default.
             "listen" => listen: Listen(ListenCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The backlog, or `null` for the library's default.
-                backlog: Option<i32>,
+                backlog: Option<Backlog>,
             }) -> (), needs [];
             /// `sock.accept()`: the new connection and the peer's address.
             "accept" => accept: Accept(AcceptCall {
                 /// The listening socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> Accepted, needs [];
             /// `sock.connect(address)`.
             "connect" => connect: Connect(ConnectCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The peer's address.
                 address: Address,
             }) -> (), needs [];
             /// `sock.send(data)`: how many bytes were taken.
             "send" => send: Send(SendCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The bytes to send.
                 data: Bytes,
             }) -> usize, needs [];
             /// `sock.sendall(data)`: all of it, or an error.
             "sendall" => sendall: Sendall(SendallCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The bytes to send.
                 data: Bytes,
             }) -> (), needs [];
             /// `sock.sendto(data, address)`: how many bytes were taken.
             "sendto" => sendto: Sendto(SendtoCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The bytes to send.
                 data: Bytes,
                 /// Where to.
@@ -133,45 +139,45 @@ macro_rules! operations {
             /// `sock.recv(bufsize, flags)`: at most `bufsize` bytes; none at end of stream.
             "recv" => recv: Recv(RecvCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The most bytes to receive (Python's bufsize).
                 bufsize: usize,
                 /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`.
-                flags: RecvFlags,
+                flags: RecvFlags = RecvFlags::default(),
             }) -> Received, needs [];
             /// `sock.recvfrom(bufsize)`: data and the sender's address.
             "recvfrom" => recvfrom: Recvfrom(RecvfromCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The most bytes to receive (Python's bufsize).
                 bufsize: usize,
             }) -> ReceivedFrom, needs [];
             /// `sock.shutdown(how)`.
             "shutdown" => shutdown: Shutdown(ShutdownCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// Which direction to shut.
                 how: crate::vocab::Shutdown,
             }) -> (), needs [Shutdown];
             /// `sock.close()`. The handle stays known: later calls on it fail with `EBADF`.
             "close" => close: Close(CloseCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> (), needs [];
             /// `sock.getsockname()`.
             "getsockname" => getsockname: Getsockname(GetsocknameCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> Named, needs [];
             /// `sock.getpeername()`.
             "getpeername" => getpeername: Getpeername(GetpeernameCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> Named, needs [];
             /// `sock.setsockopt(level, option, value)`; booleans are 0 or 1.
             "setsockopt" => setsockopt: Setsockopt(SetsockoptCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The option (its level is part of its name).
                 option: SocketOption,
                 /// The value, as an integer.
@@ -180,7 +186,7 @@ macro_rules! operations {
             /// `sock.getsockopt(level, option)`: the option's value as an integer.
             "getsockopt" => getsockopt: Getsockopt(GetsockoptCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The option (its level is part of its name).
                 option: SocketOption,
             }) -> i64, needs [];
@@ -188,63 +194,63 @@ macro_rules! operations {
             /// (no ancillary buffer: `ancbufsize` is 0).
             "recvmsg" => recvmsg: Recvmsg(RecvmsgCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The most bytes to receive (Python's bufsize).
                 bufsize: usize,
                 /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
-                flags: RecvFlags,
+                flags: RecvFlags = RecvFlags::default(),
             }) -> Message, needs [];
             /// `sock.recv_into(buffer, nbytes, flags)`: the count, and the whole buffer after.
             "recv_into" => recv_into: RecvInto(RecvIntoCall {
                 /// The buffer's contents before the call (a `bytearray` of these bytes).
                 buffer: Bytes,
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The most bytes to receive; 0 means the buffer's size.
-                nbytes: usize,
+                nbytes: usize = 0,
                 /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
-                flags: RecvFlags,
+                flags: RecvFlags = RecvFlags::default(),
             }) -> Filled, needs [];
             /// `sock.recvfrom_into(buffer, nbytes, flags)`: the count, the buffer, the sender.
             "recvfrom_into" => recvfrom_into: RecvfromInto(RecvfromIntoCall {
                 /// The buffer's contents before the call (a `bytearray` of these bytes).
                 buffer: Bytes,
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The most bytes to receive; 0 means the buffer's size.
-                nbytes: usize,
+                nbytes: usize = 0,
                 /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
-                flags: RecvFlags,
+                flags: RecvFlags = RecvFlags::default(),
             }) -> FilledFrom, needs [];
             /// `sock.gettimeout()`: `null` (blocking), `0` (non-blocking) or seconds.
             "gettimeout" => gettimeout: Gettimeout(GettimeoutCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> Mode, needs [];
             /// `sock.getblocking()`.
             "getblocking" => getblocking: Getblocking(GetblockingCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> bool, needs [];
             /// `sock.fileno()`: the descriptor, or -1 once closed.
             "fileno" => fileno: Fileno(FilenoCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
             }) -> i64, needs [];
             /// `select.poll()` with the socket registered for `events`, then `poll(timeout)`:
             /// the events reported (none when the timeout passed).
             "poll" => poll: Poll(PollCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// The events asked for.
                 events: Vec<PollEvent>,
                 /// Milliseconds to wait at most; `null` waits until an event.
-                timeout_ms: Option<u64>,
+                timeout_ms as "timeout": Option<Millis>,
             }) -> Ready, needs [];
             /// `sock.settimeout(timeout)` (and `sock.setblocking(flag)`, which sets the same).
             "settimeout" => settimeout: Settimeout(SettimeoutCall {
                 /// The socket.
-                handle: Handle,
+                handle as "socket": Handle,
                 /// `null` blocks, `0` is non-blocking, else seconds.
                 timeout: Mode,
             }) -> (), needs [];
@@ -258,7 +264,7 @@ macro_rules! define_calls {
     ($(
         $(#[$doc:meta])*
         $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident : $field_ty:ty, )*
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
         }) -> $Ok:ty, needs [$($need:ident),*];
     )*) => {
         $(

@@ -137,3 +137,15 @@ pub struct Ready {
     /// The events, by name, in any order.
     pub events: Vec<PollEvent>,
 }
+
+/// A `listen` backlog (a scenario that sets one needs the `backlog` feature).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct Backlog(pub i32);
+
+/// A number of milliseconds (`poll`'s timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline)]
+pub struct Millis(pub u64);

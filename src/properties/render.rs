@@ -8,10 +8,8 @@ use super::lifecycle::{
 };
 use crate::scenario::Op as Do;
 use crate::scenario::{
-    AcceptArgs, Actor, AddressArgs, AddressExpr, CountRange, Expect, ExpectFields, ListenArgs,
-    NameArgs, OptionValue, Payload as Data, RecvArgs, RecvExactArgs, RecvfromArgs, Scenario,
-    SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
-    SocketArgs, SocketRef, SocketpairArgs, Step,
+    steps, Actor, AddressExpr, CountRange, Expect, ExpectFields, Names, OptionValue,
+    Payload as Data, RecvExactArgs, Scenario, SetblockingArgs, Step, Timeout,
 };
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SocketOption, SocketType,
@@ -74,17 +72,6 @@ fn scenario(
     )
 }
 
-/// `recv_into: {socket: s, buffer: xxxx}`, as the close property makes it.
-fn recv_into_args() -> crate::scenario::RecvIntoArgs {
-    crate::scenario::RecvIntoArgs {
-        socket: "s".to_string(),
-        buffer: Data::Text("xxxx".to_string()),
-        nbytes: 0,
-        flags: RecvFlags::default(),
-        sender: None,
-    }
-}
-
 /// `pattern` repeated to `len` bytes, as a scenario writes it.
 fn repeat(pattern: &str, len: usize) -> Data {
     Data::Repeat {
@@ -134,96 +121,121 @@ fn expect_address(address: AddressExpr) -> ExpectFields {
 }
 
 /// Steps, by operation.
+fn step(call: impl Into<Do>) -> Step {
+    Step::new(call.into())
+}
+
 fn socket(family: Family, kind: SocketType, name: &str) -> Step {
-    Step::new(Do::Socket(SocketArgs {
+    step(steps::Socket {
         family,
         kind,
-        name: name.to_string(),
-    }))
+        names: Names::new_socket(name),
+    })
 }
 
 fn socketpair(kind: SocketType, names: [&str; 2]) -> Step {
-    Step::new(Do::Socketpair(SocketpairArgs {
+    step(steps::Socketpair {
         family: Family::Unix,
         kind,
-        names: names.map(String::from),
-    }))
+        names: Names {
+            new: names.map(String::from).to_vec(),
+            capture: None,
+        },
+    })
 }
 
 fn bind(socket: &str, address: AddressExpr) -> Step {
-    Step::new(Do::Bind(AddressArgs {
-        socket: socket.to_string(),
+    step(steps::Bind {
+        handle: socket.to_string(),
         address,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn connect(socket: &str, address: AddressExpr) -> Step {
-    Step::new(Do::Connect(AddressArgs {
-        socket: socket.to_string(),
+    step(steps::Connect {
+        handle: socket.to_string(),
         address,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn listen(socket: &str) -> Step {
-    Step::new(Do::Listen(ListenArgs {
-        socket: socket.to_string(),
+    step(steps::Listen {
+        handle: socket.to_string(),
         backlog: None,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn accept(socket: &str, name: &str, peer: Option<&str>) -> Step {
-    Step::new(Do::Accept(AcceptArgs {
-        socket: socket.to_string(),
-        name: name.to_string(),
-        peer: peer.map(String::from),
-    }))
+    let names = Names::new_socket(name);
+    step(steps::Accept {
+        handle: socket.to_string(),
+        names: match peer {
+            Some(peer) => names.capturing(peer),
+            None => names,
+        },
+    })
 }
 
 fn getsockname(socket: &str, capture: Option<&str>) -> Step {
-    Step::new(Do::Getsockname(NameArgs {
-        socket: socket.to_string(),
-        capture: capture.map(String::from),
-    }))
+    step(steps::Getsockname {
+        handle: socket.to_string(),
+        names: Names {
+            new: Vec::new(),
+            capture: capture.map(String::from),
+        },
+    })
 }
 
 fn getpeername(socket: &str) -> Step {
-    Step::new(Do::Getpeername(NameArgs {
-        socket: socket.to_string(),
-        capture: None,
-    }))
+    step(steps::Getpeername {
+        handle: socket.to_string(),
+        names: Names::none(),
+    })
 }
 
-fn send_args(socket: &str, data: Data) -> SendArgs {
-    SendArgs {
-        socket: socket.to_string(),
+fn send(socket: &str, data: Data) -> Step {
+    step(steps::Send {
+        handle: socket.to_string(),
         data,
-        capture: None,
-    }
+        names: Names::none(),
+    })
+}
+
+fn sendall(socket: &str, data: Data) -> Step {
+    step(steps::Sendall {
+        handle: socket.to_string(),
+        data,
+        names: Names::none(),
+    })
 }
 
 fn sendto(socket: &str, data: Data, address: AddressExpr) -> Step {
-    Step::new(Do::Sendto(SendtoArgs {
-        socket: socket.to_string(),
+    step(steps::Sendto {
+        handle: socket.to_string(),
         data,
         address,
-        capture: None,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn recv(socket: &str, bufsize: usize) -> Step {
-    Step::new(Do::Recv(RecvArgs {
-        socket: socket.to_string(),
+    step(steps::Recv {
+        handle: socket.to_string(),
         bufsize,
         flags: RecvFlags::default(),
-    }))
+        names: Names::none(),
+    })
 }
 
 fn recvfrom(socket: &str, bufsize: usize) -> Step {
-    Step::new(Do::Recvfrom(RecvfromArgs {
-        socket: socket.to_string(),
+    step(steps::Recvfrom {
+        handle: socket.to_string(),
         bufsize,
-        sender: None,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn recv_exact(socket: &str, size: usize, bufsize: usize) -> Step {
@@ -235,24 +247,27 @@ fn recv_exact(socket: &str, size: usize, bufsize: usize) -> Step {
 }
 
 fn shutdown(socket: &str, how: Shutdown) -> Step {
-    Step::new(Do::Shutdown(ShutdownArgs {
-        socket: socket.to_string(),
+    step(steps::Shutdown {
+        handle: socket.to_string(),
         how,
-    }))
+        names: Names::none(),
+    })
 }
 
 fn close(socket: &str) -> Step {
-    Step::new(Do::Close(SocketRef {
-        socket: socket.to_string(),
-    }))
+    step(steps::Close {
+        handle: socket.to_string(),
+        names: Names::none(),
+    })
 }
 
 fn setsockopt(socket: &str, option: SocketOption, value: i64) -> Step {
-    Step::new(Do::Setsockopt(SetsockoptArgs {
-        socket: socket.to_string(),
+    step(steps::Setsockopt {
+        handle: socket.to_string(),
         option,
         value: OptionValue(value),
-    }))
+        names: Names::none(),
+    })
 }
 
 /// A captured address, `$name`.
@@ -297,7 +312,7 @@ pub fn stream(
     let sender = vec![
         socket(family, SocketType::Stream, "cli"),
         connect("cli", var("server")),
-        Step::new(Do::Sendall(send_args("cli", repeated(payload)))),
+        sendall("cli", repeated(payload)),
         shutdown("cli", Shutdown::Write),
     ];
     scenario(
@@ -334,7 +349,7 @@ fn socketpair_stream(payload: &Payload, bufsizes: &[usize], recv_timeout: bool) 
         let part = repeat(&payload.pattern, left.min(chunk));
         let len = part.len();
         left -= len;
-        steps.push(Step::new(Do::Sendall(send_args("left", part.clone()))));
+        steps.push(sendall("left", part.clone()));
         steps.push(recv_exact("right", len, smallest).expecting(expect_data(part)));
     }
     steps.push(shutdown("left", Shutdown::Write));
@@ -475,29 +490,40 @@ pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
             AfterClose::Listen => listen("s"),
             AfterClose::Accept => accept("s", "never", None),
             AfterClose::Connect => connect("s", somewhere()),
-            AfterClose::Send => Step::new(Do::Send(send_args("s", x()))),
-            AfterClose::Sendall => Step::new(Do::Sendall(send_args("s", x()))),
+            AfterClose::Send => send("s", x()),
+            AfterClose::Sendall => sendall("s", x()),
             AfterClose::Sendto => sendto("s", x(), somewhere()),
             AfterClose::Recv => recv("s", 16),
             AfterClose::Recvfrom => recvfrom("s", 16),
-            AfterClose::Recvmsg => Step::new(Do::Recvmsg(crate::scenario::RecvmsgArgs {
-                socket: "s".to_string(),
+            AfterClose::Recvmsg => step(steps::Recvmsg {
+                handle: "s".to_string(),
                 bufsize: 16,
                 flags: RecvFlags::default(),
-                sender: None,
-            })),
-            AfterClose::RecvInto => Step::new(Do::RecvInto(recv_into_args())),
-            AfterClose::RecvfromInto => Step::new(Do::RecvfromInto(recv_into_args())),
+                names: Names::none(),
+            }),
+            AfterClose::RecvInto => step(steps::RecvInto {
+                buffer: Data::Text("xxxx".to_string()),
+                handle: "s".to_string(),
+                nbytes: 0,
+                flags: RecvFlags::default(),
+                names: Names::none(),
+            }),
+            AfterClose::RecvfromInto => step(steps::RecvfromInto {
+                buffer: Data::Text("xxxx".to_string()),
+                handle: "s".to_string(),
+                nbytes: 0,
+                flags: RecvFlags::default(),
+                names: Names::none(),
+            }),
             AfterClose::Shutdown(how) => shutdown("s", how),
             AfterClose::Getsockname => getsockname("s", None),
             AfterClose::Getpeername => getpeername("s"),
             AfterClose::Setsockopt(option) => setsockopt("s", option, 1),
-            AfterClose::Getsockopt(option) => {
-                Step::new(Do::Getsockopt(crate::scenario::GetsockoptArgs {
-                    socket: "s".to_string(),
-                    option,
-                }))
-            }
+            AfterClose::Getsockopt(option) => step(steps::Getsockopt {
+                handle: "s".to_string(),
+                option,
+                names: Names::none(),
+            }),
             AfterClose::SetMode(Mode::Blocking) => settimeout("s", None),
             AfterClose::SetMode(Mode::NonBlocking) => Step::new(Do::Setblocking(SetblockingArgs {
                 socket: "s".to_string(),
@@ -529,10 +555,11 @@ pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
 }
 
 fn settimeout(socket: &str, timeout: Option<Duration>) -> Step {
-    Step::new(Do::Settimeout(SettimeoutArgs {
-        socket: socket.to_string(),
-        timeout,
-    }))
+    step(steps::Settimeout {
+        handle: socket.to_string(),
+        timeout: Timeout(timeout),
+        names: Names::none(),
+    })
 }
 
 /// The scenario of the interleaving property, replaying the calls it made (`ran`): calls that
@@ -590,10 +617,7 @@ pub fn interleaving(transport: StreamTransport, ran: &[Ran]) -> Scenario {
         let ok = ExpectFields::default;
         let (step, mut alternatives) = match r.action {
             Action::Send { end, len } => (
-                Step::new(Do::Send(send_args(
-                    socket,
-                    stream_repeat(end, r.position, len),
-                ))),
+                send(socket, stream_repeat(end, r.position, len)),
                 send_alternatives(&r.expected, r.observed.as_ref(), len),
             ),
             Action::Recv { end, bufsize } => (

@@ -104,7 +104,7 @@ impl Session for ReferenceSession {
 
     fn listen(&self, call: &ListenCall) -> SockResult<()> {
         self.get(call.handle)?
-            .listen(call.backlog.unwrap_or(DEFAULT_BACKLOG))
+            .listen(call.backlog.map_or(DEFAULT_BACKLOG, |b| b.0))
     }
 
     fn accept(&self, call: &AcceptCall) -> SockResult<Accepted> {
@@ -283,7 +283,9 @@ impl Session for ReferenceSession {
             }
             None => return Err(SockError::errno(nix::errno::Errno::EBADF)),
         };
-        let timeout = call.timeout_ms.map(std::time::Duration::from_millis);
+        let timeout = call
+            .timeout_ms
+            .map(|ms| std::time::Duration::from_millis(ms.0));
         let events = socket.poll(&call.events, timeout)?;
         Ok(Ready { events })
     }

@@ -5,14 +5,12 @@ use super::check::{check, describe_outcome, Outcome, Pattern, Value};
 use super::env::Env;
 use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
-use crate::implementation::{Handle, Session};
+use crate::implementation::{dispatch, Handle, Session};
 use crate::operation::{
-    AcceptCall, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, GetblockingCall,
-    GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall, Pair, PollCall,
-    RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall,
-    SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
+    ReceivedFrom, RecvCall, Reply, SettimeoutCall,
 };
-use crate::scenario::{Actor, AddressExpr, Count, Op, Scenario, Step};
+use crate::scenario::{Actor, AddressExpr, Count, Op, Payload, Resolve, Returns, Scenario, Step};
 use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -235,7 +233,12 @@ impl ActorRun<'_> {
             Op::RecvExact(_) | Op::RecvUntilEof(_) => None,
             // With MSG_TRUNC, recv on a datagram socket returns the datagram's real length,
             // and Python's recv a bytes object that long (`udp.recv.msg-trunc.length`).
-            Op::Recv(a) if a.flags.trunc => None,
+            Op::Call(call)
+                if call.returns() == Returns::Data
+                    && call.parts().flags.is_some_and(|f| f.trunc) =>
+            {
+                None
+            }
             op => op.bufsize(),
         };
         if let (
@@ -371,86 +374,28 @@ impl ActorRun<'_> {
     ) -> Outcome {
         let s = self.session;
         let h = || handle.ok_or_else(|| SockError::errno(nix::errno::Errno::EBADF));
-        let address = || {
-            addresses
-                .first()
-                .cloned()
-                .ok_or_else(|| SockError::new(ErrorCode::Rejected))
-        };
-        let nothing = |r: Result<(), SockError>| r.map(|()| Value::Nothing);
-        // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
-        let data = |p: &crate::scenario::Payload| {
-            p.bytes().map(Bytes).map_err(|e| SockError {
-                code: ErrorCode::Broken,
-                message: e.to_string(),
-            })
-        };
         match op {
-            Op::Socket(a) => s
-                .socket(&SocketCall {
-                    family: a.family,
-                    kind: a.kind,
-                })
-                .map(|new| {
-                    sockets.insert(a.name.clone(), new.handle);
-                    Value::Nothing
-                }),
-            Op::Socketpair(a) => s
-                .socketpair(&SocketpairCall {
-                    family: a.family,
-                    kind: a.kind,
-                })
-                .map(|Pair { handles: [x, y] }| {
-                    sockets.insert(a.names[0].clone(), x);
-                    sockets.insert(a.names[1].clone(), y);
-                    Value::Nothing
-                }),
-            Op::Bind(_) => nothing(s.bind(&BindCall {
-                handle: h()?,
-                address: address()?,
-            })),
-            Op::Listen(a) => nothing(s.listen(&ListenCall {
-                handle: h()?,
-                backlog: a.backlog,
-            })),
-            Op::Accept(a) => s.accept(&AcceptCall { handle: h()? }).map(|new| {
-                sockets.insert(a.name.clone(), new.handle);
-                Value::Address(new.address)
-            }),
-            Op::Connect(_) => nothing(s.connect(&ConnectCall {
-                handle: h()?,
-                address: address()?,
-            })),
-            Op::Send(a) => s
-                .send(&SendCall {
+            Op::Call(step) => {
+                let call = step.to_call(&mut Resolved {
+                    sockets,
+                    addresses: addresses.iter(),
+                })?;
+                let (value, created) = value_of(dispatch(s, &call)?);
+                for (name, handle) in step.names().new.iter().zip(created) {
+                    sockets.insert(name.clone(), handle);
+                }
+                Ok(value)
+            }
+            Op::Setblocking(a) => s
+                .settimeout(&SettimeoutCall {
                     handle: h()?,
-                    data: data(&a.data)?,
+                    timeout: if a.blocking {
+                        Mode::Blocking
+                    } else {
+                        Mode::NonBlocking
+                    },
                 })
-                .map(Value::Count),
-            Op::Sendall(a) => nothing(s.sendall(&SendallCall {
-                handle: h()?,
-                data: data(&a.data)?,
-            })),
-            Op::Sendto(a) => s
-                .sendto(&SendtoCall {
-                    handle: h()?,
-                    data: data(&a.data)?,
-                    address: address()?,
-                })
-                .map(Value::Count),
-            Op::Recv(a) => s
-                .recv(&RecvCall {
-                    handle: h()?,
-                    bufsize: a.bufsize,
-                    flags: a.flags,
-                })
-                .map(|r| Value::Data(r.data.0)),
-            Op::Recvfrom(a) => s
-                .recvfrom(&RecvfromCall {
-                    handle: h()?,
-                    bufsize: a.bufsize,
-                })
-                .map(|r| Value::DataFrom(r.data.0, r.address)),
+                .map(|()| Value::Nothing),
             Op::RecvExact(a) => {
                 let mut data = Vec::new();
                 data.try_reserve_exact(a.size).map_err(|e| SockError {
@@ -492,84 +437,99 @@ impl ActorRun<'_> {
                     }
                 }
             }
-            Op::Shutdown(a) => nothing(s.shutdown(&ShutdownCall {
-                handle: h()?,
-                how: a.how,
-            })),
-            Op::Close(_) => nothing(s.close(&CloseCall { handle: h()? })),
-            Op::Getsockname(_) => s
-                .getsockname(&GetsocknameCall { handle: h()? })
-                .map(|n| Value::Address(n.address)),
-            Op::Getpeername(_) => s
-                .getpeername(&GetpeernameCall { handle: h()? })
-                .map(|n| Value::Address(n.address)),
-            Op::Setsockopt(a) => nothing(s.setsockopt(&SetsockoptCall {
-                handle: h()?,
-                option: a.option,
-                value: a.value.0,
-            })),
-            Op::Getsockopt(a) => s
-                .getsockopt(&GetsockoptCall {
-                    handle: h()?,
-                    option: a.option,
-                })
-                .map(Value::Number),
-            Op::Setblocking(a) => nothing(s.settimeout(&SettimeoutCall {
-                handle: h()?,
-                timeout: if a.blocking {
-                    Mode::Blocking
-                } else {
-                    Mode::NonBlocking
-                },
-            })),
-            Op::Settimeout(a) => nothing(s.settimeout(&SettimeoutCall {
-                handle: h()?,
-                timeout: Mode::of_timeout(a.timeout),
-            })),
-            Op::Recvmsg(a) => s
-                .recvmsg(&RecvmsgCall {
-                    handle: h()?,
-                    bufsize: a.bufsize,
-                    flags: a.flags,
-                })
-                .map(|m| Value::Message(m.data.0, m.flags.into_iter().collect(), m.address)),
-            Op::RecvInto(a) => s
-                .recv_into(&RecvIntoCall {
-                    buffer: data(&a.buffer)?,
-                    handle: h()?,
-                    nbytes: a.nbytes,
-                    flags: a.flags,
-                })
-                .map(|f| Value::Filled(f.count, f.buffer.0, None)),
-            Op::RecvfromInto(a) => s
-                .recvfrom_into(&RecvfromIntoCall {
-                    buffer: data(&a.buffer)?,
-                    handle: h()?,
-                    nbytes: a.nbytes,
-                    flags: a.flags,
-                })
-                .map(|f| Value::Filled(f.count, f.buffer.0, Some(f.address))),
-            Op::Gettimeout(_) => s
-                .gettimeout(&GettimeoutCall { handle: h()? })
-                .map(Value::Timeout),
-            Op::Getblocking(_) => s
-                .getblocking(&GetblockingCall { handle: h()? })
-                .map(|b| Value::Number(i64::from(b))),
-            Op::Fileno(_) => s.fileno(&FilenoCall { handle: h()? }).map(Value::Number),
-            Op::Poll(a) => s
-                .poll(&PollCall {
-                    handle: h()?,
-                    events: a.events.clone(),
-                    timeout_ms: a
-                        .timeout
-                        .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-                })
-                .map(|r| Value::Events(r.events.into_iter().collect())),
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
             Op::Fs(step) => super::fs::perform(step, self.env),
         }
     }
 }
+
+/// A step's names, as this actor's run has resolved them: its sockets, and the addresses
+/// resolved before the call (waiting for captures), in the order the step uses them.
+struct Resolved<'a, I> {
+    sockets: &'a HashMap<String, Handle>,
+    addresses: I,
+}
+
+impl<'a, I: Iterator<Item = &'a Address>> Resolve for Resolved<'a, I> {
+    type Error = SockError;
+
+    fn socket(&mut self, name: &str) -> Result<Handle, SockError> {
+        self.sockets
+            .get(name)
+            .copied()
+            .ok_or_else(|| SockError::errno(nix::errno::Errno::EBADF))
+    }
+
+    fn address(&mut self, _: &AddressExpr) -> Result<Address, SockError> {
+        self.addresses
+            .next()
+            .cloned()
+            .ok_or_else(|| SockError::new(ErrorCode::Rejected))
+    }
+
+    // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
+    fn payload(&mut self, payload: &Payload) -> Result<Bytes, SockError> {
+        payload.bytes().map(Bytes).map_err(|e| SockError {
+            code: ErrorCode::Broken,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// What a call's result is to the checks, and the sockets it created.
+trait IntoValue {
+    fn into_value(self) -> (Value, Vec<Handle>);
+}
+
+macro_rules! into_value {
+    ($( $ty:ty => |$ok:pat_param| $value:expr, $created:expr; )*) => {
+        $(
+            impl IntoValue for $ty {
+                fn into_value(self) -> (Value, Vec<Handle>) {
+                    let $ok = self;
+                    ($value, $created)
+                }
+            }
+        )*
+    };
+}
+
+into_value! {
+    () => |()| Value::Nothing, vec![];
+    Opened => |o| Value::Nothing, vec![o.handle];
+    Pair => |p| Value::Nothing, p.handles.to_vec();
+    Accepted => |a| Value::Address(a.address), vec![a.handle];
+    usize => |n| Value::Count(n), vec![];
+    Received => |r| Value::Data(r.data.0), vec![];
+    ReceivedFrom => |r| Value::DataFrom(r.data.0, r.address), vec![];
+    Named => |n| Value::Address(n.address), vec![];
+    i64 => |n| Value::Number(n), vec![];
+    bool => |b| Value::Number(i64::from(b)), vec![];
+    Message => |m| Value::Message(m.data.0, m.flags.into_iter().collect(), m.address), vec![];
+    Filled => |f| Value::Filled(f.count, f.buffer.0, None), vec![];
+    FilledFrom => |f| Value::Filled(f.count, f.buffer.0, Some(f.address)), vec![];
+    Mode => |m| Value::Timeout(m), vec![];
+    Ready => |r| Value::Events(r.events.into_iter().collect()), vec![];
+}
+
+/// Generates [`value_of`] from the table of operations.
+macro_rules! value_of_reply {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        /// What a call returned, as the checks see it, and the sockets it created.
+        fn value_of(reply: Reply) -> (Value, Vec<Handle>) {
+            match reply {
+                $( Reply::$Variant(ok) => ok.into_value(), )*
+            }
+        }
+    };
+}
+
+crate::operation::operations!(value_of_reply);
 
 /// Why an address could not be had.
 enum ResolveError {

@@ -111,28 +111,30 @@ pub(crate) fn check(
                     format!("actor {}, step {}: {message}", actor.name, index + 1),
                 ))
             };
+            let (call_durations, c_ints) = match &step.op {
+                Op::Call(call) => {
+                    let parts = call.parts();
+                    (parts.durations, parts.c_ints)
+                }
+                _ => (Vec::new(), Vec::new()),
+            };
+            let op = format!("`{}`", step.op.name());
             let durations = [
                 ("`timeout`", step.timeout),
                 ("`min_elapsed`", step.min_elapsed),
-                (
-                    "`settimeout`",
-                    match &step.op {
-                        Op::Settimeout(a) => a.timeout,
-                        _ => None,
-                    },
-                ),
-            ];
+            ]
+            .into_iter()
+            .chain(call_durations.into_iter().map(|d| (op.as_str(), Some(d))));
             for (what, d) in durations {
                 if let Some(message) = duration(what, d) {
                     problem(message);
                 }
             }
-            if let Op::Setsockopt(a) = &step.op {
-                // setsockopt(2) takes a C int; a larger value would be cut or overflow.
-                if i32::try_from(a.value.0).is_err() {
+            // The system takes these as a C int; a larger value would be cut or overflow.
+            for value in c_ints {
+                if i32::try_from(value).is_err() {
                     problem(format!(
-                        "`setsockopt` value {} does not fit in a C int ({} to {})",
-                        a.value.0,
+                        "{op} value {value} does not fit in a C int ({} to {})",
                         i32::MIN,
                         i32::MAX
                     ));

@@ -3,6 +3,7 @@
 //! `spec/scenario-format.md` is the normative description of the format.
 
 mod address_expr;
+mod call_step;
 mod deadlock;
 mod fs;
 mod limits;
@@ -15,6 +16,7 @@ mod validate;
 mod write;
 
 pub use address_expr::{AddressExpr, InvalidAddressExpr};
+pub use call_step::{steps, Argument, CallStep, Captured, Names, Outcome, Parts, Resolve, Timeout};
 pub use fs::{
     FileCheck, FileStatus, FileType, FsPath, FsStep, ModeCheck, OutsidePath, Permissions,
 };
@@ -24,11 +26,9 @@ pub use load::{
     parse_with_limits, LoadError, ScenarioPath,
 };
 pub use model::{
-    AcceptArgs, Actor, AddressArgs, Count, CountRange, Expect, ExpectFields, GetsockoptArgs,
-    ListenArgs, Location, NameArgs, Op, OptionValue, Parameters, PollArgs, Range, RecvArgs,
-    RecvExactArgs, RecvIntoArgs, RecvUntilEofArgs, RecvfromArgs, RecvmsgArgs, Requires, Returns,
-    Scenario, SendArgs, SendtoArgs, SetblockingArgs, SetsockoptArgs, SettimeoutArgs, ShutdownArgs,
-    SocketArgs, SocketRef, SocketpairArgs, Step, STEP_KEYS,
+    Actor, Count, CountRange, DurationText, Expect, ExpectFields, Location, Op, OptionValue,
+    Parameters, Range, RecvExactArgs, RecvUntilEofArgs, Requires, Returns, Scenario,
+    SetblockingArgs, Step, STEP_KEYS,
 };
 pub use payload::{hex, Payload, PayloadAllocError};
 pub use write::to_yaml;
@@ -44,7 +44,7 @@ mod documented {
             .nth(1)
             .and_then(|rest| rest.split("\n## 6").next())
             .expect("scenario-format.md has a section 5");
-        for name in super::Op::NAMES {
+        for name in super::Op::names() {
             assert!(
                 section.contains(&format!("`{name}:")) || section.contains(&format!("`{name}`")),
                 "spec/scenario-format.md §5 never names the step `{name}`"

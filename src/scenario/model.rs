@@ -4,11 +4,11 @@
 
 pub use crate::yaml::Location;
 
+use super::call_step::{CallStep, Captured};
 use super::{AddressExpr, Payload};
 use crate::vocab::did_you_mean;
 use crate::vocab::{
-    Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, RecvFlags, Shutdown,
-    SocketOption, SocketType,
+    Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, SocketOption, SocketType,
 };
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -211,188 +211,6 @@ impl Step {
     }
 }
 
-/// `socket: {family, type, as}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SocketArgs {
-    /// The family.
-    pub family: Family,
-    /// The type.
-    #[serde(rename = "type")]
-    pub kind: SocketType,
-    /// The name the new socket gets in this actor.
-    #[serde(rename = "as")]
-    pub name: String,
-}
-
-/// `socketpair: {family, type, as: [a, b]}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SocketpairArgs {
-    /// The family (default `unix`, as in Python).
-    #[serde(default = "unix")]
-    pub family: Family,
-    /// The type.
-    #[serde(rename = "type")]
-    pub kind: SocketType,
-    /// The names of the two ends.
-    #[serde(rename = "as")]
-    pub names: [String; 2],
-}
-
-fn unix() -> Family {
-    Family::Unix
-}
-
-/// `{socket}`: an operation on one socket with no arguments.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SocketRef {
-    /// The socket.
-    pub socket: String,
-}
-
-/// `{socket, address}`: bind and connect.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddressArgs {
-    /// The socket.
-    pub socket: String,
-    /// The address.
-    pub address: AddressExpr,
-}
-
-/// `listen: {socket, backlog}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListenArgs {
-    /// The socket.
-    pub socket: String,
-    /// The backlog; absent means Python's default.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backlog: Option<i32>,
-}
-
-/// `accept: {socket, as, peer}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptArgs {
-    /// The listening socket.
-    pub socket: String,
-    /// The name the new connection gets.
-    #[serde(rename = "as")]
-    pub name: String,
-    /// A variable to capture the peer's address in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peer: Option<String>,
-}
-
-/// `send`/`sendall: {socket, data}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SendArgs {
-    /// The socket.
-    pub socket: String,
-    /// What to send.
-    pub data: Payload,
-    /// Captures the count the call returned, for later steps (`size: $NAME`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<String>,
-}
-
-/// `sendto: {socket, data, address}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SendtoArgs {
-    /// The socket.
-    pub socket: String,
-    /// What to send.
-    pub data: Payload,
-    /// Where to.
-    pub address: AddressExpr,
-    /// Captures the count the call returned, for later steps (`size: $NAME`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<String>,
-}
-
-/// `recv: {socket, bufsize, flags}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecvArgs {
-    /// The socket.
-    pub socket: String,
-    /// The most bytes to return.
-    pub bufsize: usize,
-    /// recv(2) flags.
-    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
-    pub flags: RecvFlags,
-}
-
-/// `recvfrom: {socket, bufsize, sender}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecvfromArgs {
-    /// The socket.
-    pub socket: String,
-    /// The most bytes to return.
-    pub bufsize: usize,
-    /// A variable to capture the sender's address in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
-}
-
-/// `recvmsg: {socket, bufsize, flags, sender}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecvmsgArgs {
-    /// The socket.
-    pub socket: String,
-    /// The most bytes to return.
-    pub bufsize: usize,
-    /// recv(2) flags.
-    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
-    pub flags: RecvFlags,
-    /// A variable to capture the sender's address in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
-}
-
-/// `recv_into` / `recvfrom_into: {socket, buffer, nbytes, flags, sender}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecvIntoArgs {
-    /// The socket.
-    pub socket: String,
-    /// The buffer's contents before the call: a `bytearray` of these bytes.
-    pub buffer: Payload,
-    /// The most bytes to receive; 0 (the default) means the buffer's size.
-    #[serde(default)]
-    pub nbytes: usize,
-    /// recv(2) flags.
-    #[serde(default, skip_serializing_if = "RecvFlags::is_empty")]
-    pub flags: RecvFlags,
-    /// `recvfrom_into` only: a variable to capture the sender's address in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
-}
-
-/// `poll: {socket, events, timeout}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PollArgs {
-    /// The socket.
-    pub socket: String,
-    /// The events asked for (`in`, `out`, `pri`, `rdhup`…).
-    pub events: Vec<PollEvent>,
-    /// How long to wait at most; `null` (the default) waits until an event.
-    #[serde(
-        default,
-        deserialize_with = "optional_duration",
-        serialize_with = "super::write::optional_duration"
-    )]
-    pub timeout: Option<Duration>,
-}
-
 /// `recv_exact: {socket, size, bufsize}`: recv until `size` bytes have come (a runner loop).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -419,49 +237,6 @@ pub struct RecvUntilEofArgs {
 
 fn default_bufsize() -> usize {
     65536
-}
-
-/// `shutdown: {socket, how}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShutdownArgs {
-    /// The socket.
-    pub socket: String,
-    /// Which direction.
-    pub how: Shutdown,
-}
-
-/// `getsockname`/`getpeername: {socket, capture}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NameArgs {
-    /// The socket.
-    pub socket: String,
-    /// A variable to capture the address in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<String>,
-}
-
-/// `setsockopt: {socket, option, value}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetsockoptArgs {
-    /// The socket.
-    pub socket: String,
-    /// The option.
-    pub option: SocketOption,
-    /// The value: `true`/`false` or a number.
-    pub value: OptionValue,
-}
-
-/// `getsockopt: {socket, option}`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct GetsockoptArgs {
-    /// The socket.
-    pub socket: String,
-    /// The option.
-    pub option: SocketOption,
 }
 
 /// A count in an expectation: a number, or `$NAME`, the count a `send` or `sendto` captured.
@@ -656,35 +431,28 @@ pub struct SetblockingArgs {
     pub blocking: bool,
 }
 
-/// `settimeout: {socket, timeout}`: `null` is blocking, `0s` non-blocking, else timeout mode.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SettimeoutArgs {
-    /// The socket.
-    pub socket: String,
-    /// The timeout.
-    #[serde(
-        deserialize_with = "optional_duration",
-        serialize_with = "super::write::optional_duration"
-    )]
-    pub timeout: Option<Duration>,
-}
-
-macro_rules! ops {
+macro_rules! composite_steps {
     ($( $(#[$doc:meta])* $name:literal => $variant:ident($args:ty), )*) => {
-        /// The operation of a step.
+        /// The operation of a step: a call of an operation of the table, or one of the steps
+        /// the runner builds of calls or makes itself.
         #[derive(Clone, Debug)]
         pub enum Op {
+            /// One call of an operation of the table in [`crate::operation`] (`socket`,
+            /// `bind`, `recv`…).
+            Call(CallStep),
             $( $(#[$doc])* $variant($args), )*
         }
 
         impl Op {
-            /// Every operation's name, as written in YAML.
-            pub const NAMES: &'static [&'static str] = &[$($name),*];
+            /// The steps that are not one call of the table, as written in YAML.
+            const COMPOSITE_NAMES: &'static [&'static str] = &[$($name),*];
 
             /// The operation's name, as written in YAML.
             pub fn name(&self) -> &'static str {
-                match self { $( Op::$variant(_) => $name, )* }
+                match self {
+                    Op::Call(call) => call.name(),
+                    $( Op::$variant(_) => $name, )*
+                }
             }
 
             /// Writes the operation as its YAML entry, `name: {arguments}`, into a step's map.
@@ -692,14 +460,20 @@ macro_rules! ops {
                 &self,
                 map: &mut M,
             ) -> Result<(), M::Error> {
-                match self { $( Op::$variant(args) => map.serialize_entry($name, args), )* }
+                match self {
+                    Op::Call(call) => call.serialize_entry(map),
+                    $( Op::$variant(args) => map.serialize_entry($name, args), )*
+                }
             }
 
             /// The operation `name` with its arguments read from `node`; `None` for a name
             /// that is not an operation.
-            fn from_node(name: &str, node: &Node) -> Option<Result<Op, SyntaxError>> {
+            fn from_node(name: &str, node: &Node) -> Option<Result<Op, Vec<SyntaxError>>> {
+                if let Some(call) = CallStep::from_node(name, node) {
+                    return Some(call.map(Op::Call));
+                }
                 Some(match name {
-                    $( $name => node.deserialize().map(Op::$variant), )*
+                    $( $name => node.deserialize().map(Op::$variant).map_err(|e| vec![e]), )*
                     _ => return None,
                 })
             }
@@ -707,63 +481,13 @@ macro_rules! ops {
     };
 }
 
-ops! {
-    /// `socket.socket(family, type)`.
-    "socket" => Socket(SocketArgs),
-    /// `socket.socketpair(family, type)`.
-    "socketpair" => Socketpair(SocketpairArgs),
-    /// `sock.bind(address)`.
-    "bind" => Bind(AddressArgs),
-    /// `sock.listen(backlog)`.
-    "listen" => Listen(ListenArgs),
-    /// `sock.accept()`.
-    "accept" => Accept(AcceptArgs),
-    /// `sock.connect(address)`.
-    "connect" => Connect(AddressArgs),
-    /// `sock.send(data)`.
-    "send" => Send(SendArgs),
-    /// `sock.sendall(data)`.
-    "sendall" => Sendall(SendArgs),
-    /// `sock.sendto(data, address)`.
-    "sendto" => Sendto(SendtoArgs),
-    /// `sock.recv(bufsize, flags)`.
-    "recv" => Recv(RecvArgs),
-    /// `sock.recvfrom(bufsize)`.
-    "recvfrom" => Recvfrom(RecvfromArgs),
-    /// `sock.recvmsg(bufsize, 0, flags)`.
-    "recvmsg" => Recvmsg(RecvmsgArgs),
-    /// `sock.recv_into(buffer, nbytes, flags)`.
-    "recv_into" => RecvInto(RecvIntoArgs),
-    /// `sock.recvfrom_into(buffer, nbytes, flags)`.
-    "recvfrom_into" => RecvfromInto(RecvIntoArgs),
+composite_steps! {
+    /// `sock.setblocking(flag)`: a `settimeout` call.
+    "setblocking" => Setblocking(SetblockingArgs),
     /// recv until exactly `size` bytes have arrived.
     "recv_exact" => RecvExact(RecvExactArgs),
     /// recv until end of stream.
     "recv_until_eof" => RecvUntilEof(RecvUntilEofArgs),
-    /// `sock.shutdown(how)`.
-    "shutdown" => Shutdown(ShutdownArgs),
-    /// `sock.close()`.
-    "close" => Close(SocketRef),
-    /// `sock.getsockname()`.
-    "getsockname" => Getsockname(NameArgs),
-    /// `sock.getpeername()`.
-    "getpeername" => Getpeername(NameArgs),
-    /// `sock.setsockopt(SOL_SOCKET, option, value)`.
-    "setsockopt" => Setsockopt(SetsockoptArgs),
-    /// `sock.getsockopt(SOL_SOCKET, option)`.
-    "getsockopt" => Getsockopt(GetsockoptArgs),
-    /// `sock.setblocking(flag)`.
-    "setblocking" => Setblocking(SetblockingArgs),
-    /// `sock.settimeout(t)`.
-    "settimeout" => Settimeout(SettimeoutArgs),
-    /// `sock.gettimeout()`.
-    "gettimeout" => Gettimeout(SocketRef),
-    /// `sock.getblocking()`.
-    "getblocking" => Getblocking(SocketRef),
-    /// `sock.fileno()`.
-    "fileno" => Fileno(SocketRef),
-    /// `select.poll()`: register the socket for `events`, then `poll(timeout)`.
-    "poll" => Poll(PollArgs),
     /// Raise a named signal (no socket call).
     "signal" => Signal(String),
     /// Wait until a named signal is raised (no socket call).
@@ -772,103 +496,49 @@ ops! {
     "fs" => Fs(super::FsStep),
 }
 
+impl<T: Into<CallStep>> From<T> for Op {
+    fn from(step: T) -> Op {
+        Op::Call(step.into())
+    }
+}
+
 impl Op {
+    /// Every step's name, as written in YAML: the table's operations, then the others.
+    pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+        CallStep::NAMES.iter().chain(Op::COMPOSITE_NAMES).copied()
+    }
+
     /// The socket (actor-local name) this operation acts on, if any.
     pub fn socket(&self) -> Option<&str> {
-        Some(match self {
-            Op::Bind(a) | Op::Connect(a) => &a.socket,
-            Op::Listen(a) => &a.socket,
-            Op::Accept(a) => &a.socket,
-            Op::Send(a) | Op::Sendall(a) => &a.socket,
-            Op::Sendto(a) => &a.socket,
-            Op::Recv(a) => &a.socket,
-            Op::Recvfrom(a) => &a.socket,
-            Op::RecvExact(a) => &a.socket,
-            Op::RecvUntilEof(a) => &a.socket,
-            Op::Shutdown(a) => &a.socket,
-            Op::Close(a) => &a.socket,
-            Op::Getsockname(a) | Op::Getpeername(a) => &a.socket,
-            Op::Setsockopt(a) => &a.socket,
-            Op::Getsockopt(a) => &a.socket,
-            Op::Setblocking(a) => &a.socket,
-            Op::Settimeout(a) => &a.socket,
-            Op::Recvmsg(a) => &a.socket,
-            Op::RecvInto(a) | Op::RecvfromInto(a) => &a.socket,
-            Op::Gettimeout(a) | Op::Getblocking(a) | Op::Fileno(a) => &a.socket,
-            Op::Poll(a) => &a.socket,
-            Op::Socket(_) | Op::Socketpair(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {
-                return None
-            }
-        })
+        match self {
+            Op::Call(call) => call.parts().socket,
+            Op::Setblocking(a) => Some(&a.socket),
+            Op::RecvExact(a) => Some(&a.socket),
+            Op::RecvUntilEof(a) => Some(&a.socket),
+            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
+        }
     }
 
     /// The socket names this operation creates.
     pub fn creates(&self) -> Vec<&str> {
         match self {
-            Op::Socket(a) => vec![&a.name],
-            Op::Socketpair(a) => vec![&a.names[0], &a.names[1]],
-            Op::Accept(a) => vec![&a.name],
-            Op::Bind(_)
-            | Op::Listen(_)
-            | Op::Connect(_)
-            | Op::Send(_)
-            | Op::Sendall(_)
-            | Op::Sendto(_)
-            | Op::Recv(_)
-            | Op::Recvfrom(_)
+            Op::Call(call) => call.names().new.iter().map(String::as_str).collect(),
+            Op::Setblocking(_)
             | Op::RecvExact(_)
             | Op::RecvUntilEof(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Getsockname(_)
-            | Op::Getpeername(_)
-            | Op::Setsockopt(_)
-            | Op::Getsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::Recvmsg(_)
-            | Op::RecvInto(_)
-            | Op::RecvfromInto(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => vec![],
         }
     }
 
-    /// The variable this operation captures an address in, if any.
+    /// The variable this operation captures an address or a count in, if any.
     pub fn captures(&self) -> Option<&str> {
         match self {
-            Op::Accept(a) => a.peer.as_deref(),
-            Op::Recvfrom(a) => a.sender.as_deref(),
-            Op::Getsockname(a) | Op::Getpeername(a) => a.capture.as_deref(),
-            Op::Send(a) => a.capture.as_deref(),
-            Op::Sendto(a) => a.capture.as_deref(),
-            Op::Recvmsg(a) => a.sender.as_deref(),
-            Op::RecvfromInto(a) => a.sender.as_deref(),
-            Op::Socket(_)
-            | Op::Socketpair(_)
-            | Op::Bind(_)
-            | Op::Listen(_)
-            | Op::Connect(_)
-            | Op::Sendall(_)
-            | Op::Recv(_)
+            Op::Call(call) => call.names().capture.as_deref(),
+            Op::Setblocking(_)
             | Op::RecvExact(_)
             | Op::RecvUntilEof(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Setsockopt(_)
-            | Op::Getsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::RecvInto(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => None,
@@ -877,39 +547,16 @@ impl Op {
 
     /// True when what this operation [captures](Op::captures) is a count, not an address.
     pub fn captures_a_count(&self) -> bool {
-        matches!(self, Op::Send(_) | Op::Sendto(_))
+        matches!(self, Op::Call(call) if call.captured() == Some(Captured::Count))
     }
 
     /// The addresses this operation reads.
     pub fn addresses(&self) -> Vec<&AddressExpr> {
         match self {
-            Op::Bind(a) | Op::Connect(a) => vec![&a.address],
-            Op::Sendto(a) => vec![&a.address],
-            Op::Socket(_)
-            | Op::Socketpair(_)
-            | Op::Listen(_)
-            | Op::Accept(_)
-            | Op::Send(_)
-            | Op::Sendall(_)
-            | Op::Recv(_)
-            | Op::Recvfrom(_)
+            Op::Call(call) => call.parts().addresses,
+            Op::Setblocking(_)
             | Op::RecvExact(_)
             | Op::RecvUntilEof(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Getsockname(_)
-            | Op::Getpeername(_)
-            | Op::Setsockopt(_)
-            | Op::Getsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::Recvmsg(_)
-            | Op::RecvInto(_)
-            | Op::RecvfromInto(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => vec![],
@@ -920,32 +567,10 @@ impl Op {
     /// receives into.
     pub fn payload(&self) -> Option<&Payload> {
         match self {
-            Op::Send(a) | Op::Sendall(a) => Some(&a.data),
-            Op::Sendto(a) => Some(&a.data),
-            Op::RecvInto(a) | Op::RecvfromInto(a) => Some(&a.buffer),
-            Op::Socket(_)
-            | Op::Socketpair(_)
-            | Op::Bind(_)
-            | Op::Listen(_)
-            | Op::Accept(_)
-            | Op::Connect(_)
-            | Op::Recv(_)
-            | Op::Recvfrom(_)
+            Op::Call(call) => call.parts().payload,
+            Op::Setblocking(_)
             | Op::RecvExact(_)
             | Op::RecvUntilEof(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Getsockname(_)
-            | Op::Getpeername(_)
-            | Op::Setsockopt(_)
-            | Op::Getsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::Recvmsg(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
             | Op::Signal(_)
             | Op::Wait(_)
             | Op::Fs(_) => None,
@@ -956,136 +581,32 @@ impl Op {
     /// may return.
     pub fn bufsize(&self) -> Option<usize> {
         match self {
-            Op::Recv(a) => Some(a.bufsize),
-            Op::Recvfrom(a) => Some(a.bufsize),
+            Op::Call(call) => call.parts().bufsize,
             Op::RecvExact(a) => Some(a.bufsize),
             Op::RecvUntilEof(a) => Some(a.bufsize),
-            Op::Recvmsg(a) => Some(a.bufsize),
-            // The buffer is the step's payload; its size bounds nothing the call returns.
-            Op::RecvInto(_) | Op::RecvfromInto(_) => None,
-            Op::Socket(_)
-            | Op::Socketpair(_)
-            | Op::Bind(_)
-            | Op::Listen(_)
-            | Op::Accept(_)
-            | Op::Connect(_)
-            | Op::Send(_)
-            | Op::Sendall(_)
-            | Op::Sendto(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Getsockname(_)
-            | Op::Getpeername(_)
-            | Op::Setsockopt(_)
-            | Op::Getsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => None,
+            Op::Setblocking(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
         }
     }
 
     /// What kind of value a successful call returns, for checking `expect`.
     pub fn returns(&self) -> Returns {
         match self {
-            Op::Send(_) | Op::Sendto(_) => Returns::Count,
-            Op::Recv(_) | Op::RecvExact(_) | Op::RecvUntilEof(_) => Returns::Data,
-            Op::Recvfrom(_) => Returns::DataAndAddress,
-            Op::Accept(_) | Op::Getsockname(_) | Op::Getpeername(_) => Returns::Address,
+            Op::Call(call) => call.returns(),
+            Op::RecvExact(_) | Op::RecvUntilEof(_) => Returns::Data,
             Op::Fs(super::FsStep::Stat(_)) => Returns::File,
-            Op::Getsockopt(_) | Op::Getblocking(_) | Op::Fileno(_) => Returns::Value,
-            Op::Recvmsg(_) => Returns::Message,
-            Op::RecvInto(_) => Returns::Filled,
-            Op::RecvfromInto(_) => Returns::FilledFrom,
-            Op::Gettimeout(_) => Returns::Timeout,
-            Op::Poll(_) => Returns::Events,
-            Op::Socket(_)
-            | Op::Socketpair(_)
-            | Op::Bind(_)
-            | Op::Listen(_)
-            | Op::Connect(_)
-            | Op::Sendall(_)
-            | Op::Shutdown(_)
-            | Op::Close(_)
-            | Op::Setsockopt(_)
-            | Op::Setblocking(_)
-            | Op::Settimeout(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => Returns::Nothing,
+            Op::Setblocking(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => Returns::Nothing,
         }
     }
 
     fn add_needs(&self, needs: &mut Capabilities) {
-        // What the operation needs whatever its arguments (the table says it once); a step
-        // that is not a socket call (`recv_exact`, `wait`…) needs nothing there.
-        needs
-            .features
-            .extend(crate::operation::needs_of(self.name()).iter().copied());
         match self {
-            Op::Socket(a) => {
-                needs.families.insert(a.family);
-                needs.types.insert(a.kind);
-                needs.features.insert(Feature::UnboundSockets);
-            }
-            Op::Socketpair(a) => {
-                needs.families.insert(a.family);
-                needs.types.insert(a.kind);
-            }
-            Op::Listen(ListenArgs { backlog, .. }) => {
-                if backlog.is_some() {
-                    needs.features.insert(Feature::Backlog);
-                }
-            }
-            Op::Recv(RecvArgs { flags, .. })
-            | Op::Recvmsg(RecvmsgArgs { flags, .. })
-            | Op::RecvInto(RecvIntoArgs { flags, .. })
-            | Op::RecvfromInto(RecvIntoArgs { flags, .. }) => {
-                if !flags.is_empty() {
-                    needs.features.insert(Feature::RecvFlags);
-                }
-            }
-            Op::Setsockopt(SetsockoptArgs { option, .. })
-            | Op::Getsockopt(GetsockoptArgs { option, .. }) => {
-                needs.options.insert(*option);
-            }
+            Op::Call(call) => call.add_needs(needs),
             Op::Setblocking(a) => {
                 if !a.blocking {
                     needs.features.insert(Feature::NonBlockingMode);
                 }
             }
-            Op::Settimeout(a) => {
-                needs.features.insert(match a.timeout {
-                    Some(t) if t.is_zero() => Feature::NonBlockingMode,
-                    None | Some(_) => Feature::TimeoutMode,
-                });
-            }
-            // Nothing beyond what the table says.
-            Op::Bind(_)
-            | Op::Shutdown(_)
-            | Op::Accept(_)
-            | Op::Connect(_)
-            | Op::Send(_)
-            | Op::Sendall(_)
-            | Op::Sendto(_)
-            | Op::Recvfrom(_)
-            | Op::RecvExact(_)
-            | Op::RecvUntilEof(_)
-            | Op::Close(_)
-            | Op::Getsockname(_)
-            | Op::Getpeername(_)
-            | Op::Gettimeout(_)
-            | Op::Getblocking(_)
-            | Op::Fileno(_)
-            | Op::Poll(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => {}
+            Op::RecvExact(_) | Op::RecvUntilEof(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {}
         }
     }
 }
@@ -1315,14 +836,18 @@ impl ParsedStep {
                     )),
                     Some(parsed) => {
                         op_name = Some(name);
-                        parsed.map(|parsed| op = Some(parsed))
+                        match parsed {
+                            Ok(parsed) => op = Some(parsed),
+                            Err(mistakes) => errors.extend(mistakes),
+                        }
+                        Ok(())
                     }
                     None => Err(error(
                         key.location(),
                         format!(
                             "unknown step `{name}`, expected one of {}{}",
-                            Op::NAMES.join(", "),
-                            did_you_mean(name, Op::NAMES.iter().chain(STEP_KEYS).copied())
+                            Op::names().collect::<Vec<_>>().join(", "),
+                            did_you_mean(name, Op::names().chain(STEP_KEYS.iter().copied()))
                         ),
                     )),
                 },
@@ -1336,7 +861,7 @@ impl ParsedStep {
                 node.location(),
                 format!(
                     "step has no operation: expected one of {}",
-                    Op::NAMES.join(", ")
+                    Op::names().collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
@@ -1348,8 +873,8 @@ impl ParsedStep {
 }
 
 /// A duration written as text: `5s`, `250ms`, `1m`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct DurationText(pub Duration);
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationText(pub Duration);
 
 impl<'de> Deserialize<'de> for DurationText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

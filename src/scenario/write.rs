@@ -1,7 +1,10 @@
 //! Scenarios written back as YAML: the model serialised, never formatted by hand, so that what a
 //! property or the differential test writes is a scenario the loader reads back as the same model.
 
-use super::{Actor, AddressExpr, Count, CountRange, Expect, OptionValue, Payload, Scenario, Step};
+use super::{
+    Actor, AddressExpr, Count, CountRange, DurationText, Expect, OptionValue, Payload, Scenario,
+    Step,
+};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::time::Duration;
@@ -101,8 +104,6 @@ impl Serialize for Step {
 }
 
 /// A duration as the format writes it: `5s`, `250ms`.
-struct DurationText(Duration);
-
 impl Serialize for DurationText {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(&humantime::format_duration(self.0))
