@@ -465,6 +465,9 @@ class Driver {
 
   async write(entry, data) {
     const socket = this.streamOf(entry, 'send');
+    // An 'error' Node emitted since the last call (a reset it read, say) is this socket's
+    // pending error: Node destroyed the socket with it, so it is what the next call reports.
+    if (entry.error) throw entry.takeError();
     await new Promise((resolve, reject) => {
       socket.write(data, (err) => {
         if (err) {
@@ -542,10 +545,12 @@ class Driver {
       if (entry.error) throw entry.takeError();
       if (entry.ended) return Buffer.alloc(0);
       if (socket.destroyed) {
+        // Node raises nothing here: read() returns null and the stream stays silent for ever.
+        // Rather than wait out the step, say so (not an error code of Node's own).
         const err = new Error(
-          'the net.Socket is destroyed: read() returns null, and neither data nor end will come'
+          "net.Socket is destroyed (Node destroyed it after its 'error' event): read() returns null, and neither data nor 'end' will ever come"
         );
-        err.code = 'ERR_STREAM_DESTROYED';
+        err.code = 'ERR_SOCKSPEC_DRIVER_DESTROYED_STREAM';
         throw err;
       }
       const waiting = entry.waitChange();
@@ -620,6 +625,7 @@ class Driver {
       throw new Unsupported(`Node has no shutdown(${request.how}): socket.end() shuts down writing only`);
     }
     const socket = this.streamOf(entry, 'shutdown');
+    if (entry.error) throw entry.takeError();
     await new Promise((resolve, reject) => {
       socket.end((err) => {
         if (err) {
