@@ -1,7 +1,8 @@
 //! Every fixture against every implementation, each its own test:
 //! `reference::tcp::server::bind_port_in_use_by_listener` runs
 //! `fixtures/tcp/server/bind-port-in-use-by-listener.yaml`
-//! against the reference implementation; `std::…` and `python::…` against the others.
+//! against the reference implementation; `std::…`, `python::…` and `node::…` against the others
+//! (a driver whose program is not installed, such as `node`, is skipped with a message).
 //!
 //! Fixtures are found when the test binary runs, so a new YAML file is a new test with no
 //! rebuild. A fixture that does not load is a failing test that prints every error with its
@@ -37,6 +38,18 @@ fn main() {
         let implementation = match implementation {
             Ok(implementation) => implementation,
             Err(message) => {
+                // A driver whose program is not installed (`node` on a machine without Node.js)
+                // is skipped, saying so; `.ci/run` installs what it can.
+                if let Some(program) = missing_program(root, &name) {
+                    eprintln!(
+                        "skipped: the `{name}` driver's fixtures (`{program}` is not installed)"
+                    );
+                    trials.push(
+                        Trial::test(format!("{name}::not_installed"), || Ok(()))
+                            .with_ignored_flag(true),
+                    );
+                    continue;
+                }
                 // A driver that cannot start fails one test that says why, not one per fixture.
                 trials.push(Trial::test(format!("{name}::handshake"), move || {
                     Err(Failed::from(message))
@@ -85,4 +98,23 @@ fn main() {
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// The program a configured driver's command starts (its first word), when it is not found on
+/// `PATH`.
+fn missing_program(root: &Path, name: &str) -> Option<String> {
+    let config =
+        sockspec::driver::load_config(&root.join(sockspec::registry::DEFAULT_DRIVERS)).ok()?;
+    let program = config
+        .get(name)?
+        .command
+        .split_whitespace()
+        .next()?
+        .to_string();
+    if program.contains('/') {
+        return (!root.join(&program).exists()).then_some(program);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join(&program).is_file());
+    (!found).then_some(program)
 }

@@ -143,6 +143,36 @@ fn driver_check_passes_the_cpython_driver() {
 }
 
 #[test]
+fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("skipped: node is not installed (apt-get install nodejs)");
+        return;
+    }
+    let (code, report) = driver_check("node drivers/node/sockspec_driver.js");
+    assert!(
+        report.contains("13 checks: 5 passed, 3 failed, 5 skipped"),
+        "{report}"
+    );
+    assert_eq!(code, Some(1), "{report}");
+    for expected in [
+        "ok    handshake: node ",
+        "ok    an unknown op is answered `unsupported`",
+        "ok    `bye` is answered and the driver exits with status 0",
+        "ok    a TCP connection",
+        "ok    shutdown",
+        // Node delivers whole datagrams and has no receive size to truncate them to.
+        "[unsupported] actor datagrams, step 7 (recvfrom",
+        // Binding a Node stream socket is server.listen(): it listens from bind on
+        // (expectations/node.yaml, tcp/client/connect-to-bound-but-not-listening-socket-is-refused).
+        "[fail] actor errors, step 6 (connect, driver-check/errors.yaml:12): expected error ECONNREFUSED, got success",
+        // Node has no poll.
+        "[unsupported] actor receiving, step 7 (poll",
+    ] {
+        assert!(report.contains(expected), "no `{expected}` in:\n{report}");
+    }
+}
+
+#[test]
 fn driver_check_names_the_request_a_broken_driver_gets_wrong_and_goes_on() {
     let (code, report) = driver_check("python3 tests/drivers/merges_datagrams.py");
     assert_eq!(code, Some(1), "{report}");
