@@ -13,17 +13,16 @@ use sockspec::properties::search::{
     EVERY_STREAM,
 };
 use sockspec::properties::{
-    regression_path, regressions_dir, render, stream_bytes, Action, AfterClose, ClosedSocket,
-    DatagramTransport, End, Expected, Observed, Payload, Ran, Setup, StreamTransport,
-    SOCKETPAIR_CHUNK,
+    closed_socket_refuses_everything, regression_path, regressions_dir, render, stream_bytes,
+    Action, AfterClose, ClosedSocket, DatagramTransport, End, Expected, Observed, Payload, Ran,
+    Setup, StreamTransport, SOCKETPAIR_CHUNK,
 };
 use sockspec::requirements::Requirements;
 use sockspec::scenario::{parse, to_yaml, Scenario, ScenarioPath};
-use sockspec::vocab::{Address, Family, Mode, Shutdown, SockError, SocketOption, SocketType};
+use sockspec::vocab::{Address, Family, Shutdown, SockError, SocketType};
 use std::net::Ipv4Addr;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 mod common;
 use common::{content, root};
@@ -66,6 +65,49 @@ fn every_operation_on_a_closed_socket_fails_with_ebadf() {
         check_closed(implementation, &config(cases() * 2)).unwrap();
     }
     check_closed(python().as_ref(), &config((cases() / 2).max(2))).unwrap();
+}
+
+#[test]
+fn the_close_property_tries_every_operation_that_acts_on_a_socket() {
+    let tried: Vec<&str> = AfterClose::every(Family::Inet)
+        .iter()
+        .map(|group| group[0].0.name())
+        .collect();
+    // Every operation of the table but the two that make sockets.
+    let acting: Vec<&str> = sockspec::operation::Call::NAMES
+        .iter()
+        .copied()
+        .filter(|name| !["socket", "socketpair"].contains(name))
+        .collect();
+    assert_eq!(tried, acting);
+}
+
+#[test]
+fn every_call_on_a_closed_socket_of_every_history_gives_what_the_spec_says() {
+    for family in [Family::Inet, Family::Inet6, Family::Unix] {
+        for kind in [SocketType::Stream, SocketType::Dgram] {
+            for setup in Setup::ALL {
+                let target = ClosedSocket {
+                    family,
+                    kind,
+                    setup,
+                };
+                if target.is_possible() {
+                    for implementation in [
+                        &sockspec::reference::Reference as &dyn Implementation,
+                        python().as_ref(),
+                    ] {
+                        closed_socket_refuses_everything(
+                            implementation,
+                            target,
+                            &every_after_close(family),
+                        )
+                        .unwrap_or_else(|c| panic!("{target:?}: {}", c.message));
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -291,18 +333,9 @@ fn assert_reads_back(property: &str, scenario: &Scenario, requirements: &Require
     assert_eq!(again, text);
 }
 
-/// Every operation the close property tries after `close`.
-fn every_after_close() -> Vec<AfterClose> {
-    let mut ops = AfterClose::PLAIN.to_vec();
-    ops.extend([
-        AfterClose::SetMode(Mode::Blocking),
-        AfterClose::SetMode(Mode::NonBlocking),
-        AfterClose::SetMode(Mode::Timeout(Duration::from_millis(1500))),
-    ]);
-    ops.extend([Shutdown::Read, Shutdown::Write, Shutdown::Both].map(AfterClose::Shutdown));
-    ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Setsockopt(o)));
-    ops.extend(SocketOption::ALL.iter().map(|&o| AfterClose::Getsockopt(o)));
-    ops
+/// Every call the close property tries after `close` on a socket of `family`.
+fn every_after_close(family: Family) -> Vec<AfterClose> {
+    AfterClose::every(family).concat()
 }
 
 /// Calls of the interleaving property with every kind of action, expected outcome and observed
@@ -561,9 +594,9 @@ fn every_kind_of_counterexample_reads_back_as_the_same_scenario() {
     for host in [Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(127, 200, 3, 254)] {
         assert_reads_back(render::NAMES_PROPERTY, &render::names(host), &requirements);
     }
-    let ops = every_after_close();
     let mut targets = 0;
     for family in [Family::Inet, Family::Inet6, Family::Unix] {
+        let ops = every_after_close(family);
         for kind in [SocketType::Stream, SocketType::Dgram] {
             for setup in Setup::ALL {
                 let target = ClosedSocket {

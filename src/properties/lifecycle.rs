@@ -11,12 +11,11 @@
 //! not as a scenario: `super::render` writes that, and `super` puts the two together.
 
 use super::base::{bounded, call, local_address, open_two, stream_pair, StreamTransport};
-use crate::implementation::{Handle, Implementation, Plain, Session};
-use crate::operation::{Bytes, RecvIntoCall, RecvfromIntoCall, RecvmsgCall};
-use crate::vocab::{
-    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
-};
-use nix::errno::Errno::{ECONNRESET, ENOTCONN, EPIPE};
+use crate::implementation::{dispatch, Handle, Implementation, Plain, Session};
+use crate::operation::{Bytes, Reply};
+use crate::scenario::{AddressExpr, CallStep, Resolve, SampleContext};
+use crate::vocab::{Address, ErrorCode, Family, RecvFlags, Shutdown, SockError, SocketType};
+use nix::errno::Errno::{EBADF, ECONNRESET, ENOTCONN, EPIPE};
 use std::path::Path;
 use std::time::Duration;
 
@@ -76,69 +75,61 @@ impl ClosedSocket {
     }
 }
 
-/// An operation tried on a closed socket.
+/// A call tried on a closed socket: a sample of an operation of the table that acts on a
+/// socket ([`CallStep::samples`]), so that every operation is tried, a new one included.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AfterClose(pub CallStep);
+
+/// What the spec says a call on a closed socket gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterClose {
-    /// `bind` to a fresh address of the family.
-    Bind,
-    /// `listen()`.
-    Listen,
-    /// `accept()`.
-    Accept,
-    /// `connect` to an address of the family.
-    Connect,
-    /// `send(b"x")`.
-    Send,
-    /// `sendall(b"x")`.
-    Sendall,
-    /// `sendto(b"x", address)`.
-    Sendto,
-    /// `recv(16)`.
-    Recv,
-    /// `recvfrom(16)`.
-    Recvfrom,
-    /// `recvmsg(16)`.
-    Recvmsg,
-    /// `recv_into(bytearray(b"xxxx"))`.
-    RecvInto,
-    /// `recvfrom_into(bytearray(b"xxxx"))`.
-    RecvfromInto,
-    /// `shutdown(how)`.
-    Shutdown(Shutdown),
-    /// `getsockname()`.
-    Getsockname,
-    /// `getpeername()`.
-    Getpeername,
-    /// `setsockopt(option, 1)`.
-    Setsockopt(SocketOption),
-    /// `getsockopt(option)`.
-    Getsockopt(SocketOption),
-    /// `setblocking` / `settimeout`.
-    SetMode(Mode),
-    /// `close()` again: the one operation that succeeds (`close.twice`).
-    Close,
+pub enum ClosedOutcome {
+    /// It fails with `EBADF` (`close.use-after-close`).
+    Ebadf,
+    /// It succeeds: `close` again (`close.twice`), and `gettimeout`/`getblocking`, which read
+    /// what the socket object keeps (`modes.closed-socket`).
+    Succeeds,
+    /// It returns this value: `fileno` is -1 (`close.fileno`).
+    Value(i64),
+    /// It is refused before any system call: `poll` has no descriptor to register
+    /// (`readiness.poll.closed`).
+    Rejected,
 }
 
 impl AfterClose {
-    /// The calls without an argument to draw (every kind but `shutdown`, the options and the
-    /// modes).
-    pub const PLAIN: [AfterClose; 15] = [
-        AfterClose::Bind,
-        AfterClose::Listen,
-        AfterClose::Accept,
-        AfterClose::Connect,
-        AfterClose::Send,
-        AfterClose::Sendall,
-        AfterClose::Sendto,
-        AfterClose::Recv,
-        AfterClose::Recvfrom,
-        AfterClose::Recvmsg,
-        AfterClose::RecvInto,
-        AfterClose::RecvfromInto,
-        AfterClose::Getsockname,
-        AfterClose::Getpeername,
-        AfterClose::Close,
-    ];
+    /// Every call to try on a closed socket of `family`, grouped by operation; their address
+    /// is [`closed_address`] of the family.
+    pub fn every(family: Family) -> Vec<Vec<AfterClose>> {
+        let context = SampleContext {
+            socket: "s".to_string(),
+            address: closed_address(family),
+        };
+        CallStep::samples(&context)
+            .into_iter()
+            .map(|group| group.into_iter().map(AfterClose).collect())
+            .collect()
+    }
+
+    /// What the call must give. The operations that do not fail with `EBADF` are named here,
+    /// each with its requirement: a new operation is expected to fail like the others until
+    /// the spec says otherwise.
+    pub fn expected(&self) -> ClosedOutcome {
+        match self.0.name() {
+            "close" | "gettimeout" | "getblocking" => ClosedOutcome::Succeeds,
+            "fileno" => ClosedOutcome::Value(-1),
+            "poll" => ClosedOutcome::Rejected,
+            _ => ClosedOutcome::Ebadf,
+        }
+    }
+}
+
+/// The address calls on a closed socket of `family` use: loopback, or `after-close.sock` in
+/// the scenario's directory.
+pub fn closed_address(family: Family) -> AddressExpr {
+    match family {
+        Family::Inet => AddressExpr::Literal(Address::from(("127.0.0.1", 0))),
+        Family::Inet6 => AddressExpr::Literal(Address::from(("::1", 0))),
+        Family::Unix => AddressExpr::UnixName("after-close.sock".to_string()),
+    }
 }
 
 /// Builds the socket `target` describes in `session`; returns it.
@@ -194,60 +185,47 @@ fn set_up(session: &dyn Session, target: ClosedSocket, dir: &Path) -> Result<Han
     }
 }
 
-/// `recv_into` of a four-byte buffer on `socket`.
-fn into(socket: Handle) -> RecvIntoCall {
-    RecvIntoCall {
-        buffer: Bytes(b"xxxx".to_vec()),
-        handle: socket,
-        nbytes: 0,
-        flags: RecvFlags::default(),
-    }
-}
-
-/// Runs `op` on the closed `socket`.
+/// Makes `op` on the closed `socket`.
 fn try_after_close(
     session: &dyn Session,
     socket: Handle,
-    op: AfterClose,
-    family: Family,
+    op: &AfterClose,
     dir: &Path,
-) -> Result<(), SockError> {
-    let somewhere = || local_address(family, dir, "after-close.sock");
-    match op {
-        AfterClose::Bind => Plain(session).bind(socket, &somewhere()),
-        AfterClose::Listen => Plain(session).listen(socket, None),
-        AfterClose::Accept => Plain(session).accept(socket).map(drop),
-        AfterClose::Connect => Plain(session).connect(socket, &somewhere()),
-        AfterClose::Send => Plain(session).send(socket, b"x").map(drop),
-        AfterClose::Sendall => Plain(session).sendall(socket, b"x"),
-        AfterClose::Sendto => Plain(session).sendto(socket, b"x", &somewhere()).map(drop),
-        AfterClose::Recv => Plain(session)
-            .recv(socket, 16, RecvFlags::default())
-            .map(drop),
-        AfterClose::Recvfrom => Plain(session).recvfrom(socket, 16).map(drop),
-        AfterClose::Recvmsg => session
-            .recvmsg(&RecvmsgCall {
-                handle: socket,
-                bufsize: 16,
-                flags: RecvFlags::default(),
-            })
-            .map(drop),
-        AfterClose::RecvInto => session.recv_into(&into(socket)).map(drop),
-        AfterClose::RecvfromInto => session
-            .recvfrom_into(&RecvfromIntoCall {
-                buffer: into(socket).buffer,
-                handle: socket,
-                nbytes: 0,
-                flags: RecvFlags::default(),
-            })
-            .map(drop),
-        AfterClose::Shutdown(how) => Plain(session).shutdown(socket, how),
-        AfterClose::Getsockname => Plain(session).getsockname(socket).map(drop),
-        AfterClose::Getpeername => Plain(session).getpeername(socket).map(drop),
-        AfterClose::Setsockopt(option) => Plain(session).setsockopt(socket, option, 1),
-        AfterClose::Getsockopt(option) => Plain(session).getsockopt(socket, option).map(drop),
-        AfterClose::SetMode(mode) => Plain(session).set_mode(socket, mode),
-        AfterClose::Close => Plain(session).close(socket),
+) -> Result<Reply, SockError> {
+    let call = op.0.to_call(&mut OnClosed { socket, dir })?;
+    dispatch(session, &call)
+}
+
+/// The names of a call on a closed socket: the socket itself, and a path in the property's
+/// directory for a Unix address.
+struct OnClosed<'a> {
+    socket: Handle,
+    dir: &'a Path,
+}
+
+impl Resolve for OnClosed<'_> {
+    type Error = SockError;
+
+    fn socket(&mut self, _: &str) -> Result<Handle, SockError> {
+        Ok(self.socket)
+    }
+
+    fn address(&mut self, expr: &AddressExpr) -> Result<Address, SockError> {
+        match expr {
+            AddressExpr::Literal(address) => Ok(address.clone()),
+            AddressExpr::UnixName(name) => Ok(Address::UnixPath(self.dir.join(name))),
+            other => Err(SockError {
+                code: ErrorCode::Broken,
+                message: format!("the close property has no address for `{other}`"),
+            }),
+        }
+    }
+
+    fn payload(&mut self, payload: &crate::scenario::Payload) -> Result<Bytes, SockError> {
+        payload.bytes().map(Bytes).map_err(|e| SockError {
+            code: ErrorCode::Broken,
+            message: e.to_string(),
+        })
     }
 }
 
@@ -270,20 +248,39 @@ pub(super) fn closed_socket_refuses_everything(
     call("close", Plain(session).close(socket))?;
     let (result, _) =
         crate::implementation::within(AFTER_CLOSE_LIMIT, &[(session, socket)], || {
-            for (i, &op) in ops.iter().enumerate() {
-                let outcome = try_after_close(session, socket, op, target.family, dir.path());
-                let step = format!("{op:?} (#{} after close)", i + 1);
-                match (op, outcome) {
-                    (AfterClose::Close, Ok(())) => {}
-                    (AfterClose::Close, Err(e)) => {
-                        return Err(format!("{step} failed with {e}; closing twice succeeds"))
-                    }
-                    (_, Err(e)) if e.code == ErrorCode::errno(nix::errno::Errno::EBADF) => {}
+            for (i, op) in ops.iter().enumerate() {
+                let outcome = try_after_close(session, socket, op, dir.path());
+                let step = format!("{} (#{} after close)", op.0.name(), i + 1);
+                match (op.expected(), outcome) {
                     // An operation the implementation cannot express says so; it proves nothing.
                     (_, Err(e)) if e.code == ErrorCode::Unsupported => {}
-                    (_, Err(e)) => return Err(format!("{step} failed with {e}, not EBADF")),
-                    (_, Ok(())) => {
-                        return Err(format!("{step} succeeded; it should fail with EBADF"))
+                    (ClosedOutcome::Ebadf, Err(e)) if e.code == ErrorCode::errno(EBADF) => {}
+                    (ClosedOutcome::Ebadf, Err(e)) => {
+                        return Err(format!("{step} failed with {e}, not EBADF"))
+                    }
+                    (ClosedOutcome::Ebadf, Ok(reply)) => {
+                        return Err(format!(
+                            "{step} succeeded ({}); it should fail with EBADF",
+                            reply.to_json()
+                        ))
+                    }
+                    (ClosedOutcome::Succeeds, Ok(_)) => {}
+                    (ClosedOutcome::Value(v), Ok(Reply::Fileno(n))) if n == v => {}
+                    (ClosedOutcome::Value(v), Ok(reply)) => {
+                        return Err(format!("{step} returned {}, not {v}", reply.to_json()))
+                    }
+                    (ClosedOutcome::Rejected, Err(e)) if e.code == ErrorCode::Rejected => {}
+                    (ClosedOutcome::Rejected, Ok(reply)) => {
+                        return Err(format!(
+                            "{step} returned {}; it should be refused (`rejected`)",
+                            reply.to_json()
+                        ))
+                    }
+                    (ClosedOutcome::Succeeds | ClosedOutcome::Value(_), Err(e)) => {
+                        return Err(format!("{step} failed with {e}; it should succeed"))
+                    }
+                    (ClosedOutcome::Rejected, Err(e)) => {
+                        return Err(format!("{step} failed with {e}, not `rejected`"))
                     }
                 }
             }

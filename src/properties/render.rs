@@ -4,18 +4,15 @@
 
 use super::base::{chunk_of, DatagramTransport, Payload, StreamTransport};
 use super::lifecycle::{
-    self, Action, AfterClose, ClosedSocket, End, Expected, Observed, Ran, Setup,
+    self, Action, AfterClose, ClosedOutcome, ClosedSocket, End, Expected, Observed, Ran, Setup,
 };
 use crate::scenario::Op as Do;
 use crate::scenario::{
     steps, Actor, AddressExpr, CountRange, Expect, ExpectFields, Names, OptionValue,
-    Payload as Data, RecvExactArgs, Scenario, SetblockingArgs, Step, Timeout,
+    Payload as Data, RecvExactArgs, Scenario, Step,
 };
-use crate::vocab::{
-    Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SocketOption, SocketType,
-};
+use crate::vocab::{Address, ErrorCode, Family, RecvFlags, Shutdown, SocketOption, SocketType};
 use nix::errno::Errno;
-use std::time::Duration;
 
 /// The stream property's name over `transport`: its own over a socketpair, whose scenario has
 /// another shape (and so its own file).
@@ -482,67 +479,20 @@ pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
         }
     }
     steps.push(close("s"));
-    let somewhere = || local_address(family, "after-close.sock");
-    let x = || Data::Text("x".to_string());
-    for &op in ops {
-        let step = match op {
-            AfterClose::Bind => bind("s", somewhere()),
-            AfterClose::Listen => listen("s"),
-            AfterClose::Accept => accept("s", "never", None),
-            AfterClose::Connect => connect("s", somewhere()),
-            AfterClose::Send => send("s", x()),
-            AfterClose::Sendall => sendall("s", x()),
-            AfterClose::Sendto => sendto("s", x(), somewhere()),
-            AfterClose::Recv => recv("s", 16),
-            AfterClose::Recvfrom => recvfrom("s", 16),
-            AfterClose::Recvmsg => step(steps::Recvmsg {
-                handle: "s".to_string(),
-                bufsize: 16,
-                flags: RecvFlags::default(),
-                names: Names::none(),
-            }),
-            AfterClose::RecvInto => step(steps::RecvInto {
-                buffer: Data::Text("xxxx".to_string()),
-                handle: "s".to_string(),
-                nbytes: 0,
-                flags: RecvFlags::default(),
-                names: Names::none(),
-            }),
-            AfterClose::RecvfromInto => step(steps::RecvfromInto {
-                buffer: Data::Text("xxxx".to_string()),
-                handle: "s".to_string(),
-                nbytes: 0,
-                flags: RecvFlags::default(),
-                names: Names::none(),
-            }),
-            AfterClose::Shutdown(how) => shutdown("s", how),
-            AfterClose::Getsockname => getsockname("s", None),
-            AfterClose::Getpeername => getpeername("s"),
-            AfterClose::Setsockopt(option) => setsockopt("s", option, 1),
-            AfterClose::Getsockopt(option) => step(steps::Getsockopt {
-                handle: "s".to_string(),
-                option,
-                names: Names::none(),
-            }),
-            AfterClose::SetMode(Mode::Blocking) => settimeout("s", None),
-            AfterClose::SetMode(Mode::NonBlocking) => Step::new(Do::Setblocking(SetblockingArgs {
-                socket: "s".to_string(),
-                blocking: false,
-            })),
-            // In whole milliseconds, as the scenario format writes a timeout.
-            AfterClose::SetMode(Mode::Timeout(t)) => settimeout(
-                "s",
-                Some(Duration::from_millis(
-                    u64::try_from(t.as_millis()).unwrap_or(u64::MAX),
-                )),
-            ),
-            AfterClose::Close => close("s"),
+    for op in ops {
+        let expect = match op.expected() {
+            ClosedOutcome::Ebadf => expect_error(Errno::EBADF),
+            ClosedOutcome::Succeeds => ExpectFields::default(),
+            ClosedOutcome::Value(v) => ExpectFields {
+                value: Some(OptionValue(v)),
+                ..ExpectFields::default()
+            },
+            ClosedOutcome::Rejected => ExpectFields {
+                error: Some(ErrorCode::Rejected),
+                ..ExpectFields::default()
+            },
         };
-        steps.push(if op == AfterClose::Close {
-            step
-        } else {
-            step.expecting(expect_error(Errno::EBADF))
-        });
+        steps.push(step(op.0.clone()).expecting(expect));
     }
     scenario(
         CLOSED_PROPERTY,
@@ -552,14 +502,6 @@ pub fn closed(target: ClosedSocket, ops: &[AfterClose]) -> Scenario {
         &["close.use-after-close", "close.twice"],
         vec![("main", steps)],
     )
-}
-
-fn settimeout(socket: &str, timeout: Option<Duration>) -> Step {
-    step(steps::Settimeout {
-        handle: socket.to_string(),
-        timeout: Timeout(timeout),
-        names: Names::none(),
-    })
 }
 
 /// The scenario of the interleaving property, replaying the calls it made (`ran`): calls that

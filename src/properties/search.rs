@@ -7,12 +7,11 @@ use super::{
     Payload, Setup, StreamTransport,
 };
 use crate::implementation::{Feature, Implementation};
-use crate::vocab::{Family, Mode, Shutdown, SocketOption, SocketType};
+use crate::vocab::{Capabilities, Family, SocketType};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// How to search: how many cases, how long to shrink, from which seed, and where a
 /// counterexample's scenario is written.
@@ -204,41 +203,28 @@ pub fn closed_socket() -> impl Strategy<Value = ClosedSocket> {
         .prop_filter("a possible history", ClosedSocket::is_possible)
 }
 
-/// One call to try on a closed socket.
-pub fn after_close() -> impl Strategy<Value = AfterClose> {
-    let how = prop::sample::select(vec![Shutdown::Read, Shutdown::Write, Shutdown::Both]);
-    let option = prop::sample::select(SocketOption::ALL.to_vec());
-    let mode = prop_oneof![
-        Just(Mode::Blocking),
-        Just(Mode::NonBlocking),
-        (1u64..5000).prop_map(|ms| Mode::Timeout(Duration::from_millis(ms))),
-    ];
-    // Weighted so that each of the sixteen kinds of call is about as likely as another.
-    prop_oneof![
-        12 => prop::sample::select(AfterClose::PLAIN.to_vec()),
-        1 => how.prop_map(AfterClose::Shutdown),
-        1 => option.clone().prop_map(AfterClose::Setsockopt),
-        1 => option.prop_map(AfterClose::Getsockopt),
-        1 => mode.prop_map(AfterClose::SetMode),
-    ]
+/// One call to try on a closed socket of `family`: an operation drawn evenly, then one of its
+/// samples (so that `setsockopt`, tried with every option, is no likelier than `listen`).
+pub fn after_close(family: Family) -> impl Strategy<Value = AfterClose> {
+    prop::sample::select(AfterClose::every(family)).prop_flat_map(prop::sample::select)
 }
 
-/// Whether the implementation can express the operation at all (else it is left out).
-pub fn expressible(implementation: &dyn Implementation, op: AfterClose) -> bool {
-    let c = implementation.capabilities();
-    match op {
-        AfterClose::Setsockopt(o) | AfterClose::Getsockopt(o) => c.options.contains(&o),
-        AfterClose::SetMode(Mode::Timeout(_)) => c.features.contains(&Feature::TimeoutMode),
-        AfterClose::SetMode(_) => c.features.contains(&Feature::NonBlockingMode),
-        AfterClose::Shutdown(_) => c.features.contains(&Feature::Shutdown),
-        _ => true,
-    }
+/// Whether the implementation can express the call at all (else it is left out).
+pub fn expressible(implementation: &dyn Implementation, op: &AfterClose) -> bool {
+    let mut needs = Capabilities::default();
+    op.0.add_needs(&mut needs);
+    implementation.capabilities().missing(&needs).is_empty()
 }
 
 /// The use-after-close property.
 pub fn check_closed(implementation: &dyn Implementation, search: &Search) -> Result<(), String> {
     let mut runner = search.runner();
-    let strategy = (closed_socket(), prop::collection::vec(after_close(), 1..12));
+    let strategy = closed_socket().prop_flat_map(|target| {
+        (
+            Just(target),
+            prop::collection::vec(after_close(target.family), 1..12),
+        )
+    });
     runner
         .run(&strategy, |(target, ops)| {
             let c = implementation.capabilities();
@@ -249,7 +235,7 @@ pub fn check_closed(implementation: &dyn Implementation, search: &Search) -> Res
             }
             let ops: Vec<AfterClose> = ops
                 .into_iter()
-                .filter(|&op| expressible(implementation, op))
+                .filter(|op| expressible(implementation, op))
                 .collect();
             closed_socket_refuses_everything(implementation, target, &ops)
                 .map_err(|c| search.report(c))

@@ -78,6 +78,22 @@ pub trait Argument: Sized {
 
     /// The call's value.
     fn resolve<R: Resolve>(written: &Self::Written, resolver: &mut R) -> Result<Self, R::Error>;
+
+    /// Values to try for a required argument of this type in generated calls (see
+    /// [`CallStep::samples`]); none when there is no sensible one (an operation that needs it
+    /// is then not sampled).
+    fn samples(_context: &SampleContext) -> Vec<Self::Written> {
+        Vec::new()
+    }
+}
+
+/// What generated calls use for their socket and their address (see [`CallStep::samples`]).
+#[derive(Clone, Debug)]
+pub struct SampleContext {
+    /// The socket every call acts on.
+    pub socket: String,
+    /// The address every call that takes one uses.
+    pub address: AddressExpr,
 }
 
 impl Argument for Handle {
@@ -87,6 +103,9 @@ impl Argument for Handle {
     }
     fn resolve<R: Resolve>(written: &String, resolver: &mut R) -> Result<Handle, R::Error> {
         resolver.socket(written)
+    }
+    fn samples(context: &SampleContext) -> Vec<String> {
+        vec![context.socket.clone()]
     }
 }
 
@@ -98,6 +117,9 @@ impl Argument for Address {
     fn resolve<R: Resolve>(written: &AddressExpr, resolver: &mut R) -> Result<Address, R::Error> {
         resolver.address(written)
     }
+    fn samples(context: &SampleContext) -> Vec<AddressExpr> {
+        vec![context.address.clone()]
+    }
 }
 
 impl Argument for Bytes {
@@ -107,6 +129,9 @@ impl Argument for Bytes {
     }
     fn resolve<R: Resolve>(written: &Payload, resolver: &mut R) -> Result<Bytes, R::Error> {
         resolver.payload(written)
+    }
+    fn samples(_: &SampleContext) -> Vec<Payload> {
+        vec![Payload::Text("x".to_string())]
     }
 }
 
@@ -133,9 +158,10 @@ impl<T: Argument> Argument for Option<T> {
     }
 }
 
-/// Arguments written as the call takes them, with what each needs.
+/// Arguments written as the call takes them, with what each needs and the values generated
+/// calls try.
 macro_rules! written_as_is {
-    ($( $ty:ty => |$w:ident, $needs:ident| $body:expr; )*) => {
+    ($( $ty:ty => |$w:ident, $needs:ident| $body:expr, samples $samples:expr; )*) => {
         $(
             impl Argument for $ty {
                 type Written = $ty;
@@ -145,18 +171,27 @@ macro_rules! written_as_is {
                 fn resolve<R: Resolve>(written: &$ty, _: &mut R) -> Result<$ty, R::Error> {
                     Ok(written.clone())
                 }
+                fn samples(_: &SampleContext) -> Vec<$ty> {
+                    $samples
+                }
             }
         )*
     };
 }
 
 written_as_is! {
-    Family => |family, needs| { needs.families.insert(*family); };
-    SocketType => |kind, needs| { needs.types.insert(*kind); };
-    SocketOption => |option, needs| { needs.options.insert(*option); };
-    usize => |_n, _needs| {};
-    crate::vocab::Shutdown => |_how, _needs| {};
-    Vec<PollEvent> => |_events, _needs| {};
+    // A call that makes a socket is not tried on another one.
+    Family => |family, needs| { needs.families.insert(*family); }, samples vec![];
+    SocketType => |kind, needs| { needs.types.insert(*kind); }, samples vec![];
+    SocketOption => |option, needs| { needs.options.insert(*option); },
+        samples SocketOption::ALL.to_vec();
+    usize => |_n, _needs| {}, samples vec![16];
+    crate::vocab::Shutdown => |_how, _needs| {}, samples vec![
+        crate::vocab::Shutdown::Read,
+        crate::vocab::Shutdown::Write,
+        crate::vocab::Shutdown::Both,
+    ];
+    Vec<PollEvent> => |_events, _needs| {}, samples vec![vec![PollEvent::In]];
 }
 
 impl Argument for RecvFlags {
@@ -193,6 +228,9 @@ impl Argument for i64 {
     fn resolve<R: Resolve>(written: &OptionValue, _: &mut R) -> Result<i64, R::Error> {
         Ok(written.0)
     }
+    fn samples(_: &SampleContext) -> Vec<OptionValue> {
+        vec![OptionValue(1)]
+    }
 }
 
 /// Milliseconds, written as a duration (`250ms`, `0s`).
@@ -223,6 +261,13 @@ impl Argument for Mode {
     }
     fn resolve<R: Resolve>(written: &Timeout, _: &mut R) -> Result<Mode, R::Error> {
         Ok(Mode::of_timeout(written.0))
+    }
+    fn samples(_: &SampleContext) -> Vec<Timeout> {
+        vec![
+            Timeout(None),
+            Timeout(Some(Duration::ZERO)),
+            Timeout(Some(Duration::from_millis(1500))),
+        ]
     }
 }
 
@@ -586,6 +631,42 @@ macro_rules! define_steps {
                     }
                 }
 
+                impl $Variant {
+                    #[allow(unused_assignments, unused_mut, unused_variables)]
+                    pub(in crate::scenario) fn samples(context: &SampleContext) -> Vec<CallStep> {
+                        $(
+                            let default: Option<<$field_ty as Argument>::Written> =
+                                step_default!($($default)?);
+                            let $field = match default.or_else(<$field_ty as Argument>::absent) {
+                                Some(value) => vec![value],
+                                None => <$field_ty as Argument>::samples(context),
+                            };
+                        )*
+                        let total = 1 $( * $field.len() )*;
+                        let names = Names {
+                            new: (0..<$Ok as Outcome>::CREATES)
+                                .map(|i| format!("never{}", i + 1))
+                                .collect(),
+                            capture: None,
+                        };
+                        (0..total)
+                            .map(|i| {
+                                let mut rest = i;
+                                CallStep::$Variant($Variant {
+                                    $(
+                                        $field: {
+                                            let value = $field[rest % $field.len()].clone();
+                                            rest /= $field.len();
+                                            value
+                                        },
+                                    )*
+                                    names: names.clone(),
+                                })
+                            })
+                            .collect()
+                    }
+                }
+
                 impl Serialize for $Variant {
                     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                         let mut map = serializer.serialize_map(None)?;
@@ -679,6 +760,19 @@ macro_rules! define_steps {
                         }
                     )*
                 }
+            }
+
+            /// Calls of every operation that acts on `context.socket`, grouped by operation:
+            /// each argument with a default takes it, each other one every value its type's
+            /// [`Argument::samples`] gives (so `setsockopt` is tried with every option); the
+            /// sockets a call creates are named `never1`, `never2`. An operation with an
+            /// argument that has no sample (a family: `socket`) is left out.
+            pub fn samples(context: &SampleContext) -> Vec<Vec<CallStep>> {
+                let mut every = vec![$( steps::$Variant::samples(context), )*];
+                every.retain(|group: &Vec<CallStep>| {
+                    group.first().is_some_and(|call| call.parts().socket.is_some())
+                });
+                every
             }
 
             /// The call, with the names resolved.

@@ -16,7 +16,9 @@ mod validate;
 mod write;
 
 pub use address_expr::{AddressExpr, InvalidAddressExpr};
-pub use call_step::{steps, Argument, CallStep, Captured, Names, Outcome, Parts, Resolve, Timeout};
+pub use call_step::{
+    steps, Argument, CallStep, Captured, Names, Outcome, Parts, Resolve, SampleContext, Timeout,
+};
 pub use fs::{
     FileCheck, FileStatus, FileType, FsPath, FsStep, ModeCheck, OutsidePath, Permissions,
 };
