@@ -394,7 +394,8 @@ fn input_error(message: impl std::fmt::Display) -> ExitCode {
 
 /// Loads the scenarios `inputs` names; on any error, prints every one as `path:line:col: message`.
 fn load(inputs: &Inputs) -> Result<Vec<Scenario>, ExitCode> {
-    load_with_spec(inputs).map(|(scenarios, _)| scenarios)
+    let suite = suite(inputs.suite.as_deref())?;
+    load_with_spec(inputs, &suite).map(|(scenarios, _)| scenarios)
 }
 
 /// The suite a command uses: `--suite DIR`, the current directory's checkout, or the built-in one.
@@ -421,9 +422,11 @@ fn requirements(inputs: &Inputs, suite: &Suite) -> Result<Requirements, ExitCode
 }
 
 /// [`load`], also returning the spec's requirements.
-fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
-    let suite = suite(inputs.suite.as_deref())?;
-    let requirements = requirements(inputs, &suite)?;
+fn load_with_spec(
+    inputs: &Inputs,
+    suite: &Suite,
+) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
+    let requirements = requirements(inputs, suite)?;
     let limits = Limits::with_max_data(inputs.max_data.unwrap_or(DEFAULT_MAX_DATA));
     let (scenarios, errors) = if inputs.paths.is_empty() {
         suite
@@ -475,7 +478,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let suite = suite(args.inputs.suite.as_deref())?;
     let drivers = drivers(args.drivers.as_deref(), &suite);
     let implementation = resolve_assignment(&args.implementation, &drivers)?;
-    let scenarios = load(&args.inputs)?;
+    let (scenarios, _) = load_with_spec(&args.inputs, &suite)?;
     if scenarios.is_empty() {
         return Err(input_error(
             "no scenarios to run (check the paths and --filter)",
@@ -751,7 +754,8 @@ fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
 }
 
 fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
-    let (scenarios, requirements) = load_with_spec(inputs)?;
+    let suite = suite(inputs.suite.as_deref())?;
+    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
     let coverage = Coverage::of(&requirements, &scenarios);
     if json {
         outln!(
@@ -871,8 +875,8 @@ fn matrix(
     markdown: &std::path::Path,
     html: &std::path::Path,
 ) -> Result<ExitCode, ExitCode> {
-    let (scenarios, requirements) = load_with_spec(inputs)?;
     let suite = suite(inputs.suite.as_deref())?;
+    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
     let drivers = drivers(drivers_file, &suite);
     let names = if names.is_empty() {
         drivers.names()
