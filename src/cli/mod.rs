@@ -248,9 +248,10 @@ pub enum Command {
         #[command(flatten)]
         search: SearchArgs,
     },
-    /// Write the built-in suite (fixtures/, spec/, expectations/, drivers/) into DIR, to read,
-    /// change, and run with `--suite DIR`. DIR is created if missing; one that already holds
-    /// anything is refused unless --force is given.
+    /// Write the built-in suite into DIR, to read, change and run with `--suite DIR`.
+    ///
+    /// Writes fixtures/, spec/, expectations/ and drivers/. DIR is created if missing; one that
+    /// already holds anything is refused unless --force is given.
     Export {
         /// Where to write the suite.
         #[arg(value_name = "DIR")]
