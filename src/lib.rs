@@ -18,5 +18,6 @@ pub mod requirements;
 pub mod runner;
 pub mod scenario;
 pub mod stdnet;
+pub mod suite;
 pub mod vocab;
 pub mod yaml;

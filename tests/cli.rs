@@ -577,3 +577,168 @@ fn environment_actors_run_on_the_reference_unless_every_actor_is_asked_for() {
     );
     assert!(report.contains("1 unsupported"), "{report}");
 }
+
+/// Runs `sockspec ARGS` from `dir`, with `TMPDIR` set to `tmp` when given.
+fn sockspec_in(dir: &Path, tmp: Option<&Path>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sockspec"));
+    command.args(args).current_dir(dir);
+    if let Some(tmp) = tmp {
+        command.env("TMPDIR", tmp);
+    }
+    command.output().expect("the sockspec binary runs")
+}
+
+#[test]
+fn run_from_any_directory_uses_the_built_in_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sockspec_in(dir.path(), None, &["run"]);
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    let listed = text(&sockspec(&["list"]).stdout);
+    let count = listed.lines().count();
+    assert!(count > 100, "{listed}");
+    assert!(
+        report.contains(&format!(
+            "{count} scenarios against reference: {count} passed, 0 failed"
+        )),
+        "{report}"
+    );
+    // The same scenarios, with the same ids and titles, as the checkout's.
+    let built_in = sockspec_in(dir.path(), None, &["list"]);
+    assert_eq!(text(&built_in.stdout), listed);
+    // Nothing was written where it ran.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_named_driver_of_the_built_in_suite_runs_from_any_directory_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = sockspec_in(
+        dir.path(),
+        Some(tmp.path()),
+        &["run", "--impl", "python", "--filter", "tutorial/echo"],
+    );
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    assert!(report.contains("against python: 1 passed"), "{report}");
+    // The built-in suite the driver ran from was written to TMPDIR and removed at the end.
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The built-in expectations cannot be written back.
+    let out = sockspec_in(
+        dir.path(),
+        None,
+        &["expectations", "--filter", "tutorial/echo", "--write"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("the built-in suite cannot be written"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_suite_directory_that_is_missing_or_incomplete_is_a_usage_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-suite");
+    let out = sockspec(&["run", "--suite", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "--suite {}: cannot read the directory",
+            missing.display()
+        )),
+        "{err}"
+    );
+    std::fs::create_dir(dir.path().join("fixtures")).unwrap();
+    let out = sockspec(&["check", "--suite", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot read {}",
+            dir.path().join("spec").display()
+        )),
+        "{err}"
+    );
+    // An empty spec or fixtures directory is an error, not a run of nothing.
+    std::fs::create_dir(dir.path().join("spec")).unwrap();
+    let out = sockspec(&["list", "--suite", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("the spec defines no requirements"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn export_writes_a_suite_that_suite_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("suite");
+    let suite_arg = suite.to_str().unwrap();
+    let out = sockspec_in(dir.path(), None, &["export", "suite"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for part in ["fixtures", "spec", "expectations", "drivers"] {
+        assert!(suite.join(part).is_dir(), "{part}/ was not written");
+    }
+    // A directory with files in it is refused, unless --force.
+    let out = sockspec_in(dir.path(), None, &["export", "suite"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("is not empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = sockspec_in(dir.path(), None, &["export", "--force", "suite"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // --suite runs what the directory holds: here only the tutorial's scenarios.
+    for entry in std::fs::read_dir(suite.join("fixtures")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.ends_with("tutorial") {
+            std::fs::remove_dir_all(path).unwrap();
+        }
+    }
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = sockspec_in(
+        elsewhere.path(),
+        None,
+        &["run", "--suite", suite_arg, "--impl", "python"],
+    );
+    let report = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}{}", text(&out.stderr));
+    let tutorial = std::fs::read_dir(suite.join("fixtures/tutorial"))
+        .unwrap()
+        .count();
+    assert!(
+        report.contains(&format!(
+            "{tutorial} scenarios against python: {tutorial} passed, 0 failed"
+        )),
+        "{report}"
+    );
+}
+
+#[test]
+fn properties_write_counterexamples_under_the_current_directory_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = format!(
+        "--impl=exec:python3 {}",
+        root().join("tests/drivers/merges_datagrams.py").display()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["properties", &driver, "--cases", "4", "--seed", "1"])
+        .current_dir(dir.path())
+        .env_remove("SOCKSPEC_REGRESSIONS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let written: Vec<_> = std::fs::read_dir(dir.path().join("target/sockspec-regressions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+}

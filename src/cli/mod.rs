@@ -17,8 +17,9 @@ use crate::report::{
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
 use crate::scenario::{load_all_with_limits, Limits, Scenario, DEFAULT_MAX_DATA};
+use crate::suite::Suite;
 use clap::{Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,9 +42,18 @@ macro_rules! errln {
     }};
 }
 
+/// Where the suite comes from, for `--help`.
+const SUITE_HELP: &str = "\
+The suite (fixtures/, spec/, expectations/, drivers/) is built into sockspec, so that it runs \
+from any directory. A command uses, in this order: the directory given with --suite DIR; the \
+current directory, when it is a checkout (it has fixtures/ and spec/scenario-format.md); the \
+built-in copy. `sockspec export DIR` writes the built-in copy out, to read, change and run with \
+--suite DIR. PATH arguments, --spec, --drivers and --expectations name files on disk, relative \
+to the current directory.";
+
 /// sockspec: a conformance suite for the BSD/Python socket API.
 #[derive(Debug, Parser)]
-#[command(name = "sockspec", version, about)]
+#[command(name = "sockspec", version, about, after_help = SUITE_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -53,12 +63,16 @@ pub struct Cli {
 /// Options every command that reads scenarios shares.
 #[derive(Debug, clap::Args)]
 pub struct Inputs {
-    /// Scenario files or directories (default: fixtures/).
+    /// Scenario files or directories on disk (default: the suite's fixtures/).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// The spec directory whose requirement ids scenarios cite.
-    #[arg(long, value_name = "DIR", default_value = "spec")]
-    pub spec: PathBuf,
+    /// The suite to use instead of the current directory's checkout or the built-in one: a
+    /// directory with fixtures/ and spec/ (and optionally expectations/ and drivers/).
+    #[arg(long, value_name = "DIR")]
+    pub suite: Option<PathBuf>,
+    /// The spec directory whose requirement ids scenarios cite (default: the suite's spec/).
+    #[arg(long, value_name = "DIR")]
+    pub spec: Option<PathBuf>,
     /// Only scenarios whose id contains TEXT, or with a tag or requirement id equal to TEXT.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
@@ -83,16 +97,18 @@ pub struct RunArgs {
         default_value = "reference"
     )]
     pub implementation: Vec<String>,
-    /// The named drivers' configuration.
-    #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
-    pub drivers: PathBuf,
+    /// The named drivers' configuration, their commands run from the current directory
+    /// (default: the suite's drivers/drivers.yaml, its commands run from the suite's directory).
+    #[arg(long, value_name = "FILE")]
+    pub drivers: Option<PathBuf>,
     /// Scenarios run at once (default: the number of cores).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
     #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
     pub timeout: Option<Duration>,
-    /// The implementation's known deviations (default: expectations/NAME.yaml, if it exists).
+    /// The implementation's known deviations (default: the suite's expectations/NAME.yaml, if it
+    /// exists).
     #[arg(long, value_name = "FILE")]
     pub expectations: Option<PathBuf>,
     /// Ignore any expectations file: report every deviation as a failure.
@@ -111,20 +127,24 @@ pub struct SearchArgs {
     /// `exec:COMMAND`.
     #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
     pub implementation: String,
-    /// The named drivers' configuration.
-    #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
-    pub drivers: PathBuf,
+    /// The suite whose named drivers to use (see `sockspec --help`).
+    #[arg(long, value_name = "DIR")]
+    pub suite: Option<PathBuf>,
+    /// The named drivers' configuration, their commands run from the current directory
+    /// (default: the suite's drivers/drivers.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub drivers: Option<PathBuf>,
     /// Cases to draw (per property, for `properties`).
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub cases: u32,
     /// The seed of the draws, to repeat a search (default: a new one each time).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Where a counterexample's scenario is written.
+    /// Where a counterexample's scenario is written (relative to the current directory).
     #[arg(
         long,
         value_name = "DIR",
-        default_value = "target/sockspec-regressions"
+        default_value = crate::properties::DEFAULT_REGRESSIONS_DIR
     )]
     pub out: PathBuf,
 }
@@ -171,9 +191,10 @@ pub enum Command {
         /// The implementations (repeatable; default: every built-in and configured driver).
         #[arg(long = "impl", value_name = "NAME")]
         implementations: Vec<String>,
-        /// The named drivers' configuration.
-        #[arg(long, value_name = "FILE", default_value = registry::DEFAULT_DRIVERS)]
-        drivers: PathBuf,
+        /// The named drivers' configuration, their commands run from the current directory
+        /// (default: the suite's drivers/drivers.yaml).
+        #[arg(long, value_name = "FILE")]
+        drivers: Option<PathBuf>,
         /// Scenarios run at once (default: the number of cores).
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
@@ -226,6 +247,19 @@ pub enum Command {
         /// What to search, and how.
         #[command(flatten)]
         search: SearchArgs,
+    },
+    /// Write the built-in suite into DIR, to read, change and run with `--suite DIR`.
+    ///
+    /// Writes fixtures/, spec/, expectations/ and drivers/. DIR is created if missing; one that
+    /// already holds anything is refused unless --force is given.
+    Export {
+        /// Where to write the suite.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Write into a directory that is not empty: files of the suite's names are replaced,
+        /// others are left as they are.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -328,6 +362,7 @@ pub fn main() -> ExitCode {
             out!("{}", crate::driver::schema::protocol_schema_text());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export { dir, force } => export(&dir, force),
         Command::Matrix {
             inputs,
             implementations,
@@ -335,9 +370,17 @@ pub fn main() -> ExitCode {
             jobs,
             markdown,
             html,
-        } => matrix(&inputs, &implementations, &drivers, jobs, &markdown, &html),
+        } => matrix(
+            &inputs,
+            &implementations,
+            drivers.as_deref(),
+            jobs,
+            &markdown,
+            &html,
+        ),
     };
     let code = outcome.unwrap_or_else(|code| code);
+    crate::suite::remove_materialised();
     match stopping::signalled_exit_code() {
         Some(signalled) => ExitCode::from(signalled),
         None => code,
@@ -352,23 +395,47 @@ fn input_error(message: impl std::fmt::Display) -> ExitCode {
 
 /// Loads the scenarios `inputs` names; on any error, prints every one as `path:line:col: message`.
 fn load(inputs: &Inputs) -> Result<Vec<Scenario>, ExitCode> {
-    load_with_spec(inputs).map(|(scenarios, _)| scenarios)
+    let suite = suite(inputs.suite.as_deref())?;
+    load_with_spec(inputs, &suite).map(|(scenarios, _)| scenarios)
+}
+
+/// The suite a command uses: `--suite DIR`, the current directory's checkout, or the built-in one.
+fn suite(chosen: Option<&Path>) -> Result<Suite, ExitCode> {
+    Suite::locate(chosen).map_err(input_error)
+}
+
+/// The spec's requirements: `--spec DIR`, else the suite's.
+fn requirements(inputs: &Inputs, suite: &Suite) -> Result<Requirements, ExitCode> {
+    let hint = "(pass --spec DIR to name the directory of the spec's Markdown files)";
+    let Some(dir) = &inputs.spec else {
+        return suite.requirements().map_err(|e| match e {
+            crate::suite::SuiteError::Spec(e) => input_error(format!("{e}\n{hint}")),
+            e => input_error(e),
+        });
+    };
+    let requirements = Requirements::load(dir).map_err(|e| input_error(format!("{e}\n{hint}")))?;
+    if requirements.is_empty() {
+        return Err(input_error(crate::suite::SuiteError::EmptySpec {
+            path: dir.clone(),
+        }));
+    }
+    Ok(requirements)
 }
 
 /// [`load`], also returning the spec's requirements.
-fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
-    let requirements = Requirements::load(&inputs.spec).map_err(|e| {
-        input_error(format!(
-            "{e}\n(pass --spec DIR to name the directory of the spec's Markdown files)"
-        ))
-    })?;
-    let paths = if inputs.paths.is_empty() {
-        vec![PathBuf::from("fixtures")]
-    } else {
-        inputs.paths.clone()
-    };
+fn load_with_spec(
+    inputs: &Inputs,
+    suite: &Suite,
+) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
+    let requirements = requirements(inputs, suite)?;
     let limits = Limits::with_max_data(inputs.max_data.unwrap_or(DEFAULT_MAX_DATA));
-    let (scenarios, errors) = load_all_with_limits(&paths, &requirements, &limits);
+    let (scenarios, errors) = if inputs.paths.is_empty() {
+        suite
+            .scenarios(&requirements, &limits)
+            .map_err(input_error)?
+    } else {
+        load_all_with_limits(&inputs.paths, &requirements, &limits)
+    };
     if !errors.is_empty() {
         for e in &errors {
             errln!("{e}");
@@ -392,15 +459,27 @@ fn load_with_spec(inputs: &Inputs) -> Result<(Vec<Scenario>, Requirements), Exit
 
 /// What a run needs, resolved from its arguments.
 struct Prepared {
+    suite: Suite,
     implementation: Arc<dyn Implementation>,
     scenarios: Vec<Scenario>,
     options: RunOptions,
     jobs: usize,
 }
 
+/// The named drivers: `--drivers FILE` (commands run from the current directory), else the
+/// suite's (commands run from the suite's directory).
+fn drivers(file: Option<&Path>, suite: &Suite) -> registry::Drivers {
+    match file {
+        Some(file) => registry::Drivers::file(file),
+        None => suite.drivers(),
+    }
+}
+
 fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
-    let implementation = resolve_assignment(&args.implementation, &args.drivers)?;
-    let scenarios = load(&args.inputs)?;
+    let suite = suite(args.inputs.suite.as_deref())?;
+    let drivers = drivers(args.drivers.as_deref(), &suite);
+    let implementation = resolve_assignment(&args.implementation, &drivers)?;
+    let (scenarios, _) = load_with_spec(&args.inputs, &suite)?;
     if scenarios.is_empty() {
         return Err(input_error(
             "no scenarios to run (check the paths and --filter)",
@@ -416,6 +495,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         ..RunOptions::default()
     };
     Ok(Prepared {
+        suite,
         implementation,
         scenarios,
         options,
@@ -426,7 +506,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
 /// `--impl` values: at most one bare NAME (the default, else `reference`) and any ACTOR=NAME.
 fn resolve_assignment(
     values: &[String],
-    drivers: &std::path::Path,
+    drivers: &registry::Drivers,
 ) -> Result<Arc<dyn Implementation>, ExitCode> {
     let mut default: Option<&str> = None;
     let mut by_actor = std::collections::BTreeMap::new();
@@ -438,7 +518,7 @@ fn resolve_assignment(
                     && !actor.is_empty()
                     && actor.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
             {
-                by_actor.insert(actor.to_string(), registry::resolve(name, drivers).map_err(input_error)?);
+                by_actor.insert(actor.to_string(), drivers.resolve(name).map_err(input_error)?);
             }
             _ if default.is_some() => {
                 return Err(input_error(format!(
@@ -449,8 +529,9 @@ fn resolve_assignment(
             _ => default = Some(value),
         }
     }
-    let default =
-        registry::resolve(default.unwrap_or("reference"), drivers).map_err(input_error)?;
+    let default = drivers
+        .resolve(default.unwrap_or("reference"))
+        .map_err(input_error)?;
     if by_actor.is_empty() {
         return Ok(default);
     }
@@ -460,7 +541,11 @@ fn resolve_assignment(
 }
 
 /// The expectations a run applies: the named file, the implementation's default one, or none.
-fn expectations_for(args: &RunArgs, implementation: &str) -> Result<Expectations, ExitCode> {
+fn expectations_for(
+    args: &RunArgs,
+    suite: &Suite,
+    implementation: &str,
+) -> Result<Expectations, ExitCode> {
     if args.no_expectations {
         return Ok(Expectations {
             implementation: implementation.to_string(),
@@ -475,11 +560,16 @@ fn expectations_for(args: &RunArgs, implementation: &str) -> Result<Expectations
             )));
         }
     }
-    let path = args
-        .expectations
-        .clone()
-        .unwrap_or_else(|| Expectations::default_path(implementation));
-    let expectations = Expectations::load(&path, implementation).map_err(input_error)?;
+    let (path, expectations) = match &args.expectations {
+        Some(path) => (
+            path.clone(),
+            Expectations::load(path, implementation).map_err(input_error)?,
+        ),
+        None => (
+            suite.expectations_path(implementation),
+            suite.expectations(implementation).map_err(input_error)?,
+        ),
+    };
     for (id, entry) in &expectations.expectations {
         if entry.reason.trim_start().starts_with("TODO") {
             errln!(
@@ -568,7 +658,7 @@ fn placement(
 fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
     let prepared = prepare(args)?;
     let name = prepared.implementation.name().to_string();
-    let expectations = expectations_for(args, &name)?;
+    let expectations = expectations_for(args, &prepared.suite, &name)?;
     let ids: Vec<&str> = prepared.scenarios.iter().map(|s| s.id.as_str()).collect();
     // Only a run of every scenario can tell that an entry names none.
     if args.inputs.paths.is_empty() && args.inputs.filter.is_none() {
@@ -611,11 +701,22 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
 fn expectations(args: &RunArgs, write: bool) -> Result<ExitCode, ExitCode> {
     let prepared = prepare(args)?;
     let name = prepared.implementation.name().to_string();
-    let path = args
-        .expectations
-        .clone()
-        .unwrap_or_else(|| Expectations::default_path(&name));
-    let mut file = Expectations::load(&path, &name).map_err(input_error)?;
+    let (path, mut file) = match (&args.expectations, &prepared.suite) {
+        (Some(path), _) => (
+            path.clone(),
+            Expectations::load(path, &name).map_err(input_error)?,
+        ),
+        (None, Suite::Embedded) if write => {
+            return Err(input_error(
+                "--write: the built-in suite cannot be written; pass --expectations FILE, or \
+                 --suite DIR with a suite that `sockspec export DIR` wrote",
+            ))
+        }
+        (None, suite) => (
+            suite.expectations_path(&name),
+            suite.expectations(&name).map_err(input_error)?,
+        ),
+    };
     let none = Expectations {
         implementation: name.clone(),
         ..Expectations::default()
@@ -654,7 +755,8 @@ fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
 }
 
 fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
-    let (scenarios, requirements) = load_with_spec(inputs)?;
+    let suite = suite(inputs.suite.as_deref())?;
+    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
     let coverage = Coverage::of(&requirements, &scenarios);
     if json {
         outln!(
@@ -675,8 +777,10 @@ fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {
 fn searching(
     args: &SearchArgs,
 ) -> Result<(Arc<dyn Implementation>, crate::properties::search::Search), ExitCode> {
-    let implementation =
-        registry::resolve(&args.implementation, &args.drivers).map_err(input_error)?;
+    let suite = suite(args.suite.as_deref())?;
+    let implementation = drivers(args.drivers.as_deref(), &suite)
+        .resolve(&args.implementation)
+        .map_err(input_error)?;
     let search = crate::properties::search::Search {
         seed: args.seed,
         ..crate::properties::search::Search::new(args.cases, args.out.clone())
@@ -767,14 +871,16 @@ fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
 fn matrix(
     inputs: &Inputs,
     names: &[String],
-    drivers: &std::path::Path,
+    drivers_file: Option<&Path>,
     jobs: Option<usize>,
     markdown: &std::path::Path,
     html: &std::path::Path,
 ) -> Result<ExitCode, ExitCode> {
-    let (scenarios, requirements) = load_with_spec(inputs)?;
+    let suite = suite(inputs.suite.as_deref())?;
+    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
+    let drivers = drivers(drivers_file, &suite);
     let names = if names.is_empty() {
-        registry::names(drivers)
+        drivers.names()
     } else {
         names.to_vec()
     };
@@ -784,10 +890,10 @@ fn matrix(
         if crate::runner::is_cancelled() {
             break;
         }
-        let implementation = registry::resolve(name, drivers).map_err(input_error)?;
-        let expectations =
-            Expectations::load(&Expectations::default_path(name), name).map_err(input_error)?;
+        let implementation = drivers.resolve(name).map_err(input_error)?;
+        let expectations = suite.expectations(name).map_err(input_error)?;
         let prepared = Prepared {
+            suite: suite.clone(),
             implementation,
             scenarios: scenarios.clone(),
             options: RunOptions::default(),
@@ -813,6 +919,16 @@ fn matrix(
         std::fs::write(path, text).map_err(|e| input_error(format!("{}: {e}", path.display())))?;
         errln!("sockspec: wrote {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(dir: &Path, force: bool) -> Result<ExitCode, ExitCode> {
+    let written = crate::suite::export(dir, force).map_err(input_error)?;
+    errln!(
+        "sockspec: wrote the built-in suite ({written} files) to {}; run it with `sockspec run --suite {}`",
+        dir.display(),
+        dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

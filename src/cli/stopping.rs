@@ -4,7 +4,7 @@
 //! more, running ones end at once (their drivers killed) and are reported `interrupted`, every
 //! temporary directory is removed, the summary is printed, and the process exits with 128 plus
 //! the signal's number (130, 143). A second SIGINT exits at once, still killing the drivers and
-//! removing the temporary directories. A closed standard output (`sockspec list | head -1`) ends
+//! removing the temporary directories (the built-in suite's, written out for drivers, too). A closed standard output (`sockspec list | head -1`) ends
 //! the command quietly, the same way.
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -69,6 +69,7 @@ fn exit_now(code: i32) -> ! {
     // Every process of every driver, those still starting included, at once.
     crate::driver::kill_all_drivers();
     crate::runner::remove_temporary_directories();
+    crate::suite::remove_materialised();
     std::process::exit(code)
 }
 

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 use session::DriverSession;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The protocol version this runner speaks.
@@ -83,23 +83,32 @@ pub enum DriverError {
 pub struct Driver {
     name: String,
     command: String,
+    dir: Option<PathBuf>,
     hello: Hello,
 }
 
 impl Driver {
-    /// Starts the driver once to learn what it is and supports.
+    /// Starts the driver once to learn what it is and supports. Its command runs in the current
+    /// directory.
     pub fn start(name: &str, command: &str) -> Result<Driver, DriverError> {
+        Driver::start_in(name, command, None)
+    }
+
+    /// [`start`](Driver::start), with every process of the driver run in `dir` (the current
+    /// directory if `None`): the directory a configured command's relative paths start from.
+    pub fn start_in(name: &str, command: &str, dir: Option<&Path>) -> Result<Driver, DriverError> {
         let failed = |reason: String| DriverError::Handshake {
             name: name.to_string(),
             command: command.to_string(),
             reason,
         };
-        let process = DriverProcess::spawn(name, command).map_err(failed)?;
+        let process = DriverProcess::spawn_in(name, command, false, dir).map_err(failed)?;
         let hello = handshake(&process).map_err(failed)?;
         drop(process);
         Ok(Driver {
             name: name.to_string(),
             command: command.to_string(),
+            dir: dir.map(Path::to_path_buf),
             hello,
         })
     }
@@ -123,7 +132,8 @@ impl Driver {
             reason,
         };
         let process =
-            DriverProcess::spawn_as(&self.name, &self.command, unprivileged).map_err(failed)?;
+            DriverProcess::spawn_in(&self.name, &self.command, unprivileged, self.dir.as_deref())
+                .map_err(failed)?;
         handshake(&process).map_err(failed)?;
         Ok(Box::new(DriverSession { process }))
     }
@@ -180,7 +190,8 @@ impl Implementation for Driver {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DriverEntry {
-    /// The command that starts it (run by `/bin/sh -c` in the current directory).
+    /// The command that starts it (run by `/bin/sh -c`, from the directory of the suite that
+    /// configures it, or the current directory for a `--drivers` file).
     pub command: String,
     /// What it drives, for people.
     #[serde(default)]
@@ -200,7 +211,12 @@ pub fn load_config(path: &Path) -> Result<BTreeMap<String, DriverEntry>, DriverE
             )))
         }
     };
-    crate::yaml::from_str(&text).map_err(|e| {
+    parse_config(path, &text)
+}
+
+/// Parses a driver configuration's `text` as if read from `path` (which errors name).
+pub fn parse_config(path: &Path, text: &str) -> Result<BTreeMap<String, DriverEntry>, DriverError> {
+    crate::yaml::from_str(text).map_err(|e| {
         DriverError::Config(format!(
             "{}:{}:{}: {}",
             path.display(),

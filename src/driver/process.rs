@@ -99,6 +99,16 @@ impl DriverProcess {
         command: &str,
         unprivileged: bool,
     ) -> Result<DriverProcess, String> {
+        Self::spawn_in(name, command, unprivileged, None)
+    }
+
+    /// [`spawn_as`](DriverProcess::spawn_as), run in `dir` (the current directory if `None`).
+    pub fn spawn_in(
+        name: &str,
+        command: &str,
+        unprivileged: bool,
+        dir: Option<&std::path::Path>,
+    ) -> Result<DriverProcess, String> {
         let token = Token::new();
         let stop = Arc::new(Stop::new().map_err(|e| format!("cannot create a pipe: {e}"))?);
         let (child, pid) = {
@@ -113,6 +123,9 @@ impl DriverProcess {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .process_group(0);
+            if let Some(dir) = dir {
+                starting.current_dir(dir);
+            }
             if unprivileged {
                 // SAFETY: drop_before_exec makes only async-signal-safe system calls.
                 unsafe {

@@ -132,8 +132,17 @@ impl Expectations {
                 })
             }
         };
+        Expectations::parse(path, &text, implementation)
+    }
+
+    /// Parses an expectations file's `text` as if read from `path` (which errors name).
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        implementation: &str,
+    ) -> Result<Expectations, ExpectationsError> {
         let file: Expectations =
-            crate::yaml::from_str(&text).map_err(|e| ExpectationsError::Invalid {
+            crate::yaml::from_str(text).map_err(|e| ExpectationsError::Invalid {
                 path: path.to_path_buf(),
                 line: e.location.line,
                 column: e.location.column,

@@ -136,13 +136,15 @@ pub fn regression_path(dir: &Path, property: &str, implementation: &str) -> Path
     dir.join(format!("{property}-{name}.yaml"))
 }
 
-/// Where counterexamples go: `target/sockspec-regressions/` (or `$SOCKSPEC_REGRESSIONS`).
+/// Where counterexamples go by default, relative to the current directory.
+pub const DEFAULT_REGRESSIONS_DIR: &str = "target/sockspec-regressions";
+
+/// Where counterexamples go: `$SOCKSPEC_REGRESSIONS`, else [`DEFAULT_REGRESSIONS_DIR`] of the
+/// current directory (not of the directory sockspec was built in, which an installed binary's
+/// user may not have).
 pub fn regressions_dir() -> PathBuf {
     std::env::var_os("SOCKSPEC_REGRESSIONS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/sockspec-regressions")
-        })
+        .map_or_else(|| PathBuf::from(DEFAULT_REGRESSIONS_DIR), PathBuf::from)
 }
 
 /// A socket call's failure, as text, in context.
@@ -228,4 +230,17 @@ pub(super) fn stream_pair(
 pub(super) fn chunk_of(payload: &Payload) -> usize {
     let pattern = payload.pattern.len().max(1);
     (SOCKETPAIR_CHUNK / pattern).max(1) * pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counterexamples_go_under_the_current_directory_by_default() {
+        assert!(Path::new(DEFAULT_REGRESSIONS_DIR).is_relative());
+        if std::env::var_os("SOCKSPEC_REGRESSIONS").is_none() {
+            assert_eq!(regressions_dir(), Path::new(DEFAULT_REGRESSIONS_DIR));
+        }
+    }
 }

@@ -20,7 +20,7 @@ mod transfer;
 
 pub use base::{
     regression_path, regressions_dir, Counterexample, DatagramTransport, Payload, StreamTransport,
-    SOCKETPAIR_CHUNK,
+    DEFAULT_REGRESSIONS_DIR, SOCKETPAIR_CHUNK,
 };
 pub use lifecycle::{
     stream_bytes, Action, AfterClose, Choice, ClosedSocket, ConnectionModel, End, Expected,
