@@ -346,6 +346,13 @@ class Driver:
         return self.sock(request).sendto(self.data(request),
                                          address_from_text(request["address"]))
 
+    def op_sendmsg(self, request):
+        address = request.get("address")
+        if address is None:
+            return self.sock(request).sendmsg([self.data(request)])
+        return self.sock(request).sendmsg([self.data(request)], [], 0,
+                                          address_from_text(address))
+
     def op_recv(self, request):
         data = self.sock(request).recv(request["bufsize"], self.recv_flags(request))
         return {"data": self.encode(data)}

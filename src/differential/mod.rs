@@ -17,9 +17,10 @@ mod render;
 
 use crate::implementation::{dispatch, within, Handle, Implementation, Session};
 use crate::operation::{
-    AcceptCall, Accepted, Backlog, BindCall, Bytes, Call, CloseCall, ConnectCall, GetpeernameCall,
-    GetsocknameCall, ListenCall, Named, Opened, Pair, Received, ReceivedFrom, RecvCall, Reply,
-    SendCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
+    AcceptCall, Accepted, Backlog, BindCall, Bytes, Call, CloseCall, ConnectCall, Filled,
+    FilledFrom, GetpeernameCall, GetsocknameCall, ListenCall, Message, Named, Opened, Pair, Ready,
+    Received, ReceivedFrom, RecvCall, Reply, SendCall, SetsockoptCall, SettimeoutCall,
+    ShutdownCall, SocketCall,
 };
 use crate::vocab::{Address, Family, Mode, RecvFlags, Shutdown, SocketOption, SocketType};
 pub use model::{Intention, Op, Profile};
@@ -239,46 +240,16 @@ impl Side {
                 });
             }
         };
-        let result = dispatch(s, &call).map(|reply| match reply {
-            Reply::Socket(Opened { handle }) => {
+        let result = dispatch(s, &call).map(|reply| {
+            let (outcome, created) = compared(reply);
+            for &handle in &created {
                 in_timeout_mode(handle);
-                self.handles.push(handle);
+            }
+            if !created.is_empty() {
+                self.handles.extend(created);
                 self.kinds.note(op);
-                Outcome::Ok
             }
-            Reply::Socketpair(Pair { handles }) => {
-                self.handles.extend(handles);
-                Outcome::Ok
-            }
-            Reply::Accept(Accepted { handle, address }) => {
-                in_timeout_mode(handle);
-                self.handles.push(handle);
-                self.kinds.note(op);
-                Outcome::Address(address.to_string())
-            }
-            Reply::Send(n) | Reply::Sendto(n) => Outcome::Count(n),
-            Reply::Recv(Received { data }) | Reply::Recvfrom(ReceivedFrom { data, .. }) => {
-                Outcome::Data(data.0)
-            }
-            Reply::Getsockname(Named { address }) | Reply::Getpeername(Named { address }) => {
-                Outcome::Address(address.to_string())
-            }
-            Reply::Getsockopt(value) | Reply::Fileno(value) => Outcome::Value(value),
-            // The model makes none of these; should it, they compare by their main value.
-            Reply::Recvmsg(message) => Outcome::Data(message.data.0),
-            Reply::RecvInto(filled) => Outcome::Count(filled.count),
-            Reply::RecvfromInto(filled) => Outcome::Count(filled.count),
-            Reply::Getblocking(blocking) => Outcome::Value(i64::from(blocking)),
-            Reply::Gettimeout(mode) => Outcome::Other(mode.to_string()),
-            Reply::Poll(ready) => Outcome::Other(format!("{:?}", ready.events)),
-            Reply::Bind(())
-            | Reply::Listen(())
-            | Reply::Connect(())
-            | Reply::Sendall(())
-            | Reply::Shutdown(())
-            | Reply::Close(())
-            | Reply::Setsockopt(())
-            | Reply::Settimeout(()) => Outcome::Ok,
+            outcome
         });
         match result {
             Ok(Outcome::Address(text)) => match text.parse::<Address>() {
@@ -530,3 +501,59 @@ pub fn search(
         .map_err(|e| format!("{e}\nscenario: {}", path.display()))?;
     Ok(agreed.into_inner())
 }
+
+/// What a call's result is to the comparison, and the sockets it created.
+trait Compared {
+    fn compared(self) -> (Outcome, Vec<Handle>);
+}
+
+macro_rules! compared_as {
+    ($( $ty:ty => |$ok:pat_param| $outcome:expr, $created:expr; )*) => {
+        $(
+            impl Compared for $ty {
+                fn compared(self) -> (Outcome, Vec<Handle>) {
+                    let $ok = self;
+                    ($outcome, $created)
+                }
+            }
+        )*
+    };
+}
+
+// The model makes only some operations; should it make others, they compare by their main value.
+compared_as! {
+    () => |()| Outcome::Ok, vec![];
+    Opened => |o| Outcome::Ok, vec![o.handle];
+    Pair => |p| Outcome::Ok, p.handles.to_vec();
+    Accepted => |a| Outcome::Address(a.address.to_string()), vec![a.handle];
+    usize => |n| Outcome::Count(n), vec![];
+    Received => |r| Outcome::Data(r.data.0), vec![];
+    ReceivedFrom => |r| Outcome::Data(r.data.0), vec![];
+    Named => |n| Outcome::Address(n.address.to_string()), vec![];
+    i64 => |v| Outcome::Value(v), vec![];
+    bool => |b| Outcome::Value(i64::from(b)), vec![];
+    Message => |m| Outcome::Data(m.data.0), vec![];
+    Filled => |f| Outcome::Count(f.count), vec![];
+    FilledFrom => |f| Outcome::Count(f.count), vec![];
+    Mode => |m| Outcome::Other(m.to_string()), vec![];
+    Ready => |r| Outcome::Other(format!("{:?}", r.events)), vec![];
+}
+
+/// Generates [`compared`] from the table of operations.
+macro_rules! compared_reply {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        /// What a call returned, as the comparison sees it, and the sockets it created.
+        fn compared(reply: Reply) -> (Outcome, Vec<Handle>) {
+            match reply {
+                $( Reply::$Variant(ok) => ok.compared(), )*
+            }
+        }
+    };
+}
+
+crate::operation::operations!(compared_reply);

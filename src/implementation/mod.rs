@@ -42,13 +42,11 @@ pub use crate::vocab::{Capabilities, Feature};
 pub use mixed::Mixed;
 pub use plain::Plain;
 
-// The table's argument and result types, which the generated trait names.
+// The table's result types, which the generated trait names (its argument types are named by
+// their path).
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Call, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
-    GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
-    Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
-    RecvfromCall, RecvfromIntoCall, RecvmsgCall, Reply, SendCall, SendallCall, SendtoCall,
-    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    Accepted, Call, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
+    ReceivedFrom, Reply,
 };
 use crate::vocab::Mode;
 
@@ -141,7 +139,7 @@ macro_rules! session_trait {
         pub trait Session: Send + Sync {
             $(
                 $(#[$doc])*
-                fn $method(&self, call: &$Args) -> SockResult<$Ok> {
+                fn $method(&self, call: &crate::operation::$Args) -> SockResult<$Ok> {
                     match self.perform(&Call::$Variant(call.clone()))? {
                         Reply::$Variant(ok) => Ok(ok),
                         other => Err(crate::operation::mismatched($name, &other)),

@@ -136,6 +136,16 @@ macro_rules! operations {
                 /// Where to.
                 address: Address,
             }) -> usize, needs [];
+            /// `sock.sendmsg([data], [], 0, address)`: one buffer, no ancillary data; how many
+            /// bytes were taken. Without an address, to the connected peer.
+            "sendmsg" => sendmsg: Sendmsg(SendmsgCall {
+                /// The socket.
+                handle as "socket": Handle,
+                /// The bytes to send (the one buffer).
+                data: Bytes,
+                /// Where to, or `null` for the connected peer.
+                address: Option<Address>,
+            }) -> usize, needs [];
             /// `sock.recv(bufsize, flags)`: at most `bufsize` bytes; none at end of stream.
             "recv" => recv: Recv(RecvCall {
                 /// The socket.

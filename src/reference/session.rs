@@ -8,8 +8,8 @@ use crate::operation::{
     AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
     GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
     Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
-    RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall, SendtoCall, SetsockoptCall,
-    SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall, SendmsgCall, SendtoCall,
+    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 use crate::vocab::{ErrorCode, Mode, SockError};
 use std::collections::HashMap;
@@ -130,6 +130,11 @@ impl Session for ReferenceSession {
     fn sendto(&self, call: &SendtoCall) -> SockResult<usize> {
         self.get(call.handle)?
             .sendto(&call.data.0, call.address.clone())
+    }
+
+    fn sendmsg(&self, call: &SendmsgCall) -> SockResult<usize> {
+        self.get(call.handle)?
+            .sendmsg(&call.data.0, call.address.clone())
     }
 
     fn recv(&self, call: &RecvCall) -> SockResult<Received> {

@@ -158,6 +158,25 @@ impl Socket {
         })
     }
 
+    /// `sock.sendmsg([data], [], 0, address)`: sendmsg(2) with one buffer and no ancillary
+    /// data, to `address` or, without one, to the connected peer. Spec: `data.sendmsg`.
+    pub fn sendmsg(&self, data: &[u8], address: Option<Address>) -> Result<usize> {
+        let buffers = [std::io::IoSlice::new(data)];
+        match address {
+            Some(address) => {
+                let address = to_sockaddr(&address, self.family, self.kind)?;
+                self.call(Ready::Write, || {
+                    self.inner
+                        .send_to_vectored_with_flags(&buffers, &address, libc::MSG_NOSIGNAL)
+                })
+            }
+            None => self.call(Ready::Write, || {
+                self.inner
+                    .send_vectored_with_flags(&buffers, libc::MSG_NOSIGNAL)
+            }),
+        }
+    }
+
     /// `sock.recv(bufsize, flags)`: recv(2). At most `bufsize` bytes; empty at end of stream.
     /// Spec: `data.recv.bufsize`.
     pub fn recv(&self, bufsize: usize, flags: RecvFlags) -> Result<Vec<u8>> {

@@ -259,6 +259,11 @@ def test_udp():
         d.ok("sendto", handle=b, data=b64(b"x"), address=a_addr)
         got = d.ok("recvfrom", handle=a, bufsize=1024)
         check("udp: the rest of the truncated datagram is gone", unb64(got["data"]) == b"x", repr(got))
+        n = d.ok("sendmsg", handle=b, data=b64(b"by sendmsg"), address=a_addr)
+        check("udp: sendmsg to an address returns 10", n == 10, repr(n))
+        got = d.ok("recvfrom", handle=a, bufsize=1024)
+        check("udp: sendmsg sent one datagram from b",
+              unb64(got["data"]) == b"by sendmsg" and got["address"] == b_addr, repr(got))
         v6, v6_addr = d.bound(family="inet6", type="dgram", address="[::1]:0")
         check("udp: IPv6 address text is [::1]:port", v6_addr.startswith("[::1]:"), v6_addr)
         d.ok("settimeout", handle=a, timeout=0)
