@@ -541,12 +541,7 @@ compared_as! {
 
 /// Generates [`compared`] from the table of operations.
 macro_rules! compared_reply {
-    ($(
-        $(#[$doc:meta])*
-        $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
-        }) -> $Ok:ty, needs [$($need:ident),*];
-    )*) => {
+    ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
         /// What a call returned, as the comparison sees it, and the sockets it created.
         fn compared(reply: Reply) -> (Outcome, Vec<Handle>) {
             match reply {
@@ -556,4 +551,4 @@ macro_rules! compared_reply {
     };
 }
 
-crate::operation::operations!(compared_reply);
+crate::operation::operations!(brief => compared_reply);

@@ -120,12 +120,7 @@ pub struct SessionEndError {
 /// Generates the [`Session`] trait: one method per operation of the table in
 /// [`crate::operation`], each forwarding to [`Session::perform`] unless implemented.
 macro_rules! session_trait {
-    ($(
-        $(#[$doc:meta])*
-        $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
-        }) -> $Ok:ty, needs [$($need:ident),*];
-    )*) => {
+    ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
         /// The socket operations, one method per Python `socket` method the suite checks (the
         /// table in [`crate::operation`]), and the hooks the runner's watchdog uses.
         ///
@@ -179,16 +174,11 @@ macro_rules! session_trait {
     };
 }
 
-crate::operation::operations!(session_trait);
+crate::operation::operations!(brief => session_trait);
 
 /// Generates [`dispatch`] from the table in [`crate::operation`].
 macro_rules! dispatch_fn {
-    ($(
-        $(#[$doc:meta])*
-        $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
-        }) -> $Ok:ty, needs [$($need:ident),*];
-    )*) => {
+    ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
         /// Makes `call` through the session method that performs its operation.
         pub fn dispatch(session: &(impl Session + ?Sized), call: &Call) -> SockResult<Reply> {
             match call {
@@ -198,7 +188,7 @@ macro_rules! dispatch_fn {
     };
 }
 
-crate::operation::operations!(dispatch_fn);
+crate::operation::operations!(brief => dispatch_fn);
 
 /// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
 /// [`interrupt`](Session::interrupt) its socket, so that a blocked call returns. Returns the body's

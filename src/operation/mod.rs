@@ -68,9 +68,19 @@ pub type SockResult<T> = Result<T, SockError>;
 /// name without `as`), and may leave it out when it has a `= default` (in the step's terms) or
 /// its type is an `Option`; see [`crate::scenario::Argument`] for how each type is written in a
 /// step. A field named `bufsize` bounds the bytes the call may return.
+///
+/// `operations!(brief => then)` gives `then` the entries without their fields, for the layers
+/// that only dispatch: `/// docs "wire-name" => method: Variant(ArgsStruct) -> OkType;`.
 macro_rules! operations {
     ($then:ident) => {
-        $then! {
+        $crate::operation::operations! { @ [$then] }
+    };
+    (brief => $then:ident) => {
+        $crate::operation::operations! { @ [$crate::operation::brief] $then; }
+    };
+    (@ [$($macro:tt)*] $($prefix:tt)*) => {
+        $($macro)*! {
+            $($prefix)*
             /// `socket.socket(family, type)`: a new socket.
             "socket" => socket: Socket(SocketCall {
                 /// The address family.
@@ -268,6 +278,21 @@ macro_rules! operations {
     };
 }
 pub(crate) use operations;
+
+/// `operations!(brief => then)`: the table's entries without their fields (see [`operations!`]).
+macro_rules! brief {
+    ($then:ident; $(
+        $(#[$doc:meta])*
+        $name:literal => $method:ident: $Variant:ident($Args:ident {
+            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
+        }) -> $Ok:ty, needs [$($need:ident),*];
+    )*) => {
+        $then! {
+            $( $(#[$doc])* $name => $method: $Variant($Args) -> $Ok; )*
+        }
+    };
+}
+pub(crate) use brief;
 
 /// Generates the argument structs, [`Call`], [`Reply`] and their helpers.
 macro_rules! define_calls {

@@ -97,7 +97,7 @@ pub enum ClosedOutcome {
 
 impl AfterClose {
     /// Every call to try on a closed socket of `family`, grouped by operation; their address
-    /// is [`closed_address`] of the family.
+    /// is `closed_address` of the family.
     pub fn every(family: Family) -> Vec<Vec<AfterClose>> {
         let context = SampleContext {
             socket: "s".to_string(),

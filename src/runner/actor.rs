@@ -514,12 +514,7 @@ into_value! {
 
 /// Generates [`value_of`] from the table of operations.
 macro_rules! value_of_reply {
-    ($(
-        $(#[$doc:meta])*
-        $name:literal => $method:ident: $Variant:ident($Args:ident {
-            $( $(#[$field_attr:meta])* $field:ident $(as $key:literal)? : $field_ty:ty $(= $default:expr)?, )*
-        }) -> $Ok:ty, needs [$($need:ident),*];
-    )*) => {
+    ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
         /// What a call returned, as the checks see it, and the sockets it created.
         fn value_of(reply: Reply) -> (Value, Vec<Handle>) {
             match reply {
@@ -529,7 +524,7 @@ macro_rules! value_of_reply {
     };
 }
 
-crate::operation::operations!(value_of_reply);
+crate::operation::operations!(brief => value_of_reply);
 
 /// Why an address could not be had.
 enum ResolveError {
