@@ -108,7 +108,11 @@ pub(crate) fn check(
             let mut problem = |message: String| {
                 problems.push((
                     step.location,
-                    format!("actor {}, step {}: {message}", actor.name, index + 1),
+                    format!(
+                        "actor {}, step {}: {message}",
+                        actor.name,
+                        super::validate::step_number(positions, &actor.name, index, step.location)
+                    ),
                 ))
             };
             let (call_durations, c_ints) = match &step.op {

@@ -97,7 +97,7 @@ pub(crate) fn validate(
                         "actor {}, step {}: `${var}` is already captured at line {}; captures \
                          are write-once",
                         actor.name,
-                        index + 1,
+                        step_number(positions, &actor.name, index, step.location),
                         first.line
                     ),
                 ));
@@ -125,7 +125,11 @@ pub(crate) fn validate(
             let mut problem = |message: String| {
                 problems.push((
                     step.location,
-                    format!("actor {}, step {}: {message}", actor.name, index + 1),
+                    format!(
+                        "actor {}, step {}: {message}",
+                        actor.name,
+                        step_number(positions, &actor.name, index, step.location)
+                    ),
                 ))
             };
             if let Some(socket) = step
@@ -195,6 +199,23 @@ pub(crate) fn validate(
     }
     problems.sort_by_key(|(l, _)| *l);
     problems
+}
+
+/// The number of the step at `location` in `actor`, as the file counts its steps. A step that did
+/// not parse is missing from the model, so a later step's `index` there can be smaller.
+pub(crate) fn step_number(
+    positions: &Positions,
+    actor: &str,
+    index: usize,
+    location: Location,
+) -> usize {
+    match positions.node(&[Seg::Key("actors"), Seg::Key(actor)]) {
+        Some(crate::yaml::Node::Seq(items, _)) => items
+            .iter()
+            .position(|item| item.location() == location)
+            .map_or(index + 1, |i| i + 1),
+        _ => index + 1,
+    }
 }
 
 /// The port of an IP literal address other than 0, if it has one.
