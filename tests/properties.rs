@@ -84,28 +84,17 @@ fn the_close_property_tries_every_operation_that_acts_on_a_socket() {
 
 #[test]
 fn every_call_on_a_closed_socket_of_every_history_gives_what_the_spec_says() {
-    for family in [Family::Inet, Family::Inet6, Family::Unix] {
-        for kind in [SocketType::Stream, SocketType::Dgram] {
-            for setup in Setup::ALL {
-                let target = ClosedSocket {
-                    family,
-                    kind,
-                    setup,
-                };
-                if target.is_possible() {
-                    for implementation in [
-                        &sockspec::reference::Reference as &dyn Implementation,
-                        python().as_ref(),
-                    ] {
-                        closed_socket_refuses_everything(
-                            implementation,
-                            target,
-                            &every_after_close(family),
-                        )
-                        .unwrap_or_else(|c| panic!("{target:?}: {}", c.message));
-                    }
-                }
-            }
+    for target in every_closed_socket() {
+        for implementation in [
+            &sockspec::reference::Reference as &dyn Implementation,
+            python().as_ref(),
+        ] {
+            closed_socket_refuses_everything(
+                implementation,
+                target,
+                &every_after_close(target.family),
+            )
+            .unwrap_or_else(|c| panic!("{target:?}: {}", c.message));
         }
     }
 }
@@ -331,6 +320,26 @@ fn assert_reads_back(property: &str, scenario: &Scenario, requirements: &Require
         .unwrap_or_else(|e| panic!("{property} rewritten as\n{again}\ndoes not load: {e:?}"));
     assert_eq!(content(&reloaded), content(&loaded), "{again}");
     assert_eq!(again, text);
+}
+
+/// Every closed socket the close property can draw: each family, type and possible history.
+fn every_closed_socket() -> Vec<ClosedSocket> {
+    let mut targets = Vec::new();
+    for family in [Family::Inet, Family::Inet6, Family::Unix] {
+        for kind in [SocketType::Stream, SocketType::Dgram] {
+            for setup in Setup::ALL {
+                let target = ClosedSocket {
+                    family,
+                    kind,
+                    setup,
+                };
+                if target.is_possible() {
+                    targets.push(target);
+                }
+            }
+        }
+    }
+    targets
 }
 
 /// Every call the close property tries after `close` on a socket of `family`.
@@ -595,22 +604,10 @@ fn every_kind_of_counterexample_reads_back_as_the_same_scenario() {
         assert_reads_back(render::NAMES_PROPERTY, &render::names(host), &requirements);
     }
     let mut targets = 0;
-    for family in [Family::Inet, Family::Inet6, Family::Unix] {
-        let ops = every_after_close(family);
-        for kind in [SocketType::Stream, SocketType::Dgram] {
-            for setup in Setup::ALL {
-                let target = ClosedSocket {
-                    family,
-                    kind,
-                    setup,
-                };
-                if target.is_possible() {
-                    let scenario = render::closed(target, &ops);
-                    assert_reads_back(render::CLOSED_PROPERTY, &scenario, &requirements);
-                    targets += 1;
-                }
-            }
-        }
+    for target in every_closed_socket() {
+        let scenario = render::closed(target, &every_after_close(target.family));
+        assert_reads_back(render::CLOSED_PROPERTY, &scenario, &requirements);
+        targets += 1;
     }
     // Streams: six histories per family and a socketpair's end; datagrams: three, and a
     // socketpair's end.

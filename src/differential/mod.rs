@@ -241,7 +241,8 @@ impl Side {
             }
         };
         let result = dispatch(s, &call).map(|reply| {
-            let (outcome, created) = compared(reply);
+            let created = reply.created();
+            let outcome = compared(reply);
             for &handle in &created {
                 in_timeout_mode(handle);
             }
@@ -502,18 +503,18 @@ pub fn search(
     Ok(agreed.into_inner())
 }
 
-/// What a call's result is to the comparison, and the sockets it created.
+/// What a call's result is to the comparison.
 trait Compared {
-    fn compared(self) -> (Outcome, Vec<Handle>);
+    fn compared(self) -> Outcome;
 }
 
 macro_rules! compared_as {
-    ($( $ty:ty => |$ok:pat_param| $outcome:expr, $created:expr; )*) => {
+    ($( $ty:ty => |$ok:pat_param| $outcome:expr; )*) => {
         $(
             impl Compared for $ty {
-                fn compared(self) -> (Outcome, Vec<Handle>) {
+                fn compared(self) -> Outcome {
                     let $ok = self;
-                    ($outcome, $created)
+                    $outcome
                 }
             }
         )*
@@ -522,28 +523,28 @@ macro_rules! compared_as {
 
 // The model makes only some operations; should it make others, they compare by their main value.
 compared_as! {
-    () => |()| Outcome::Ok, vec![];
-    Opened => |o| Outcome::Ok, vec![o.handle];
-    Pair => |p| Outcome::Ok, p.handles.to_vec();
-    Accepted => |a| Outcome::Address(a.address.to_string()), vec![a.handle];
-    usize => |n| Outcome::Count(n), vec![];
-    Received => |r| Outcome::Data(r.data.0), vec![];
-    ReceivedFrom => |r| Outcome::Data(r.data.0), vec![];
-    Named => |n| Outcome::Address(n.address.to_string()), vec![];
-    i64 => |v| Outcome::Value(v), vec![];
-    bool => |b| Outcome::Value(i64::from(b)), vec![];
-    Message => |m| Outcome::Data(m.data.0), vec![];
-    Filled => |f| Outcome::Count(f.count), vec![];
-    FilledFrom => |f| Outcome::Count(f.count), vec![];
-    Mode => |m| Outcome::Other(m.to_string()), vec![];
-    Ready => |r| Outcome::Other(format!("{:?}", r.events)), vec![];
+    () => |()| Outcome::Ok;
+    Opened => |_| Outcome::Ok;
+    Pair => |_| Outcome::Ok;
+    Accepted => |a| Outcome::Address(a.address.to_string());
+    usize => |n| Outcome::Count(n);
+    Received => |r| Outcome::Data(r.data.0);
+    ReceivedFrom => |r| Outcome::Data(r.data.0);
+    Named => |n| Outcome::Address(n.address.to_string());
+    i64 => |v| Outcome::Value(v);
+    bool => |b| Outcome::Value(i64::from(b));
+    Message => |m| Outcome::Data(m.data.0);
+    Filled => |f| Outcome::Count(f.count);
+    FilledFrom => |f| Outcome::Count(f.count);
+    Mode => |m| Outcome::Other(m.to_string());
+    Ready => |r| Outcome::Other(format!("{:?}", r.events));
 }
 
 /// Generates [`compared`] from the table of operations.
 macro_rules! compared_reply {
     ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
-        /// What a call returned, as the comparison sees it, and the sockets it created.
-        fn compared(reply: Reply) -> (Outcome, Vec<Handle>) {
+        /// What a call returned, as the comparison sees it.
+        fn compared(reply: Reply) -> Outcome {
             match reply {
                 $( Reply::$Variant(ok) => ok.compared(), )*
             }

@@ -373,6 +373,13 @@ macro_rules! define_calls {
                 }
             }
 
+            /// The sockets the call created: a new socket, a pair, an accepted connection.
+            pub fn created(&self) -> Vec<Handle> {
+                match self {
+                    $( Reply::$Variant(ok) => wire::Creates::created(ok), )*
+                }
+            }
+
             /// The reply as the driver protocol's `ok` value.
             pub fn to_json(&self) -> serde_json::Value {
                 match self {

@@ -149,3 +149,41 @@ pub struct Backlog(pub i32);
 #[serde(transparent)]
 #[schemars(inline)]
 pub struct Millis(pub u64);
+
+/// The sockets a result brings into being; none for most.
+pub(super) trait Creates {
+    fn created(&self) -> Vec<Handle> {
+        Vec::new()
+    }
+}
+
+impl Creates for Opened {
+    fn created(&self) -> Vec<Handle> {
+        vec![self.handle]
+    }
+}
+
+impl Creates for Pair {
+    fn created(&self) -> Vec<Handle> {
+        self.handles.to_vec()
+    }
+}
+
+impl Creates for Accepted {
+    fn created(&self) -> Vec<Handle> {
+        vec![self.handle]
+    }
+}
+
+impl Creates for () {}
+impl Creates for usize {}
+impl Creates for i64 {}
+impl Creates for bool {}
+impl Creates for crate::vocab::Mode {}
+impl Creates for Received {}
+impl Creates for ReceivedFrom {}
+impl Creates for Named {}
+impl Creates for Message {}
+impl Creates for Filled {}
+impl Creates for FilledFrom {}
+impl Creates for Ready {}

@@ -1,7 +1,8 @@
 //! Lifecycle properties: what `close` and `shutdown` do, whatever came before them.
 //!
 //! - [`closed_socket_refuses_everything`]: after `close`, every operation fails with `EBADF`
-//!   and `close` again succeeds, whatever state the socket was in.
+//!   (`close` again, `fileno`, `gettimeout`, `getblocking` and `poll` answer as
+//!   [`AfterClose::expected`] says), whatever state the socket was in.
 //! - [`shutdown_interleaving`]: on a connected stream, any interleaving of sends, receives,
 //!   shutdowns (either direction, either end) and `getpeername` has the outcomes the spec allows.
 //!   A small model of the connection decides what each call may return, and lets only calls
@@ -12,7 +13,7 @@
 
 use super::base::{bounded, call, local_address, open_two, stream_pair, StreamTransport};
 use crate::implementation::{dispatch, Handle, Implementation, Plain, Session};
-use crate::operation::{Bytes, Reply};
+use crate::operation::Reply;
 use crate::scenario::{AddressExpr, CallStep, Resolve, SampleContext};
 use crate::vocab::{Address, ErrorCode, Family, RecvFlags, Shutdown, SockError, SocketType};
 use nix::errno::Errno::{EBADF, ECONNRESET, ENOTCONN, EPIPE};
@@ -219,13 +220,6 @@ impl Resolve for OnClosed<'_> {
                 message: format!("the close property has no address for `{other}`"),
             }),
         }
-    }
-
-    fn payload(&mut self, payload: &crate::scenario::Payload) -> Result<Bytes, SockError> {
-        payload.bytes().map(Bytes).map_err(|e| SockError {
-            code: ErrorCode::Broken,
-            message: e.to_string(),
-        })
     }
 }
 

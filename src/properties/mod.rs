@@ -105,8 +105,10 @@ pub fn names_agree(
     })
 }
 
-/// Closed sockets: after `close()`, each of `ops` fails with `EBADF`, except `close` again,
-/// which succeeds. Spec: `close.use-after-close`, `close.twice`.
+/// Closed sockets: after `close()`, each of `ops` gives what the spec says ([`AfterClose::expected`]):
+/// `EBADF`, but for the few operations that answer without the descriptor.
+/// Spec: `close.use-after-close`, `close.twice`, `close.fileno`, `modes.closed-socket`,
+/// `readiness.poll.closed`.
 pub fn closed_socket_refuses_everything(
     implementation: &dyn Implementation,
     target: ClosedSocket,

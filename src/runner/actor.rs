@@ -7,10 +7,10 @@ use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
 use crate::implementation::{dispatch, Handle, Session};
 use crate::operation::{
-    Accepted, Bytes, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received,
-    ReceivedFrom, RecvCall, Reply, SettimeoutCall,
+    Accepted, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received, ReceivedFrom,
+    RecvCall, Reply, SettimeoutCall,
 };
-use crate::scenario::{Actor, AddressExpr, Count, Op, Payload, Resolve, Returns, Scenario, Step};
+use crate::scenario::{Actor, AddressExpr, Count, Op, Resolve, Returns, Scenario, Step};
 use crate::vocab::{Address, ErrorCode, Mode, RecvFlags, SockError};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -380,7 +380,9 @@ impl ActorRun<'_> {
                     sockets,
                     addresses: addresses.iter(),
                 })?;
-                let (value, created) = value_of(dispatch(s, &call)?);
+                let reply = dispatch(s, &call)?;
+                let created = reply.created();
+                let value = value_of(reply);
                 for (name, handle) in step.names().new.iter().zip(created) {
                     sockets.insert(name.clone(), handle);
                 }
@@ -466,28 +468,20 @@ impl<'a, I: Iterator<Item = &'a Address>> Resolve for Resolved<'a, I> {
             .cloned()
             .ok_or_else(|| SockError::new(ErrorCode::Rejected))
     }
-
-    // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
-    fn payload(&mut self, payload: &Payload) -> Result<Bytes, SockError> {
-        payload.bytes().map(Bytes).map_err(|e| SockError {
-            code: ErrorCode::Broken,
-            message: e.to_string(),
-        })
-    }
 }
 
-/// What a call's result is to the checks, and the sockets it created.
+/// What a call's result is to the checks.
 trait IntoValue {
-    fn into_value(self) -> (Value, Vec<Handle>);
+    fn into_value(self) -> Value;
 }
 
 macro_rules! into_value {
-    ($( $ty:ty => |$ok:pat_param| $value:expr, $created:expr; )*) => {
+    ($( $ty:ty => |$ok:pat_param| $value:expr; )*) => {
         $(
             impl IntoValue for $ty {
-                fn into_value(self) -> (Value, Vec<Handle>) {
+                fn into_value(self) -> Value {
                     let $ok = self;
-                    ($value, $created)
+                    $value
                 }
             }
         )*
@@ -495,28 +489,28 @@ macro_rules! into_value {
 }
 
 into_value! {
-    () => |()| Value::Nothing, vec![];
-    Opened => |o| Value::Nothing, vec![o.handle];
-    Pair => |p| Value::Nothing, p.handles.to_vec();
-    Accepted => |a| Value::Address(a.address), vec![a.handle];
-    usize => |n| Value::Count(n), vec![];
-    Received => |r| Value::Data(r.data.0), vec![];
-    ReceivedFrom => |r| Value::DataFrom(r.data.0, r.address), vec![];
-    Named => |n| Value::Address(n.address), vec![];
-    i64 => |n| Value::Number(n), vec![];
-    bool => |b| Value::Number(i64::from(b)), vec![];
-    Message => |m| Value::Message(m.data.0, m.flags.into_iter().collect(), m.address), vec![];
-    Filled => |f| Value::Filled(f.count, f.buffer.0, None), vec![];
-    FilledFrom => |f| Value::Filled(f.count, f.buffer.0, Some(f.address)), vec![];
-    Mode => |m| Value::Timeout(m), vec![];
-    Ready => |r| Value::Events(r.events.into_iter().collect()), vec![];
+    () => |()| Value::Nothing;
+    Opened => |_| Value::Nothing;
+    Pair => |_| Value::Nothing;
+    Accepted => |a| Value::Address(a.address);
+    usize => |n| Value::Count(n);
+    Received => |r| Value::Data(r.data.0);
+    ReceivedFrom => |r| Value::DataFrom(r.data.0, r.address);
+    Named => |n| Value::Address(n.address);
+    i64 => |n| Value::Number(n);
+    bool => |b| Value::Number(i64::from(b));
+    Message => |m| Value::Message(m.data.0, m.flags.into_iter().collect(), m.address);
+    Filled => |f| Value::Filled(f.count, f.buffer.0, None);
+    FilledFrom => |f| Value::Filled(f.count, f.buffer.0, Some(f.address));
+    Mode => |m| Value::Timeout(m);
+    Ready => |r| Value::Events(r.events.into_iter().collect());
 }
 
 /// Generates [`value_of`] from the table of operations.
 macro_rules! value_of_reply {
     ($( $(#[$doc:meta])* $name:literal => $method:ident: $Variant:ident($Args:ident) -> $Ok:ty; )*) => {
-        /// What a call returned, as the checks see it, and the sockets it created.
-        fn value_of(reply: Reply) -> (Value, Vec<Handle>) {
+        /// What a call returned, as the checks see it.
+        fn value_of(reply: Reply) -> Value {
             match reply {
                 $( Reply::$Variant(ok) => ok.into_value(), )*
             }

@@ -19,8 +19,8 @@ use crate::operation::{
     Pair, Ready, Received, ReceivedFrom,
 };
 use crate::vocab::{
-    did_you_mean, Address, Capabilities, Family, Feature, Mode, PollEvent, RecvFlags, SocketOption,
-    SocketType,
+    did_you_mean, Address, Capabilities, ErrorCode, Family, Feature, Mode, PollEvent, RecvFlags,
+    SockError, SocketOption, SocketType,
 };
 use crate::yaml::{Location, Node, SyntaxError};
 use serde::de::{DeserializeOwned, Deserializer};
@@ -50,14 +50,13 @@ pub struct Parts<'a> {
 
 /// Turns the names a step uses into the values a call takes; the runner implements it.
 pub trait Resolve {
-    /// Why a name could not be resolved.
-    type Error;
+    /// Why a name could not be resolved; a payload sockspec cannot allocate is a
+    /// [`SockError`] (`broken`: sockspec's failure, not the implementation's).
+    type Error: From<SockError>;
     /// The handle of the socket this actor named `name`.
     fn socket(&mut self, name: &str) -> Result<Handle, Self::Error>;
     /// The address `expr` stands for in this run.
     fn address(&mut self, expr: &AddressExpr) -> Result<Address, Self::Error>;
-    /// The bytes of `payload`.
-    fn payload(&mut self, payload: &Payload) -> Result<Bytes, Self::Error>;
 }
 
 /// How a call's argument of this type is written in a step, and what it stands for.
@@ -127,8 +126,14 @@ impl Argument for Bytes {
     fn parts<'a>(written: &'a Payload, parts: &mut Parts<'a>) {
         parts.payload = Some(written);
     }
-    fn resolve<R: Resolve>(written: &Payload, resolver: &mut R) -> Result<Bytes, R::Error> {
-        resolver.payload(written)
+    fn resolve<R: Resolve>(written: &Payload, _: &mut R) -> Result<Bytes, R::Error> {
+        // Memory sockspec cannot get is its own failure (`error`), not the implementation's.
+        written.bytes().map(Bytes).map_err(|e| {
+            R::Error::from(SockError {
+                code: ErrorCode::Broken,
+                message: e.to_string(),
+            })
+        })
     }
     fn samples(_: &SampleContext) -> Vec<Payload> {
         vec![Payload::Text("x".to_string())]

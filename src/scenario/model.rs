@@ -4,7 +4,7 @@
 
 pub use crate::yaml::Location;
 
-use super::call_step::{CallStep, Captured};
+use super::call_step::{CallStep, Captured, Names, Parts};
 use super::{AddressExpr, Payload};
 use crate::vocab::did_you_mean;
 use crate::vocab::{
@@ -508,34 +508,34 @@ impl Op {
         CallStep::NAMES.iter().chain(Op::COMPOSITE_NAMES).copied()
     }
 
-    /// The socket (actor-local name) this operation acts on, if any.
-    pub fn socket(&self) -> Option<&str> {
+    /// What the operation's arguments refer to. A step that is not one call of the table names
+    /// at most a socket and, for the receiving loops, the `bufsize` of each receive.
+    pub fn parts(&self) -> Parts<'_> {
+        fn on(socket: &str) -> Parts<'_> {
+            Parts {
+                socket: Some(socket),
+                ..Parts::default()
+            }
+        }
         match self {
-            Op::Call(call) => call.parts().socket,
-            Op::Setblocking(a) => Some(&a.socket),
-            Op::RecvExact(a) => Some(&a.socket),
-            Op::RecvUntilEof(a) => Some(&a.socket),
-            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
+            Op::Call(call) => call.parts(),
+            Op::Setblocking(a) => on(&a.socket),
+            Op::RecvExact(a) => Parts {
+                bufsize: Some(a.bufsize),
+                ..on(&a.socket)
+            },
+            Op::RecvUntilEof(a) => Parts {
+                bufsize: Some(a.bufsize),
+                ..on(&a.socket)
+            },
+            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => Parts::default(),
         }
     }
 
-    /// The socket names this operation creates.
-    pub fn creates(&self) -> Vec<&str> {
+    /// The names the operation binds from its result (none for a step that is not one call).
+    pub fn binds(&self) -> Option<&Names> {
         match self {
-            Op::Call(call) => call.names().new.iter().map(String::as_str).collect(),
-            Op::Setblocking(_)
-            | Op::RecvExact(_)
-            | Op::RecvUntilEof(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => vec![],
-        }
-    }
-
-    /// The variable this operation captures an address or a count in, if any.
-    pub fn captures(&self) -> Option<&str> {
-        match self {
-            Op::Call(call) => call.names().capture.as_deref(),
+            Op::Call(call) => Some(call.names()),
             Op::Setblocking(_)
             | Op::RecvExact(_)
             | Op::RecvUntilEof(_)
@@ -543,6 +543,22 @@ impl Op {
             | Op::Wait(_)
             | Op::Fs(_) => None,
         }
+    }
+
+    /// The socket (actor-local name) this operation acts on, if any.
+    pub fn socket(&self) -> Option<&str> {
+        self.parts().socket
+    }
+
+    /// The socket names this operation creates.
+    pub fn creates(&self) -> Vec<&str> {
+        self.binds()
+            .map_or_else(Vec::new, |n| n.new.iter().map(String::as_str).collect())
+    }
+
+    /// The variable this operation captures an address or a count in, if any.
+    pub fn captures(&self) -> Option<&str> {
+        self.binds().and_then(|n| n.capture.as_deref())
     }
 
     /// True when what this operation [captures](Op::captures) is a count, not an address.
@@ -552,40 +568,19 @@ impl Op {
 
     /// The addresses this operation reads.
     pub fn addresses(&self) -> Vec<&AddressExpr> {
-        match self {
-            Op::Call(call) => call.parts().addresses,
-            Op::Setblocking(_)
-            | Op::RecvExact(_)
-            | Op::RecvUntilEof(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => vec![],
-        }
+        self.parts().addresses
     }
 
     /// The payload this operation holds, if any: what it sends, or the buffer a `recv_into`
     /// receives into.
     pub fn payload(&self) -> Option<&Payload> {
-        match self {
-            Op::Call(call) => call.parts().payload,
-            Op::Setblocking(_)
-            | Op::RecvExact(_)
-            | Op::RecvUntilEof(_)
-            | Op::Signal(_)
-            | Op::Wait(_)
-            | Op::Fs(_) => None,
-        }
+        self.parts().payload
     }
 
     /// The `bufsize` of each receive this operation makes, if it receives: the most one call
     /// may return.
     pub fn bufsize(&self) -> Option<usize> {
-        match self {
-            Op::Call(call) => call.parts().bufsize,
-            Op::RecvExact(a) => Some(a.bufsize),
-            Op::RecvUntilEof(a) => Some(a.bufsize),
-            Op::Setblocking(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
-        }
+        self.parts().bufsize
     }
 
     /// What kind of value a successful call returns, for checking `expect`.
