@@ -510,6 +510,25 @@ class Driver {
     return this.udpSend(entry, data, address);
   }
 
+  // sendmsg with one buffer and no ancillary data: Node's write() on a stream, send() on a
+  // dgram.Socket (to the address when one is given) — the calls send and sendto make, since Node
+  // has no separate sendmsg to call.
+  async op_sendmsg(request) {
+    const entry = this.entry(request);
+    const data = decode(request.data);
+    if (request.address === null || request.address === undefined) {
+      if (entry.kind === 'udp') return this.udpSend(entry, data, null);
+      await this.write(entry, data);
+      return data.length;
+    }
+    if (entry.kind !== 'udp') {
+      throw new Unsupported('Node has no sendmsg with an address on a stream socket');
+    }
+    const address = parseAddress(request.address);
+    if (address.kind !== 'ip') throw new Unsupported('a UDP socket sends to an IP address only');
+    return this.udpSend(entry, data, address);
+  }
+
   udpSend(entry, data, address) {
     return new Promise((resolve, reject) => {
       const callback = (err, bytes) => {
