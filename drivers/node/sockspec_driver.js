@@ -460,6 +460,7 @@ class Driver {
     if (entry.kind === 'fresh') {
       throw new Unsupported(`Node has no object to ${what} on: the stream socket was neither bound nor connected`);
     }
+    if (entry.kind === 'udp') throw new Unsupported(`Node's dgram.Socket has no ${what}`);
     throw new Unsupported(`Node cannot ${what} on a net.Server (a listening socket)`);
   }
 
