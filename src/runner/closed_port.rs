@@ -100,7 +100,9 @@ mod tests {
             sender
                 .set_read_timeout(Some(Duration::from_secs(5)))
                 .unwrap();
-            let err = sender.recv(&mut [0; 8]).expect_err("no socket receives there");
+            let err = sender
+                .recv(&mut [0; 8])
+                .expect_err("no socket receives there");
             assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{ip}");
         }
     }

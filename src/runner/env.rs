@@ -65,7 +65,10 @@ impl Env {
 
     /// Removes the directory and everything in it, and releases the ports held closed.
     pub fn remove(&self) {
-        self.closed.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(dir) = dir {
             live_dirs().remove(&self.path);
@@ -104,8 +107,12 @@ impl Env {
         if let Some(held) = closed.iter().find(|c| c.address.ip() == ip) {
             return Ok(Address::Ip(held.address));
         }
-        let held = ClosedPort::hold(ip)
-            .map_err(|e| format!("cannot hold a port closed for `{}`: {e}", AddressExpr::ClosedPort(ip)))?;
+        let held = ClosedPort::hold(ip).map_err(|e| {
+            format!(
+                "cannot hold a port closed for `{}`: {e}",
+                AddressExpr::ClosedPort(ip)
+            )
+        })?;
         let address = held.address;
         closed.push(held);
         Ok(Address::Ip(address))
@@ -162,5 +169,26 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    #[test]
+    fn every_closed_address_of_a_scenario_is_the_same_port_until_it_ends() {
+        let env = Env::new().unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let first = env.closed_port(ip).unwrap();
+        assert_eq!(env.closed_port(ip).unwrap(), first);
+        let Address::Ip(held) = first else {
+            panic!("a closed port is an IP address: {first}")
+        };
+        assert_eq!(env.display(&first), format!("{first} (closed:127.0.0.1)"));
+        TcpListener::bind(held).expect_err("held while the scenario runs");
+        env.remove();
+        TcpListener::bind(held).expect("released when the scenario ends");
     }
 }
