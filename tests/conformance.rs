@@ -15,7 +15,7 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use sockspec::expectations::Expectations;
 use sockspec::requirements::Requirements;
-use sockspec::runner::{run_scenario, unsupported_reason, RunOptions, Status};
+use sockspec::runner::{run_scenario, unsupported_reason_with, RunOptions, Status};
 use sockspec::scenario::{discover, load, LoadError};
 use std::path::Path;
 use std::sync::Arc;
@@ -60,41 +60,65 @@ fn main() {
         let expectations = Expectations::load(&root.join(Expectations::default_path(&name)), &name)
             .unwrap_or_else(|e| fail(e.to_string()));
         let expectations = Arc::new(expectations);
+        // A scenario with environment actors runs twice: as `sockspec run` places its actors
+        // (environment actors on the reference), and with every actor on the implementation
+        // (`--all-actors`, the `NAME::all_actors::…` tests), so marking an actor `environment`
+        // never takes away what the implementation's own run of it checked.
+        let placements = [
+            ("", RunOptions::default()),
+            (
+                "all_actors::",
+                RunOptions {
+                    environment_on_reference: false,
+                    ..RunOptions::default()
+                },
+            ),
+        ];
         for file in &found {
-            let test = format!("{name}::{}", file.id.replace('/', "::").replace('-', "_"));
-            let trial = match load(file, &requirements) {
-                Ok(scenario) => {
-                    let ignored = unsupported_reason(&scenario, implementation.as_ref()).is_some()
-                        || expectations.skip(&scenario.id).is_some();
-                    let implementation = implementation.clone();
-                    let expectations = Arc::clone(&expectations);
-                    Trial::test(test, move || {
-                        let mut result = run_scenario(
-                            &scenario,
-                            implementation.as_ref(),
-                            &RunOptions::default(),
-                        );
-                        expectations.apply(&mut result);
-                        match result.status {
-                            Status::Pass
-                            | Status::ExpectedFail
-                            | Status::Unsupported
-                            | Status::Skip => Ok(()),
-                            _ => Err(Failed::from(format!(
-                                "[{}] {}",
-                                result.status,
-                                result.explanation()
-                            ))),
-                        }
-                    })
-                    .with_ignored_flag(ignored)
-                }
-                Err(errors) => {
-                    let message = LoadError::lines(&errors);
-                    Trial::test(test, move || Err(Failed::from(message)))
-                }
-            };
-            trials.push(trial);
+            for (prefix, options) in &placements {
+                let test = format!(
+                    "{name}::{prefix}{}",
+                    file.id.replace('/', "::").replace('-', "_")
+                );
+                let trial = match load(file, &requirements) {
+                    Ok(scenario) if !prefix.is_empty() && scenario.environment.is_empty() => {
+                        continue
+                    }
+                    Ok(scenario) => {
+                        let ignored =
+                            unsupported_reason_with(&scenario, implementation.as_ref(), options)
+                                .is_some()
+                                || expectations.skip(&scenario.id).is_some();
+                        let implementation = implementation.clone();
+                        let expectations = Arc::clone(&expectations);
+                        let options = options.clone();
+                        Trial::test(test, move || {
+                            let mut result =
+                                run_scenario(&scenario, implementation.as_ref(), &options);
+                            expectations.apply(&mut result);
+                            match result.status {
+                                Status::Pass
+                                | Status::ExpectedFail
+                                | Status::Unsupported
+                                | Status::Skip => Ok(()),
+                                _ => Err(Failed::from(format!(
+                                    "[{}] {}",
+                                    result.status,
+                                    result.explanation()
+                                ))),
+                            }
+                        })
+                        .with_ignored_flag(ignored)
+                    }
+                    // A file that does not load fails once, in the default placement.
+                    Err(_) if !prefix.is_empty() => continue,
+                    Err(errors) => {
+                        let message = LoadError::lines(&errors);
+                        Trial::test(test, move || Err(Failed::from(message)))
+                    }
+                };
+                trials.push(trial);
+            }
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -91,6 +91,16 @@ pub fn unsupported_reason(
     )
 }
 
+/// Why a scenario cannot run here, if it cannot, with its actors placed as `options` say
+/// (`--all-actors` asks every actor's needs of the implementation under test).
+pub fn unsupported_reason_with(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+) -> Option<String> {
+    unsupported_reason_placed(scenario, &placed(scenario, implementation, options))
+}
+
 /// The name of the implementation that runs the actor called `actor` of `scenario` in a run
 /// with `options`: the one under test, or the reference for an environment actor.
 pub fn implementation_of(
