@@ -25,8 +25,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The protocol version this runner speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this runner speaks, and asks for in `hello`.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The versions it accepts: a version 1 driver is served as before (its replies cannot use
+/// what version 2 added).
+pub const ACCEPTED_VERSIONS: [u32; 2] = [1, 2];
 
 /// How long a driver may take to answer `hello` (and, in `driver-check`, any request made outside
 /// a scenario) before it is killed: 10 s, unless [`HELLO_TIMEOUT_VARIABLE`] says otherwise.
@@ -150,11 +154,26 @@ fn handshake(process: &DriverProcess) -> Result<Hello, String> {
         .map_err(|e: SockError| e.message)?;
     let hello: Hello = serde_json::from_value(ok.clone())
         .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;
-    if hello.protocol != PROTOCOL_VERSION {
+    if !ACCEPTED_VERSIONS.contains(&hello.protocol) {
         return Err(format!(
-            "it speaks protocol version {}, this runner speaks {PROTOCOL_VERSION}",
+            "it speaks protocol version {}; this runner speaks versions 1 and 2",
             hello.protocol
         ));
+    }
+    if hello.protocol == 1 {
+        let c = &hello.capabilities;
+        let added = [
+            ("operations", c.operations.is_some()),
+            ("sockets", c.sockets.is_some()),
+            ("option_types", !c.option_types.is_empty()),
+            ("shapes", !c.shapes.is_empty()),
+        ];
+        if let Some((field, _)) = added.iter().find(|(_, present)| *present) {
+            return Err(format!(
+                "it speaks protocol version 1 but declares `{field}`, which version 2 added; \
+                 answer `hello` with \"protocol\": 2"
+            ));
+        }
     }
     Ok(hello)
 }

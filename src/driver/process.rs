@@ -481,11 +481,25 @@ fn parse_reply(line: &[u8], seq: u64) -> Result<Result<Value, SockError>, String
             let code: ErrorCode = name
                 .parse()
                 .map_err(|_| format!("an unknown error name `{name}`: {}", shown()))?;
-            let message = error
+            let mut message = error
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
+            if code == ErrorCode::Library {
+                // The library's own name for its error is what a failure must show.
+                let own = error
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "a `library` error without the library's `name` for it: {}",
+                            shown()
+                        )
+                    })?;
+                message = format!("{own}: {message}");
+            }
             Ok(Err(SockError { code, message }))
         }
         _ => Err(format!(

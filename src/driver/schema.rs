@@ -105,16 +105,24 @@ pub fn protocol_schema() -> Value {
             "properties": {
                 "errno": {
                     "type": "string",
-                    "description": "An errno name (EADDRINUSE), a getaddrinfo name (EAI_NONAME), timeout, rejected or unsupported.",
-                    "pattern": "^(E[A-Z0-9]+|EAI_[A-Z0-9_]+|timeout|rejected|unsupported)$"
+                    "description": "An errno name (EADDRINUSE), a getaddrinfo name (EAI_NONAME), timeout, rejected, library (version 2) or unsupported.",
+                    "pattern": "^(E[A-Z0-9]+|EAI_[A-Z0-9_]+|timeout|rejected|library|unsupported)$"
                 },
                 "code": {
                     "type": ["integer", "null"],
-                    "description": "The local number; null for timeout, rejected and unsupported."
+                    "description": "The local number; null for timeout, rejected, library and unsupported."
+                },
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "For `library` (and only for it): the library's own name for the error (ERR_STREAM_DESTROYED)."
                 },
                 "message": {"type": "string", "description": "For people."}
             },
             "required": ["errno", "code", "message"],
+            "if": {"properties": {"errno": {"const": "library"}}},
+            "then": {"required": ["name"]},
+            "else": {"not": {"required": ["name"]}},
             "additionalProperties": false
         }),
     );

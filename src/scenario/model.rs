@@ -8,7 +8,8 @@ use super::call_step::{CallStep, Captured, Names, Parts};
 use super::{AddressExpr, Payload};
 use crate::vocab::did_you_mean;
 use crate::vocab::{
-    ApiShape, SocketKind, Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, SocketOption, SocketType,
+    ApiShape, Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, SocketKind,
+    SocketOption, SocketType,
 };
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -637,9 +638,7 @@ fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
         }
         let Op::Call(call) = &step.op else { continue };
         let target = step.op.socket().and_then(|name| sockets.get_mut(name));
-        let stream = |known: &Option<&mut Known>| {
-            matches!(known, Some(k) if k.kind.kind == SocketType::Stream)
-        };
+        let stream = |known: &Option<&mut Known>| matches!(known, Some(k) if k.kind.kind == SocketType::Stream);
         let option = match call {
             CallStep::Setsockopt(steps::Setsockopt { option, .. })
             | CallStep::Getsockopt(steps::Getsockopt { option, .. })

@@ -2,10 +2,11 @@
 
 use crate::implementation::{Handle, Session, SockResult};
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, ExitContextCall, FilenoCall, Filled, FilledFrom,
-    GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received,
-    ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, SendCall, SendallCall,
-    SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, ExitContextCall, FilenoCall,
+    Filled, FilledFrom, GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named,
+    Opened, Pair, Received, ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall,
+    SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
+    SocketpairCall,
 };
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, Shutdown, SockError, SocketOption, SocketType,

@@ -63,12 +63,22 @@ pub enum ApiShape {
 }
 
 impl ApiShape {
-    /// Why a scenario that needs `what` cannot run through this shape.
+    /// True when an implementation of this shape cannot honour `feature`, whatever it declares.
     fn excludes(self, feature: Feature) -> bool {
         matches!(
             (self, feature),
-            (ApiShape::AutoAccept, Feature::Backlog) | (ApiShape::IdleTimeout, Feature::TimeoutMode)
+            (ApiShape::AutoAccept, Feature::Backlog)
+                | (ApiShape::IdleTimeout, Feature::TimeoutMode)
         )
+    }
+
+    /// What the steps that cannot run through this shape need, for a reason shown to people.
+    fn what_steps_need(self) -> &'static str {
+        match self {
+            ApiShape::DeferredBind => "what a stream socket's bind does on its own",
+            ApiShape::AutoAccept => "connections that wait to be accepted",
+            ApiShape::IdleTimeout => "timeouts that bound each call",
+        }
     }
 
     /// What the shape means, for a reason shown to people.
@@ -203,7 +213,8 @@ impl Capabilities {
             }
             if needed.shapes.contains(shape) {
                 missing.push(format!(
-                    "what a stream socket's bind does on its own ({})",
+                    "{} ({})",
+                    shape.what_steps_need(),
                     shape.explained()
                 ));
             }
@@ -227,5 +238,91 @@ impl Capabilities {
             }
         }
         missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs_of(f: impl FnOnce(&mut Capabilities)) -> Capabilities {
+        let mut needs = Capabilities {
+            families: [Family::Inet].into_iter().collect(),
+            types: [SocketType::Stream, SocketType::Dgram]
+                .into_iter()
+                .collect(),
+            operations: Some(["socket", "setsockopt"].map(String::from).into()),
+            sockets: Some(
+                [SocketKind {
+                    family: Family::Inet,
+                    kind: SocketType::Dgram,
+                }]
+                .into(),
+            ),
+            ..Capabilities::default()
+        };
+        f(&mut needs);
+        needs
+    }
+
+    #[test]
+    fn a_version_1_declaration_supports_every_combination_of_what_it_lists() {
+        let v1 = Capabilities::everything();
+        let needs = needs_of(|n| {
+            n.option_types
+                .insert(SocketOption::Broadcast, [SocketType::Stream].into());
+            n.shapes.insert(ApiShape::DeferredBind);
+        });
+        assert_eq!(v1.missing(&needs), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_operation_a_socket_kind_or_an_option_on_a_type_not_declared_is_missing() {
+        let mut have = Capabilities::everything();
+        have.operations = Some(["socket".to_string()].into());
+        have.sockets = Some(
+            [SocketKind {
+                family: Family::Inet,
+                kind: SocketType::Stream,
+            }]
+            .into(),
+        );
+        have.option_types
+            .insert(SocketOption::Broadcast, [SocketType::Dgram].into());
+        let needs = needs_of(|n| {
+            n.option_types
+                .insert(SocketOption::Broadcast, [SocketType::Stream].into());
+        });
+        assert_eq!(
+            have.missing(&needs),
+            [
+                "operation setsockopt",
+                "inet dgram sockets",
+                "option SO_BROADCAST on stream sockets"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_shape_takes_away_the_features_it_cannot_honour_and_the_steps_it_cannot_run() {
+        let mut have = Capabilities::everything();
+        have.shapes = [
+            ApiShape::AutoAccept,
+            ApiShape::IdleTimeout,
+            ApiShape::DeferredBind,
+        ]
+        .into();
+        let needs = needs_of(|n| {
+            n.features = [Feature::Backlog, Feature::TimeoutMode].into();
+            n.shapes.insert(ApiShape::DeferredBind);
+        });
+        assert_eq!(
+            have.missing(&needs),
+            [
+                "what a stream socket's bind does on its own (deferred_bind: a stream socket's address is applied at listen/connect)",
+                "feature backlog (auto_accept: connections are accepted as they arrive)",
+                "feature timeout_mode (idle_timeout: timeouts are idle timers, not per call)",
+            ]
+        );
     }
 }
