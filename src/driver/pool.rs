@@ -66,7 +66,6 @@ impl Pool {
             }
         });
     }
-
 }
 
 impl std::fmt::Debug for Pool {

@@ -328,7 +328,16 @@ impl DriverProcess {
             Ok(other) => Err(self
                 .broken(&format!("answered `reset` with {other}, not null"))
                 .message),
-            Err(e) => Err(e.message),
+            Err(e) if e.code == ErrorCode::Broken => Err(e.message),
+            Err(e) => {
+                self.mark_misbehaved();
+                Err(format!(
+                    "driver `{}` answered `reset` with an error ({}: {})",
+                    self.name,
+                    e.code.name(),
+                    e.message
+                ))
+            }
         };
         if outcome.is_err() {
             self.kill();

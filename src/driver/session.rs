@@ -91,6 +91,8 @@ impl Session for DriverSession {
                 };
             }
         }
-        self.process.finish().map_err(|reason| self.end_error(reason))
+        self.process
+            .finish()
+            .map_err(|reason| self.end_error(reason))
     }
 }
