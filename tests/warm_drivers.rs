@@ -12,6 +12,7 @@ use sockspec::implementation::{dispatch, Session};
 use sockspec::operation::{Call, Reply};
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 mod common;
 use common::root;
@@ -216,4 +217,61 @@ fn driver_check_catches_a_reset_that_leaves_sockets_open() {
         "{line}"
     );
     assert_all_gone(&pids(&log));
+}
+
+/// No process carries a driver token of the sockspec whose pid is `sockspec`.
+fn assert_no_token_of(sockspec: u32) {
+    let token = format!("{}={sockspec}-", sockspec::driver::TOKEN_VARIABLE);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        assert!(
+            !environ
+                .split(|b| *b == 0)
+                .any(|e| e.starts_with(token.as_bytes())),
+            "a process of a driver was left running: {:?}",
+            entry.path()
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_run_leaves_no_warm_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pids");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--jobs", "2"])
+        .arg(format!("--impl=exec:{}", counted(&log, "reset")))
+        .arg("fixtures/tcp")
+        .current_dir(root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupted once scenarios are running on warm processes (the handshake's and another).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pids(&log).len() < 2 {
+        assert!(Instant::now() < deadline, "no scenario started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    // Bounded: a run that does not stop is killed and the test fails.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the interrupted run did not stop within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(status.code(), Some(130), "{status}");
+    assert_all_gone(&pids(&log));
+    assert_no_token_of(child.id());
 }
