@@ -348,6 +348,14 @@ impl StderrTail {
         true
     }
 
+    /// Drops what was kept, so that the lines shown for a warm process are its current
+    /// session's (a line written just before may still arrive after).
+    pub fn forget(&self) {
+        let mut state = lock(&self.state);
+        state.bytes.clear();
+        state.cut = false;
+    }
+
     /// The last [`STDERR_LINES`] lines of the last [`STDERR_TAIL`] bytes.
     pub fn lines(&self) -> Vec<String> {
         let state = lock(&self.state);

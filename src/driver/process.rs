@@ -321,7 +321,10 @@ impl DriverProcess {
     /// the process is then killed, and never reused.
     pub fn reset(&self, limit: Duration) -> Result<(), String> {
         let outcome = match self.exchange("reset", json!({}), Some(limit)) {
-            Ok(Value::Null) if self.is_reusable() => Ok(()),
+            Ok(Value::Null) if self.is_reusable() => {
+                self.stderr.forget();
+                Ok(())
+            }
             Ok(Value::Null) => Err(self
                 .broken("answered `reset` but then wrote more or stopped")
                 .message),
