@@ -78,6 +78,10 @@ for _name in sorted(dir(socket)):
         EAI_NAMES.setdefault(getattr(socket, _name), _name)
 
 
+# The plain JSON decoder, without json.loads's checks of its arguments on every request.
+_decode = json.JSONDecoder().decode
+
+
 class ProtocolError(Exception):
     """The request itself is malformed (a runner bug, not a socket error)."""
 
@@ -234,7 +238,8 @@ class Driver:
             if not line.strip():
                 continue
             try:
-                request = json.loads(line)
+                # Decoded here: json.loads would first guess the encoding of bytes, every line.
+                request = _decode(line.decode("utf-8"))
             except ValueError as exc:
                 raise ProtocolError("a request that is not JSON (%s): %.200r" % (exc, line))
             if not isinstance(request, dict) or not isinstance(request.get("seq"), int):
@@ -268,6 +273,8 @@ class Driver:
         self.write_line(json.dumps(reply))
 
     def write_line(self, text):
+        # One write and one flush per reply: the runner waits for it, so nothing may stay
+        # buffered, and nothing else is written.
         self.output.write(text.encode("utf-8") + b"\n")
         self.output.flush()
 
