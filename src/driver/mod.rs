@@ -16,7 +16,7 @@ mod session;
 mod tree;
 
 pub use pipes::{MAX_LINE, STDERR_TAIL};
-pub use probe::{check_protocol, Finding, Verdict};
+pub use probe::{check_protocol, check_reset, Finding, Verdict};
 pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
