@@ -275,3 +275,31 @@ fn an_interrupted_run_leaves_no_warm_process() {
     assert_all_gone(&pids(&log));
     assert_no_token_of(child.id());
 }
+
+/// Unprivileged actors have a pool of their own: after a scenario left two privileged warm
+/// processes idle, a scenario whose actors run without privileges still gets processes without
+/// them (as root, a privileged process would bind port 1 and fail it), and then reuses them.
+#[test]
+fn an_unprivileged_actor_never_gets_a_privileged_warm_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pids");
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--jobs", "1"])
+        .arg(format!("--impl=exec:{}", counted(&log, "reset")))
+        .args([
+            "fixtures/tcp/client/connect-twice-fails-with-eisconn.yaml",
+            "fixtures/tcp/server/bind-reserved-port-unprivileged-fails-with-eacces.yaml",
+            "fixtures/unix/bind-in-directory-without-write-permission-fails-with-eacces.yaml",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert!(report.contains("3 scenarios against"), "{report}");
+    let started = pids(&log);
+    assert_all_gone(&started);
+    // Two privileged processes (the handshake's and one more), and the unprivileged ones of the
+    // second scenario, which served the third's unprivileged actors too.
+    assert!(started.len() <= 4, "{started:?}");
+}
