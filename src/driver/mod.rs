@@ -4,7 +4,7 @@
 //! The runner gives each actor a driver process of its own, so a blocking call in one actor
 //! never stops another; the watchdog ends a blocked call by killing that process. A driver that
 //! declares `reset` in its `hello` is kept warm: at the end of a session its process is reset and
-//! waits in a pool for the next session (see [`pool`]'s rules), instead of a new process for
+//! waits in a pool for the next session (`pool.rs` says which may), instead of a new process for
 //! every actor of every scenario.
 
 mod pipes;
