@@ -202,7 +202,7 @@ fn driver_check_passes_the_cpython_driver() {
     let (code, report) = driver_check("python3 drivers/python/sockspec_driver.py");
     assert_eq!(code, Some(0), "{report}");
     assert!(
-        report.contains("13 checks: 13 passed, 0 failed, 0 skipped"),
+        report.contains("14 checks: 14 passed, 0 failed, 0 skipped"),
         "{report}"
     );
 }
@@ -215,7 +215,7 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
     }
     let (code, report) = driver_check("node drivers/node/sockspec_driver.js");
     assert!(
-        report.contains("13 checks: 5 passed, 3 failed, 5 skipped"),
+        report.contains("14 checks: 5 passed, 3 failed, 6 skipped"),
         "{report}"
     );
     assert_eq!(code, Some(1), "{report}");
@@ -276,7 +276,7 @@ fn driver_check_runs_what_a_modest_driver_declares_and_skips_the_rest_saying_why
         "{report}"
     );
     assert!(
-        report.contains("13 checks: 7 passed, 0 failed, 6 skipped"),
+        report.contains("14 checks: 8 passed, 0 failed, 6 skipped"),
         "{report}"
     );
 }
@@ -388,5 +388,5 @@ print(len(lines))
     let Some(printed) = with_protocol_schema(body, &[]) else {
         return;
     };
-    assert_eq!(printed.trim(), "22");
+    assert_eq!(printed.trim(), "24");
 }

@@ -182,6 +182,44 @@ def test_hello():
     check("end of input: exits 0", status == 0, "status %r" % status)
 
 
+def test_reset():
+    """reset closes every socket and forgets every handle; the process then serves as new."""
+    d = Driver()
+    try:
+        hello = d.ok("hello", protocol=1)
+        check("hello: declares reset", hello.get("reset") is True, repr(hello))
+        listener, address = d.bound()
+        d.ok("listen", handle=listener, backlog=1)
+        datagram, _ = d.bound(type="dgram")
+        reply = d.call("reset")
+        check("reset: replies ok null", reply.get("ok", "missing") is None, repr(reply))
+        err = d.error("getsockname", handle=listener)
+        expect_error("reset: an earlier handle is unknown (EBADF)", err, "EBADF", errno.EBADF)
+        again = d.socket()
+        check("reset: handles start again at 1", again == 1, repr(again))
+        reply = d.call("bind", handle=again, address=address)
+        check("reset: the listener's port can be bound again (it was closed)",
+              reply.get("ok", "missing") is None, repr(reply))
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.settimeout(2)
+            refused = probe.connect_ex(parse_inet(address))
+        finally:
+            probe.close()
+        check("reset: nothing listens on the old port", refused == errno.ECONNREFUSED,
+              "connect gave %s" % errno.errorcode.get(refused, refused))
+        reply, status = d.finish()
+        check("bye after reset: replies ok null and exits 0",
+              reply.get("ok", "missing") is None and status == 0, "%r, status %r" % (reply, status))
+    finally:
+        d.kill()
+
+
+def parse_inet(text):
+    host, port = text.rsplit(":", 1)
+    return host, int(port)
+
+
 BIG = bytes(range(256)) * (4 * 4096)  # 4 MiB
 
 
@@ -574,7 +612,7 @@ def main():
     if args.transcript:
         transcript = open(args.transcript, "w")
     start = time.monotonic()
-    tests = [test_hello, test_tcp_echo, test_udp, test_new_operations, test_errors,
+    tests = [test_hello, test_reset, test_tcp_echo, test_udp, test_new_operations, test_errors,
              test_unix_and_options, test_every_option]
     if not args.no_fixtures:
         tests.append(test_fixtures)
