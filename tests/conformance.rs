@@ -121,7 +121,10 @@ fn main() {
             }
         }
     }
-    libtest_mimic::run(&args, trials).exit();
+    // Run, then drop the trials (and with them the drivers, whose warm processes are then sent
+    // `bye`) before exiting.
+    let conclusion = libtest_mimic::run(&args, trials);
+    conclusion.exit();
 }
 
 /// The program a configured driver's command starts (its first word), when it is not found on

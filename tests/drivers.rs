@@ -104,6 +104,71 @@ fn a_driver_that_does_not_start_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed its handshake"));
 }
 
+/// `sockspec run` of bundled fixtures against `tests/drivers/speaks_v2.py ARGS`.
+fn run_v2(args: &str, fixtures: &[&str]) -> (Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(["run", "--jobs", "2"])
+        .arg(format!(
+            "--impl=exec:python3 tests/drivers/speaks_v2.py{args}"
+        ))
+        .args(fixtures)
+        .current_dir(root())
+        .output()
+        .expect("sockspec runs");
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    common::assert_no_driver_left("speaks_v2", None);
+    (out, said)
+}
+
+/// One test, not three: each run checks that no `speaks_v2.py` process is left, which a run of
+/// the same driver in a parallel test would break.
+#[test]
+fn a_version_2_driver_is_refused_what_it_cannot_express_and_its_library_errors_are_shown() {
+    // Finer capabilities refuse, before anything starts, what the driver cannot express.
+    let (out, report) = run_v2(
+        "",
+        &[
+            "fixtures/sockets/poll-on-closed-socket-is-rejected.yaml",
+            "fixtures/unix/dgram-send-without-destination-fails.yaml",
+            "fixtures/tcp/server/bind-port-in-use-by-listener.yaml",
+            "fixtures/tutorial/echo.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    for line in [
+        "UNSUPP  sockets/poll-on-closed-socket-is-rejected (0 ms): python3 tests/drivers/speaks_v2.py does not support operation poll",
+        "UNSUPP  unix/dgram-send-without-destination-fails (0 ms): python3 tests/drivers/speaks_v2.py does not support unix dgram sockets",
+        "UNSUPP  tcp/server/bind-port-in-use-by-listener (0 ms): python3 tests/drivers/speaks_v2.py does not support what a stream socket's bind does on its own (deferred_bind: a stream socket's address is applied at listen/connect)",
+    ] {
+        assert!(report.contains(line), "no `{line}` in:\n{report}");
+    }
+    assert!(report.contains("PASS    tutorial/echo"), "{report}");
+
+    // A library error fails the step, showing the library's own name for it.
+    let (out, report) = run_v2(
+        "",
+        &["fixtures/udp/sendmsg-to-an-address-sends-one-datagram.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains(
+            "expected success with returning 12, got error library: ERR_TEST_OWN: this test driver's own error"
+        ),
+        "{report}"
+    );
+
+    // Version 2's capabilities under version 1 are refused, saying so.
+    let (out, said) = run_v2(" --v1", &["fixtures/tutorial/echo.yaml"]);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains(
+            "it speaks protocol version 1 but declares `operations`, which version 2 added"
+        ),
+        "{said}"
+    );
+}
+
 #[test]
 fn the_cpython_driver_passes_its_protocol_self_test() {
     let out = Command::new("python3")
@@ -137,7 +202,7 @@ fn driver_check_passes_the_cpython_driver() {
     let (code, report) = driver_check("python3 drivers/python/sockspec_driver.py");
     assert_eq!(code, Some(0), "{report}");
     assert!(
-        report.contains("13 checks: 13 passed, 0 failed, 0 skipped"),
+        report.contains("14 checks: 14 passed, 0 failed, 0 skipped"),
         "{report}"
     );
 }
@@ -150,7 +215,7 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
     }
     let (code, report) = driver_check("node drivers/node/sockspec_driver.js");
     assert!(
-        report.contains("13 checks: 5 passed, 3 failed, 5 skipped"),
+        report.contains("14 checks: 5 passed, 3 failed, 6 skipped"),
         "{report}"
     );
     assert_eq!(code, Some(1), "{report}");
@@ -211,7 +276,7 @@ fn driver_check_runs_what_a_modest_driver_declares_and_skips_the_rest_saying_why
         "{report}"
     );
     assert!(
-        report.contains("13 checks: 7 passed, 0 failed, 6 skipped"),
+        report.contains("14 checks: 8 passed, 0 failed, 6 skipped"),
         "{report}"
     );
 }
@@ -323,5 +388,5 @@ print(len(lines))
     let Some(printed) = with_protocol_schema(body, &[]) else {
         return;
     };
-    assert_eq!(printed.trim(), "22");
+    assert_eq!(printed.trim(), "24");
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A sockspec driver for CPython's ``socket`` module (driver protocol version 1).
+"""A sockspec driver for CPython's ``socket`` module (driver protocol version 1, with ``reset``).
 
 Reads one JSON request per line on standard input and writes one JSON reply per line on standard
 output, as ``spec/driver-protocol.md`` says. Each operation is the plain Python call a programmer
@@ -49,6 +49,7 @@ OPTIONS = {
     "ip_ttl": ("IPPROTO_IP", "IP_TTL"),
     "ip_recverr": ("IPPROTO_IP", "IP_RECVERR"),
     "ip_freebind": ("IPPROTO_IP", "IP_FREEBIND"),
+    "ip_recvtos": ("IPPROTO_IP", "IP_RECVTOS"),
     "ipv6_v6only": ("IPPROTO_IPV6", "IPV6_V6ONLY"),
 }
 # Linux constants that older Pythons do not export (3.11 lacks IP_RECVERR and IP_FREEBIND); the
@@ -76,6 +77,10 @@ EAI_NAMES = {}
 for _name in sorted(dir(socket)):
     if _name.startswith("EAI_") and isinstance(getattr(socket, _name), int):
         EAI_NAMES.setdefault(getattr(socket, _name), _name)
+
+
+# The plain JSON decoder, without json.loads's checks of its arguments on every request.
+_decode = json.JSONDecoder().decode
 
 
 class ProtocolError(Exception):
@@ -211,10 +216,20 @@ def error_from_exception(exc):
 class Driver:
     """One method per operation: ``op_NAME(request)`` returns the ``ok`` value or raises."""
 
+    # hello declares reset (one process serves many sessions); a test subclass may say False to
+    # be run as a driver without it, one process per actor.
+    DECLARES_RESET = True
+
     def __init__(self, output):
         self.output = output  # a binary stream: standard output
         self.sockets = {}  # handle -> socket object (closed ones stay, so calls on them fail EBADF)
         self.next_handle = 1
+        # What reset puts back: process-wide state a session could change (this driver changes
+        # none of it today, but a subclass or a future operation might).
+        self.initial_cwd = os.getcwd()
+        self.initial_umask = os.umask(0)
+        os.umask(self.initial_umask)
+        self.initial_timeout = socket.getdefaulttimeout()
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -224,7 +239,8 @@ class Driver:
             if not line.strip():
                 continue
             try:
-                request = json.loads(line)
+                # Decoded here: json.loads would first guess the encoding of bytes, every line.
+                request = _decode(line.decode("utf-8"))
             except ValueError as exc:
                 raise ProtocolError("a request that is not JSON (%s): %.200r" % (exc, line))
             if not isinstance(request, dict) or not isinstance(request.get("seq"), int):
@@ -258,6 +274,8 @@ class Driver:
         self.write_line(json.dumps(reply))
 
     def write_line(self, text):
+        # One write and one flush per reply: the runner waits for it, so nothing may stay
+        # buffered, and nothing else is written.
         self.output.write(text.encode("utf-8") + b"\n")
         self.output.flush()
 
@@ -301,7 +319,7 @@ class Driver:
             log("the runner asked for protocol %r; this driver speaks %d"
                 % (request.get("protocol"), PROTOCOL))
         return {"protocol": PROTOCOL, "name": "cpython", "version": platform.python_version(),
-                "capabilities": capabilities()}
+                "capabilities": capabilities(), "reset": self.DECLARES_RESET}
 
     def op_socket(self, request):
         family = _constant(FAMILIES, request["family"], "family")
@@ -362,8 +380,10 @@ class Driver:
         return {"data": self.encode(data), "address": address_to_text(address)}
 
     def op_recvmsg(self, request):
+        # The ancillary items are not reported (the protocol has no form for them); msg_flags
+        # says whether they fitted.
         data, _ancdata, msg_flags, address = self.sock(request).recvmsg(
-            request["bufsize"], 0, self.recv_flags(request))
+            request["bufsize"], request["ancbufsize"], self.recv_flags(request))
         names = [k for k, v in MSG_FLAGS.items()
                  if hasattr(socket, v) and msg_flags & getattr(socket, v)]
         known = 0
@@ -448,8 +468,31 @@ class Driver:
             return seconds if onoff else -1
         return sock.getsockopt(level, name)
 
+    def op_setsockopt_bytes(self, request):
+        level, name = _option(request["option"])
+        self.sock(request).setsockopt(level, name, self.data(request, "value"))
+        return None
+
+    def op_getsockopt_bytes(self, request):
+        level, name = _option(request["option"])
+        return {"data": self.encode(self.sock(request).getsockopt(level, name, request["buflen"]))}
+
+    def op_exit_context(self, request):
+        self.sock(request).__exit__(None, None, None)
+        return None
+
     def op_settimeout(self, request):
         self.sock(request).settimeout(request["timeout"])
+        return None
+
+    def op_reset(self, request):
+        """Back to the state just after hello: every socket closed, every handle forgotten."""
+        sockets, self.sockets, self.next_handle = self.sockets, {}, 1
+        for sock in sockets.values():
+            sock.close()
+        socket.setdefaulttimeout(self.initial_timeout)
+        os.chdir(self.initial_cwd)
+        os.umask(self.initial_umask)
         return None
 
     def op_bye(self, request):

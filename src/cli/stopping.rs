@@ -1,9 +1,9 @@
 //! How the command line stops early: on SIGINT or SIGTERM, and when its standard output is closed.
 //!
 //! The first SIGINT or SIGTERM [cancels](crate::runner::cancel) the run: no scenario starts any
-//! more, running ones end at once (their drivers killed) and are reported `interrupted`, every
-//! temporary directory is removed, the summary is printed, and the process exits with 128 plus
-//! the signal's number (130, 143). A second SIGINT exits at once, still killing the drivers and
+//! more, running ones end at once (their drivers killed, and the idle warm ones with them) and are
+//! reported `interrupted`, every temporary directory is removed, the summary is printed, and the
+//! process exits with 128 plus the signal's number (130, 143). A second SIGINT exits at once, still killing the drivers and
 //! removing the temporary directories (the built-in suite's, written out for drivers, too). A closed standard output (`sockspec list | head -1`) ends
 //! the command quietly, the same way.
 

@@ -1,10 +1,14 @@
 //! Out-of-process implementations: drivers that speak the JSON-lines protocol of
 //! `spec/driver-protocol.md` on their standard input and output.
 //!
-//! The runner starts one driver process per actor, so a blocking call in one actor never stops
-//! another; the watchdog ends a blocked call by killing that process.
+//! The runner gives each actor a driver process of its own, so a blocking call in one actor
+//! never stops another; the watchdog ends a blocked call by killing that process. A driver that
+//! declares `reset` in its `hello` is kept warm: at the end of a session its process is reset and
+//! waits in a pool for the next session (`pool.rs` says which may), instead of a new process for
+//! every actor of every scenario.
 
 mod pipes;
+mod pool;
 mod probe;
 mod process;
 pub mod schema;
@@ -12,21 +16,27 @@ mod session;
 mod tree;
 
 pub use pipes::{MAX_LINE, STDERR_TAIL};
-pub use probe::{check_protocol, Finding, Verdict};
+pub use probe::{check_protocol, check_reset, Finding, Verdict};
 pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
 use crate::vocab::SockError;
+use pool::Pool;
 use process::DriverProcess;
 use serde::Deserialize;
 use serde_json::json;
 use session::DriverSession;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// The protocol version this runner speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this runner speaks, and asks for in `hello`.
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// The versions it accepts: a version 1 driver is served as before (its replies cannot use
+/// what version 2 added).
+pub const ACCEPTED_VERSIONS: [u32; 2] = [1, 2];
 
 /// How long a driver may take to answer `hello` (and, in `driver-check`, any request made outside
 /// a scenario) before it is killed: 10 s, unless [`HELLO_TIMEOUT_VARIABLE`] says otherwise.
@@ -57,6 +67,10 @@ pub struct Hello {
     pub version: String,
     /// What it supports.
     pub capabilities: Capabilities,
+    /// True if it implements `reset` (driver-protocol.md §1): one process then serves many
+    /// sessions. A driver that leaves it out gets one process per actor.
+    #[serde(default)]
+    pub reset: bool,
 }
 
 /// A driver that cannot be used.
@@ -85,6 +99,10 @@ pub struct Driver {
     command: String,
     dir: Option<PathBuf>,
     hello: Hello,
+    /// The warm processes of a driver with `reset`, privileged and unprivileged (a process
+    /// started without capabilities never serves a privileged actor, nor the reverse). Shared by
+    /// the clones; the last one dropped says `bye` to every idle process.
+    pools: Option<Arc<[Arc<Pool>; 2]>>,
 }
 
 impl Driver {
@@ -104,13 +122,30 @@ impl Driver {
         };
         let process = DriverProcess::spawn_in(name, command, false, dir).map_err(failed)?;
         let hello = handshake(&process).map_err(failed)?;
-        drop(process);
+        let pools = hello
+            .reset
+            .then(|| Arc::new([Arc::new(Pool::default()), Arc::new(Pool::default())]));
+        match &pools {
+            // Just past its handshake, it can serve the first session.
+            Some(pools) => pools[0].put(Arc::new(process)),
+            None => drop(process),
+        }
         Ok(Driver {
             name: name.to_string(),
             command: command.to_string(),
             dir: dir.map(Path::to_path_buf),
             hello,
+            pools,
         })
+    }
+
+    /// Says `bye` to every idle warm process (a driver with `reset`), and waits, bounded, until
+    /// each is gone. Dropping the last clone of the driver does the same; the driver can still
+    /// be used afterwards (it then starts new processes).
+    pub fn shut_down(&self) {
+        for pool in self.pools.iter().flat_map(|pools| pools.iter()) {
+            pool.shut_down();
+        }
     }
 
     /// What the driver said in its handshake.
@@ -125,8 +160,16 @@ impl Driver {
 }
 
 impl Driver {
-    /// A session: a new process, privileged or not, that has passed its handshake.
+    /// A session: a warm process from the pool if the driver has `reset` and one is idle, else a
+    /// new process, privileged or not, that has passed its handshake.
     fn open(&self, unprivileged: bool) -> Result<Box<dyn Session>, SessionError> {
+        let pool = self
+            .pools
+            .as_ref()
+            .map(|pools| Arc::clone(&pools[usize::from(unprivileged)]));
+        if let Some(process) = pool.as_ref().and_then(|pool| pool.take()) {
+            return Ok(Box::new(DriverSession::new(process, pool)));
+        }
         let failed = |reason: String| SessionError {
             implementation: self.name.clone(),
             reason,
@@ -135,7 +178,7 @@ impl Driver {
             DriverProcess::spawn_in(&self.name, &self.command, unprivileged, self.dir.as_deref())
                 .map_err(failed)?;
         handshake(&process).map_err(failed)?;
-        Ok(Box::new(DriverSession { process }))
+        Ok(Box::new(DriverSession::new(Arc::new(process), pool)))
     }
 }
 
@@ -150,11 +193,26 @@ fn handshake(process: &DriverProcess) -> Result<Hello, String> {
         .map_err(|e: SockError| e.message)?;
     let hello: Hello = serde_json::from_value(ok.clone())
         .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;
-    if hello.protocol != PROTOCOL_VERSION {
+    if !ACCEPTED_VERSIONS.contains(&hello.protocol) {
         return Err(format!(
-            "it speaks protocol version {}, this runner speaks {PROTOCOL_VERSION}",
+            "it speaks protocol version {}; this runner speaks versions 1 and 2",
             hello.protocol
         ));
+    }
+    if hello.protocol == 1 {
+        let c = &hello.capabilities;
+        let added = [
+            ("operations", c.operations.is_some()),
+            ("sockets", c.sockets.is_some()),
+            ("option_types", !c.option_types.is_empty()),
+            ("shapes", !c.shapes.is_empty()),
+        ];
+        if let Some((field, _)) = added.iter().find(|(_, present)| *present) {
+            return Err(format!(
+                "it speaks protocol version 1 but declares `{field}`, which version 2 added; \
+                 answer `hello` with \"protocol\": 2"
+            ));
+        }
     }
     Ok(hello)
 }

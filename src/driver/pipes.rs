@@ -156,6 +156,13 @@ impl Mailbox {
         self.changed.notify_all();
     }
 
+    /// True when no line is waiting and the output has neither ended nor been stopped: nothing
+    /// arrived that no request asked for.
+    pub fn is_idle(&self) -> bool {
+        let slot = lock(&self.slot);
+        slot.line.is_none() && slot.end.is_none() && !slot.stopped
+    }
+
     /// The next line, or why there is none, waiting until `deadline` if one is given.
     pub fn take(&self, deadline: Option<Instant>) -> Received {
         let mut slot = lock(&self.slot);
@@ -339,6 +346,14 @@ impl StderrTail {
                 .0;
         }
         true
+    }
+
+    /// Drops what was kept, so that the lines shown for a warm process are its current
+    /// session's (a line written just before may still arrive after).
+    pub fn forget(&self) {
+        let mut state = lock(&self.state);
+        state.bytes.clear();
+        state.cut = false;
     }
 
     /// The last [`STDERR_LINES`] lines of the last [`STDERR_TAIL`] bytes.

@@ -1,12 +1,12 @@
-//! The protocol itself, spoken directly to a driver: the handshake, an unknown operation, `bye`
-//! and the exit status (the first half of `sockspec driver-check`; the second, every operation
+//! The protocol itself, spoken directly to a driver: the handshake, an unknown operation, `reset`
+//! (for a driver that declares it), `bye` and the exit status (the first half of `sockspec driver-check`; the second, every operation
 //! through the runner, is the command line's, which may use the runner).
 
 use super::handshake;
 use super::hello_limit;
 use super::process::DriverProcess;
 use crate::vocab::ErrorCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// One check of a driver and how it came out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,4 +97,101 @@ pub fn check_protocol(command: &str) -> Vec<Finding> {
         Err(e) => Finding::wrong("`bye` is answered and the driver exits with status 0", e),
     });
     findings
+}
+
+/// What [`check_reset`] checks.
+const RESET_CLOSES: &str =
+    "`reset` closes every socket and forgets every handle (a listener's port is free again)";
+
+/// Checks `reset` on a process of its own (so that it can run beside the other checks), if the
+/// driver that `command` starts declares it; a skipped finding if it does not.
+pub fn check_reset(command: &str) -> Vec<Finding> {
+    let process = match DriverProcess::spawn(command, command) {
+        Ok(p) => p,
+        Err(e) => return vec![Finding::wrong(RESET_CLOSES, e)],
+    };
+    match handshake(&process) {
+        Ok(hello) if hello.reset => check_reset_of(&process),
+        Ok(_) => vec![Finding::skipped(
+            RESET_CLOSES,
+            "the driver does not declare `reset` (it gets one process per actor)",
+        )],
+        Err(e) => vec![Finding::wrong(RESET_CLOSES, e)],
+    }
+}
+
+/// `reset` after a TCP listener was made: answered `null`, the listener's handle is then unknown
+/// (`EBADF`), nothing listens on its port any more, and a new socket can bind that port.
+fn check_reset_of(process: &DriverProcess) -> Vec<Finding> {
+    let ask = |op: &str, fields: Value| process.request_within(op, fields, hello_limit());
+    let listener = (|| {
+        let handle = ask("socket", json!({"family": "inet", "type": "stream"}))?["handle"].clone();
+        ask("bind", json!({"handle": handle, "address": "127.0.0.1:0"}))?;
+        ask("listen", json!({"handle": handle, "backlog": 1}))?;
+        let address = ask("getsockname", json!({"handle": handle}))?["address"].clone();
+        Ok::<_, crate::vocab::SockError>((handle, address))
+    })();
+    let (handle, address) = match listener {
+        Ok((handle, Value::String(address))) => (handle, address),
+        Ok((_, other)) => {
+            return vec![Finding::wrong(
+                RESET_CLOSES,
+                format!("getsockname answered {other}, not an address"),
+            )]
+        }
+        Err(e) => {
+            // Without a listener, only the answer to reset can be checked.
+            let reset = ask("reset", json!({}));
+            return vec![
+                Finding::skipped(
+                    RESET_CLOSES,
+                    format!("a TCP listener on 127.0.0.1 could not be made before it: {e}"),
+                ),
+                match reset {
+                    Ok(Value::Null) => Finding::ok("`reset` is answered null"),
+                    other => Finding::wrong("`reset` is answered null", format!("{other:?}")),
+                },
+            ];
+        }
+    };
+    match ask("reset", json!({})) {
+        Ok(Value::Null) => {}
+        Ok(other) => {
+            return vec![Finding::wrong(
+                RESET_CLOSES,
+                format!("`reset` was answered {other}, not null"),
+            )]
+        }
+        Err(e) => return vec![Finding::wrong(RESET_CLOSES, format!("`reset` failed: {e}"))],
+    }
+    let mut problems = Vec::new();
+    match ask("getsockname", json!({"handle": handle})) {
+        Err(e) if e.code.name() == "EBADF" => {}
+        other => problems.push(format!(
+            "after reset, getsockname on the listener's handle {handle} was answered {other:?}, \
+             not EBADF"
+        )),
+    }
+    match std::net::TcpStream::connect(&address) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        other => problems.push(format!(
+            "after reset, connecting to the listener's address {address} gave {other:?}, not \
+             ECONNREFUSED: the listener is still open"
+        )),
+    }
+    let bound = ask("socket", json!({"family": "inet", "type": "stream"})).and_then(|ok| {
+        let handle = ok["handle"].clone();
+        ask("bind", json!({"handle": handle, "address": address}))?;
+        ask("close", json!({"handle": handle}))
+    });
+    if let Err(e) = bound {
+        problems.push(format!(
+            "after reset, a new socket could not bind the listener's address {address}: {e}"
+        ));
+    }
+    vec![if problems.is_empty() {
+        Finding::ok(RESET_CLOSES)
+    } else {
+        Finding::wrong(RESET_CLOSES, problems.join("; "))
+    }]
 }

@@ -60,6 +60,9 @@ pub(crate) struct DriverProcess {
     stop: Arc<Stop>,
     killed: AtomicBool,
     finished: AtomicBool,
+    /// Set when the driver broke the protocol in any way (garbage, a wrong `seq`, an exit, a
+    /// request it did not read): such a process is never reused.
+    misbehaved: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -162,6 +165,7 @@ impl DriverProcess {
             stop,
             killed: AtomicBool::new(false),
             finished: AtomicBool::new(false),
+            misbehaved: AtomicBool::new(false),
         };
         let (Some(stdin), Some(stdout), Some(stderr)) = pipes else {
             return Err("the driver's pipes were not created".to_string());
@@ -194,6 +198,22 @@ impl DriverProcess {
             );
         }
         Ok(driver)
+    }
+
+    /// True if the process can serve another session: it was neither killed nor finished, never
+    /// broke the protocol, is still running, has no request in flight, and has written nothing
+    /// that no request asked for (a line waiting in the mailbox, or the end of its output).
+    pub fn is_reusable(&self) -> bool {
+        if self.killed.load(Ordering::SeqCst)
+            || self.finished.load(Ordering::SeqCst)
+            || self.misbehaved.load(Ordering::SeqCst)
+        {
+            return false;
+        }
+        let Ok(_io) = self.io.try_lock() else {
+            return false;
+        };
+        lock(&self.process).poll().is_none() && self.replies.is_idle()
     }
 
     /// The driver's name, for messages.
@@ -294,6 +314,44 @@ impl DriverProcess {
         };
         parse_reply(&line, seq)
             .map_err(|problem| self.broken(&format!("answered `{op}` with {problem}")))?
+    }
+
+    /// `reset` (answered within `limit`), for a process about to serve another session. Err says
+    /// what went wrong (no answer, an error, a value other than null, output after the reply);
+    /// the process is then killed, and never reused.
+    pub fn reset(&self, limit: Duration) -> Result<(), String> {
+        let outcome = match self.exchange("reset", json!({}), Some(limit)) {
+            Ok(Value::Null) if self.is_reusable() => {
+                self.stderr.forget();
+                Ok(())
+            }
+            Ok(Value::Null) => Err(self
+                .broken("answered `reset` but then wrote more or stopped")
+                .message),
+            Ok(other) => Err(self
+                .broken(&format!("answered `reset` with {other}, not null"))
+                .message),
+            Err(e) if e.code == ErrorCode::Broken => Err(e.message),
+            Err(e) => {
+                self.mark_misbehaved();
+                Err(format!(
+                    "driver `{}` answered `reset` with an error ({}: {})",
+                    self.name,
+                    e.code.name(),
+                    e.message
+                ))
+            }
+        };
+        if outcome.is_err() {
+            self.kill();
+        }
+        outcome
+    }
+
+    /// Marks the process as having broken the protocol (e.g. a result that does not fit its
+    /// operation): it is not reused.
+    pub fn mark_misbehaved(&self) {
+        self.misbehaved.store(true, Ordering::SeqCst);
     }
 
     /// `bye`, then waits (bounded) for the process to exit; says what went wrong, if anything.
@@ -423,6 +481,7 @@ impl DriverProcess {
     /// The error for a driver that stopped working: what it did, its exit status if it has
     /// exited, and the last lines of its stderr.
     fn broken(&self, what: &str) -> SockError {
+        self.misbehaved.store(true, Ordering::SeqCst);
         let status = match lock(&self.process).poll() {
             Some(status) => format!(" ({status})"),
             None => String::new(),
@@ -481,11 +540,25 @@ fn parse_reply(line: &[u8], seq: u64) -> Result<Result<Value, SockError>, String
             let code: ErrorCode = name
                 .parse()
                 .map_err(|_| format!("an unknown error name `{name}`: {}", shown()))?;
-            let message = error
+            let mut message = error
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
+            if code == ErrorCode::Library {
+                // The library's own name for its error is what a failure must show.
+                let own = error
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .ok_or_else(|| {
+                        format!(
+                            "a `library` error without the library's `name` for it: {}",
+                            shown()
+                        )
+                    })?;
+                message = format!("{own}: {message}");
+            }
             Ok(Err(SockError { code, message }))
         }
         _ => Err(format!(

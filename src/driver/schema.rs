@@ -3,7 +3,8 @@
 //! `spec/driver-protocol.schema.json` is this function's output (a test checks it;
 //! `sockspec schema > spec/driver-protocol.schema.json` regenerates it). Each operation's
 //! request comes from its arguments' struct in [`crate::operation`], each `ok` from the type its
-//! operation returns; only the envelope (`seq`, `ok`/`error`, `hello`, `bye`) is written here.
+//! operation returns; only the envelope (`seq`, `ok`/`error`, `hello`, `reset`, `bye`) is
+//! written here.
 
 use super::{Hello, PROTOCOL_VERSION};
 use crate::operation::{self, Call};
@@ -52,6 +53,18 @@ pub fn protocol_schema() -> Value {
         requests.push(json!({"$ref": format!("#/$defs/request-{name}")}));
     }
     defs.insert(
+        "request-reset".into(),
+        json!({
+            "title": "reset",
+            "description": "Only to a driver whose hello declared reset: close every socket, forget every handle and all state, answer null; the process is then as just after hello (seq goes on counting).",
+            "type": "object",
+            "properties": {"seq": {"$ref": "#/$defs/seq"}, "op": {"const": "reset"}},
+            "required": ["seq", "op"],
+            "additionalProperties": false
+        }),
+    );
+    requests.push(json!({"$ref": "#/$defs/request-reset"}));
+    defs.insert(
         "request-bye".into(),
         json!({
             "title": "bye",
@@ -77,6 +90,7 @@ pub fn protocol_schema() -> Value {
         defs.insert(format!("ok-{name}"), schema.to_value());
         results.push(json!({"$ref": format!("#/$defs/ok-{name}")}));
     }
+    defs.insert("ok-reset".into(), json!({"type": "null"}));
     defs.insert("ok-bye".into(), json!({"type": "null"}));
     defs.insert(
         "result".into(),
@@ -105,16 +119,24 @@ pub fn protocol_schema() -> Value {
             "properties": {
                 "errno": {
                     "type": "string",
-                    "description": "An errno name (EADDRINUSE), a getaddrinfo name (EAI_NONAME), timeout, rejected or unsupported.",
-                    "pattern": "^(E[A-Z0-9]+|EAI_[A-Z0-9_]+|timeout|rejected|unsupported)$"
+                    "description": "An errno name (EADDRINUSE), a getaddrinfo name (EAI_NONAME), timeout, rejected, library (version 2) or unsupported.",
+                    "pattern": "^(E[A-Z0-9]+|EAI_[A-Z0-9_]+|timeout|rejected|library|unsupported)$"
                 },
                 "code": {
                     "type": ["integer", "null"],
-                    "description": "The local number; null for timeout, rejected and unsupported."
+                    "description": "The local number; null for timeout, rejected, library and unsupported."
+                },
+                "name": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "For `library` (and only for it): the library's own name for the error (ERR_STREAM_DESTROYED)."
                 },
                 "message": {"type": "string", "description": "For people."}
             },
             "required": ["errno", "code", "message"],
+            "if": {"properties": {"errno": {"const": "library"}}},
+            "then": {"required": ["name"]},
+            "else": {"not": {"required": ["name"]}},
             "additionalProperties": false
         }),
     );
@@ -123,7 +145,7 @@ pub fn protocol_schema() -> Value {
         json!({
             "type": "integer",
             "minimum": 0,
-            "description": "0 for hello, then one more for each request; a reply echoes its request's."
+            "description": "0 for hello, then one more for each request the process is sent (reset does not start it again); a reply echoes its request's."
         }),
     );
     // The shared definitions schemars made for the arguments and results (address, family…).
@@ -205,7 +227,7 @@ mod documented {
             .skip_while(|line| !line.starts_with("| op |"))
             .take_while(|line| line.starts_with('|'))
             .collect();
-        for name in Call::NAMES.iter().chain(&["hello", "bye"]) {
+        for name in Call::NAMES.iter().chain(&["hello", "reset", "bye"]) {
             assert!(
                 table
                     .iter()

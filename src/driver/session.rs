@@ -1,13 +1,43 @@
 //! A driver process behind the [`Session`] trait: each call is one request.
 
+use super::pool::Pool;
 use super::process::DriverProcess;
 use crate::implementation::{Handle, Session, SessionEndError, SockResult};
 use crate::operation::{Call, Reply};
 use crate::vocab::{ErrorCode, SockError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a driver may take to answer `reset` before it is killed (as for `bye`).
+const RESET_LIMIT: Duration = Duration::from_secs(1);
 
 /// One actor's driver process.
 pub(crate) struct DriverSession {
-    pub(crate) process: DriverProcess,
+    process: Arc<DriverProcess>,
+    /// Where the process goes after a successful `reset`; `None` for a driver without `reset`,
+    /// whose process serves this session alone.
+    pool: Option<Arc<Pool>>,
+    ended: AtomicBool,
+}
+
+impl DriverSession {
+    /// A session on `process` (just past its handshake, or just reset), returned to `pool` at
+    /// its end if it is still fit to serve.
+    pub(crate) fn new(process: Arc<DriverProcess>, pool: Option<Arc<Pool>>) -> DriverSession {
+        DriverSession {
+            process,
+            pool,
+            ended: AtomicBool::new(false),
+        }
+    }
+
+    fn end_error(&self, reason: String) -> SessionEndError {
+        SessionEndError {
+            implementation: self.process.name().to_string(),
+            reason,
+        }
+    }
 }
 
 impl Session for DriverSession {
@@ -18,12 +48,15 @@ impl Session for DriverSession {
             message: format!("sockspec could not write `{}` as JSON: {e}", call.name()),
         })?;
         let ok = self.process.request(call.name(), fields)?;
-        call.reply_from(ok.clone()).map_err(|e| SockError {
-            code: ErrorCode::Broken,
-            message: format!(
-                "driver answered `{}` with a malformed result: {ok} ({e})",
-                call.name()
-            ),
+        call.reply_from(ok.clone()).map_err(|e| {
+            self.process.mark_misbehaved();
+            SockError {
+                code: ErrorCode::Broken,
+                message: format!(
+                    "driver answered `{}` with a malformed result: {ok} ({e})",
+                    call.name()
+                ),
+            }
         })
     }
 
@@ -37,10 +70,29 @@ impl Session for DriverSession {
         self.process.kill();
     }
 
+    /// `reset`, and the process back to its pool, if the driver has `reset` and did nothing
+    /// wrong; otherwise `bye` (or the kill of a process that cannot serve again). A driver that
+    /// fails its `reset` is killed, and the failure is this session's error.
     fn end(&self) -> Result<(), SessionEndError> {
-        self.process.finish().map_err(|reason| SessionEndError {
-            implementation: self.process.name().to_string(),
-            reason,
-        })
+        if self.ended.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        if let Some(pool) = &self.pool {
+            if self.process.is_reusable() {
+                return match self.process.reset(RESET_LIMIT) {
+                    Ok(()) => {
+                        pool.put(Arc::clone(&self.process));
+                        Ok(())
+                    }
+                    Err(reason) => {
+                        let _ = self.process.finish();
+                        Err(self.end_error(reason))
+                    }
+                };
+            }
+        }
+        self.process
+            .finish()
+            .map_err(|reason| self.end_error(reason))
     }
 }

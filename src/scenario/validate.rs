@@ -5,7 +5,7 @@ use super::deadlock;
 use super::model::{Count, Expect, Location, Op, Returns, Scenario, Step};
 use super::AddressExpr;
 use crate::requirements::Requirements;
-use crate::vocab::did_you_mean;
+use crate::vocab::{did_you_mean, ErrorCode};
 use crate::yaml::{Positions, Seg};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -181,6 +181,7 @@ pub(crate) fn validate(
                 check_not_a_count(address, &counts, &mut problem);
             }
             check_counts(&step.expect, &captured, &counts, partial, &mut problem);
+            check_expectable(&step.expect, &mut problem);
             for name in step.blocks_until.iter().chain(match &step.op {
                 Op::Wait(name) => Some(name),
                 _ => None,
@@ -443,4 +444,21 @@ fn off_machine(address: &AddressExpr) -> Option<String> {
              (127.0.0.0/8, ::1), `localhost`, or `.invalid` names"
         )
     })
+}
+
+/// An outcome that says something about the implementation rather than about sockets
+/// (`unsupported`, `broken`, a `library` error of its own) is never what a step expects.
+fn check_expectable(expect: &Expect, problem: &mut impl FnMut(String)) {
+    for alternative in std::iter::once(expect).chain(&expect.0.one_of) {
+        if let Some(code @ (ErrorCode::Unsupported | ErrorCode::Broken | ErrorCode::Library)) =
+            alternative.0.error
+        {
+            problem(format!(
+                "`error: {}` cannot be expected: it is what an implementation reports about \
+                 itself, not a socket call's outcome; expect an errno name, an EAI_ name, \
+                 `timeout` or `rejected`",
+                code.name()
+            ));
+        }
+    }
 }

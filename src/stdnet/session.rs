@@ -2,10 +2,11 @@
 
 use crate::implementation::{Handle, Session, SockResult};
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
-    GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received,
-    ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, SendCall, SendallCall,
-    SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, ExitContextCall, FilenoCall,
+    Filled, FilledFrom, GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named,
+    Opened, Pair, Received, ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall,
+    SendCall, SendallCall, SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall,
+    SocketpairCall,
 };
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, Shutdown, SockError, SocketOption, SocketType,
@@ -460,6 +461,14 @@ impl Session for StdSession {
             Sock::UnixStream(u) => Ok(u.shutdown(how)?),
             Sock::UnixDatagram(u) => Ok(u.shutdown(how)?),
             _ => Err(unsupported("shut down a socket that is not connected")),
+        })
+    }
+
+    /// Rust's form of leaving a `with` block is the end of the owner's scope: the socket is
+    /// dropped, which is what `close` does here.
+    fn exit_context(&self, call: &ExitContextCall) -> SockResult<()> {
+        self.close(&CloseCall {
+            handle: call.handle,
         })
     }
 

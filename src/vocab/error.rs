@@ -20,6 +20,10 @@ pub enum ErrorCode {
     /// The library refused the arguments before making any system call (Python raises
     /// `OSError`/`ValueError` without an errno, e.g. "AF_UNIX path too long").
     Rejected,
+    /// The library failed the call with an error of its own that is no errno and maps to none
+    /// (Node's `ERR_STREAM_DESTROYED`); its name is in the error's message. No scenario expects
+    /// one, so it fails the step, showing that name (driver protocol version 2).
+    Library,
     /// The implementation cannot express this operation; the scenario is `unsupported`.
     Unsupported,
     /// The implementation itself failed (a driver crashed, hung or answered garbage); the scenario
@@ -83,6 +87,7 @@ impl ErrorCode {
                 .map_or_else(|| format!("EAI {n}"), |(name, _)| name.to_string()),
             ErrorCode::Timeout => "timeout".to_string(),
             ErrorCode::Rejected => "rejected".to_string(),
+            ErrorCode::Library => "library".to_string(),
             ErrorCode::Unsupported => "unsupported".to_string(),
             ErrorCode::Broken => "broken".to_string(),
         }
@@ -94,6 +99,7 @@ impl ErrorCode {
             ErrorCode::Errno(n) | ErrorCode::AddrInfo(n) => Some(n),
             ErrorCode::Timeout
             | ErrorCode::Rejected
+            | ErrorCode::Library
             | ErrorCode::Unsupported
             | ErrorCode::Broken => None,
         }
@@ -121,6 +127,7 @@ impl FromStr for ErrorCode {
         match name {
             "timeout" => return Ok(ErrorCode::Timeout),
             "rejected" => return Ok(ErrorCode::Rejected),
+            "library" => return Ok(ErrorCode::Library),
             "unsupported" => return Ok(ErrorCode::Unsupported),
             "broken" => return Ok(ErrorCode::Broken),
             _ => {}
@@ -190,6 +197,7 @@ impl SockError {
             }
             ErrorCode::Timeout => "timed out".to_string(),
             ErrorCode::Rejected => "rejected before any system call".to_string(),
+            ErrorCode::Library => "the library's own error".to_string(),
             ErrorCode::Unsupported => "not supported by this implementation".to_string(),
             ErrorCode::Broken => "the implementation failed".to_string(),
         };

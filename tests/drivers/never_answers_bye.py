@@ -13,6 +13,10 @@ import sockspec_driver  # noqa: E402
 
 
 class NeverAnswersBye(sockspec_driver.Driver):
+    # Without reset, each actor's process is sent bye when its scenario ends, which is what this
+    # fixture is for (a warm process is sent bye only when the run ends).
+    DECLARES_RESET = False
+
     def op_bye(self, request):
         sockspec_driver.log("bye: sleeping forever")
         while True:

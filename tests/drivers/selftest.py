@@ -182,6 +182,44 @@ def test_hello():
     check("end of input: exits 0", status == 0, "status %r" % status)
 
 
+def test_reset():
+    """reset closes every socket and forgets every handle; the process then serves as new."""
+    d = Driver()
+    try:
+        hello = d.ok("hello", protocol=1)
+        check("hello: declares reset", hello.get("reset") is True, repr(hello))
+        listener, address = d.bound()
+        d.ok("listen", handle=listener, backlog=1)
+        datagram, _ = d.bound(type="dgram")
+        reply = d.call("reset")
+        check("reset: replies ok null", reply.get("ok", "missing") is None, repr(reply))
+        err = d.error("getsockname", handle=listener)
+        expect_error("reset: an earlier handle is unknown (EBADF)", err, "EBADF", errno.EBADF)
+        again = d.socket()
+        check("reset: handles start again at 1", again == 1, repr(again))
+        reply = d.call("bind", handle=again, address=address)
+        check("reset: the listener's port can be bound again (it was closed)",
+              reply.get("ok", "missing") is None, repr(reply))
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.settimeout(2)
+            refused = probe.connect_ex(parse_inet(address))
+        finally:
+            probe.close()
+        check("reset: nothing listens on the old port", refused == errno.ECONNREFUSED,
+              "connect gave %s" % errno.errorcode.get(refused, refused))
+        reply, status = d.finish()
+        check("bye after reset: replies ok null and exits 0",
+              reply.get("ok", "missing") is None and status == 0, "%r, status %r" % (reply, status))
+    finally:
+        d.kill()
+
+
+def parse_inet(text):
+    host, port = text.rsplit(":", 1)
+    return host, int(port)
+
+
 BIG = bytes(range(256)) * (4 * 4096)  # 4 MiB
 
 
@@ -274,7 +312,8 @@ def test_udp():
 
 
 def test_new_operations():
-    """recvmsg, recv_into, recvfrom_into, gettimeout, getblocking, fileno, poll, MSG_TRUNC."""
+    """recvmsg (with ancbufsize), recv_into, recvfrom_into, gettimeout, getblocking, fileno, poll,
+    MSG_TRUNC, setsockopt_bytes, getsockopt_bytes, exit_context."""
     d = Driver()
     flags = {"peek": False, "waitall": False, "dontwait": False, "trunc": False}
     trunc = dict(flags, trunc=True)
@@ -287,7 +326,7 @@ def test_new_operations():
             d.ok("sendto", handle=b, data=b64(b"0123456789"), address=a_addr)
         got = d.ok("poll", handle=a, events=["in"], timeout_ms=None)
         check("poll: a queued datagram is in", got == {"events": ["in"]}, repr(got))
-        got = d.ok("recvmsg", handle=a, bufsize=4, flags=flags)
+        got = d.ok("recvmsg", handle=a, bufsize=4, ancbufsize=0, flags=flags)
         check("recvmsg(4) of 10 bytes: b'0123', [trunc], the sender",
               got == {"data": b64(b"0123"), "flags": ["trunc"], "address": b_addr}, repr(got))
         got = d.ok("recv_into", handle=a, buffer=b64(b"ZZZZZZ"), nbytes=4, flags=trunc)
@@ -308,6 +347,24 @@ def test_new_operations():
         check("gettimeout after settimeout(2) is 2.0", d.ok("gettimeout", handle=a) == 2.0)
         d.ok("settimeout", handle=a, timeout=0)
         check("getblocking after settimeout(0) is false", d.ok("getblocking", handle=a) is False)
+        d.ok("setsockopt", handle=a, option="ip_recvtos", value=1)
+        d.ok("settimeout", handle=a, timeout=None)
+        for _ in range(2):
+            d.ok("sendto", handle=b, data=b64(b"tos"), address=a_addr)
+        got = d.ok("recvmsg", handle=a, bufsize=10, ancbufsize=0, flags=flags)
+        check("recvmsg without room for the IP_TOS item sets ctrunc",
+              got == {"data": b64(b"tos"), "flags": ["ctrunc"], "address": b_addr}, repr(got))
+        got = d.ok("recvmsg", handle=a, bufsize=10, ancbufsize=64, flags=flags)
+        check("recvmsg with room for the IP_TOS item sets no flag",
+              got == {"data": b64(b"tos"), "flags": [], "address": b_addr}, repr(got))
+        err = d.error("setsockopt_bytes", handle=a, option="reuse_addr", value=b64(b"\x01"))
+        expect_error("setsockopt_bytes of one byte for SO_REUSEADDR -> EINVAL", err,
+                     "EINVAL", errno.EINVAL)
+        d.ok("setsockopt_bytes", handle=a, option="reuse_addr", value=b64(b"\x00\x00\x00\x00"))
+        got = d.ok("getsockopt_bytes", handle=a, option="reuse_addr", buflen=8)
+        check("getsockopt_bytes(buflen 8) of an int option returns its 4 bytes",
+              got == {"data": b64(b"\x00\x00\x00\x00")}, repr(got))
+        d.ok("settimeout", handle=a, timeout=0)
         fd = d.ok("fileno", handle=a)
         check("fileno of an open socket is >= 0", isinstance(fd, int) and fd >= 0, repr(fd))
         d.ok("close", handle=a)
@@ -315,6 +372,9 @@ def test_new_operations():
         check("gettimeout after close still answers", d.ok("gettimeout", handle=a) == 0)
         err = d.error("poll", handle=a, events=["in"], timeout_ms=0)
         check("poll on a closed socket is rejected", err["errno"] == "rejected", repr(err))
+        d.ok("exit_context", handle=b)
+        check("fileno after leaving a with block is -1", d.ok("fileno", handle=b) == -1)
+        d.ok("exit_context", handle=b)
     finally:
         d.kill()
 
@@ -552,7 +612,7 @@ def main():
     if args.transcript:
         transcript = open(args.transcript, "w")
     start = time.monotonic()
-    tests = [test_hello, test_tcp_echo, test_udp, test_new_operations, test_errors,
+    tests = [test_hello, test_reset, test_tcp_echo, test_udp, test_new_operations, test_errors,
              test_unix_and_options, test_every_option]
     if not args.no_fixtures:
         tests.append(test_fixtures)

@@ -1,7 +1,8 @@
 //! `sockspec driver-check`: tells a driver's author what their driver gets wrong.
 //!
 //! First the protocol itself, spoken directly ([`check_protocol`]): the handshake, an unknown
-//! operation, `bye` and the exit status. Then every operation through the runner, with small
+//! operation, `bye` and the exit status. Then, side by side, `reset` ([`check_reset`], for a
+//! driver that declares it) and every operation through the runner, with small
 //! embedded scenarios (one per area: a TCP connection, datagrams, modes, options…), so that each
 //! problem is reported with the step (the request) that provoked it and what was expected. Every
 //! scenario whose needs the driver declares is run, and every problem is reported; a scenario
@@ -9,7 +10,7 @@
 //! command line because it uses the runner and the scenario model, which the driver module,
 //! below them, must not.
 
-use crate::driver::{check_protocol, Driver, Finding};
+use crate::driver::{check_protocol, check_reset, Driver, Finding};
 use crate::implementation::Implementation;
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, Status};
@@ -77,16 +78,28 @@ pub fn check_driver(command: &str) -> Vec<Finding> {
         }
     };
     let declared = driver.capabilities();
-    // All at once: they are independent (each actor has a driver process of its own), and a
-    // driver that hangs then costs one step limit, not one per scenario. A scenario needing
-    // what the driver does not declare ends at once, `unsupported`, without starting it.
-    let results = run_all(
-        &scenarios,
-        &driver,
-        &RunOptions::default(),
-        scenarios.len(),
-        |_| {},
-    );
+    // All at once, `reset` too: they are independent (each actor has a driver process of its
+    // own), and a driver that hangs then costs one step limit, not one per scenario. A
+    // scenario needing what the driver does not declare ends at once, `unsupported`, without
+    // starting it.
+    let (reset, results) = std::thread::scope(|scope| {
+        let reset = scope.spawn(|| check_reset(command));
+        let results = run_all(
+            &scenarios,
+            &driver,
+            &RunOptions::default(),
+            scenarios.len(),
+            |_| {},
+        );
+        let reset = reset.join().unwrap_or_else(|_| {
+            vec![Finding::wrong(
+                "reset",
+                "checking reset panicked (a bug in sockspec)",
+            )]
+        });
+        (reset, results)
+    });
+    findings.extend(reset);
     for result in results {
         let Some(scenario) = scenarios.iter().find(|s| s.id == result.scenario) else {
             continue;
