@@ -330,7 +330,6 @@ fn verdict(result: &ScenarioResult) -> Result<Completion, Failed> {
             if let Some(expected) = &result.expectation {
                 message.push_str(&format!("\nthe expectations file says: {expected}"));
             }
-            message.push_str(&format!("\n{}", result.path));
             Err(Failed::from(message))
         }
     }
