@@ -240,7 +240,7 @@ impl Harness {
             let ignored =
                 unsupported_reason_with(&scenario, self.implementation.as_ref(), &self.options)
                     .is_some()
-                || expectations.skip(&scenario.id).is_some();
+                    || expectations.skip(&scenario.id).is_some();
             let implementation = Arc::clone(&self.implementation);
             let expectations = Arc::clone(&expectations);
             let options = self.options.clone();
@@ -321,14 +321,18 @@ fn verdict(result: &ScenarioResult) -> Result<Completion, Failed> {
             result.explanation()
         ))),
         Status::Skip => Ok(Completion::ignored()),
-        Status::Fail
-        | Status::UnexpectedPass
-        | Status::Error
-        | Status::Timeout
-        | Status::Interrupted => {
+        Status::UnexpectedPass => Err(Failed::from(format!(
+            "[{}] it passed, but the expectations file lists it (remove the stale entry): {}",
+            result.status,
+            result.expectation.as_deref().unwrap_or("")
+        ))),
+        Status::Fail | Status::Error | Status::Timeout | Status::Interrupted => {
             let mut message = format!("[{}] {}", result.status, result.explanation());
-            if let Some(expected) = &result.expectation {
-                message.push_str(&format!("\nthe expectations file says: {expected}"));
+            if let Some(listed) = &result.expectation {
+                // Listed, but with another status than it ended with.
+                message.push_str(&format!(
+                    "\nthe expectations file lists it with another status: {listed}"
+                ));
             }
             Err(Failed::from(message))
         }
