@@ -368,7 +368,11 @@ fn the_example_crate_runs_every_scenario_as_its_own_trial_and_passes() {
         .collect();
     // The first build compiles sockspec's dependencies once; later ones are incremental.
     let limit = Duration::from_secs(20 * 60);
-    let (ok, stdout, stderr) = cargo(&example, &["test", "--locked", "--test", "sockspec"], limit);
+    let (ok, stdout, stderr) = cargo(
+        &example,
+        &["test", "--locked", "--offline", "--test", "sockspec"],
+        limit,
+    );
     assert!(ok, "the example's tests failed:\n{stdout}\n{stderr}");
     let summary = stdout
         .lines()
@@ -388,7 +392,15 @@ fn the_example_crate_runs_every_scenario_as_its_own_trial_and_passes() {
     // And the trials are the scenarios, by name.
     let (ok, listed, stderr) = cargo(
         &example,
-        &["test", "--locked", "--test", "sockspec", "--", "--list"],
+        &[
+            "test",
+            "--locked",
+            "--offline",
+            "--test",
+            "sockspec",
+            "--",
+            "--list",
+        ],
         limit,
     );
     assert!(ok, "{stderr}");
@@ -401,7 +413,7 @@ fn the_example_crate_runs_every_scenario_as_its_own_trial_and_passes() {
 }
 
 /// The example's `Cargo.lock` pins the versions of sockspec's: the example builds what sockspec
-/// is tested with, and `--locked` never needs the network to resolve.
+/// is tested with, from what sockspec's build already downloaded (so `--locked --offline`).
 fn assert_same_versions(example: &Path) {
     let ours = packages(&common::root().join("Cargo.lock"));
     let theirs = packages(&example.join("Cargo.lock"));
