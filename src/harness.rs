@@ -175,7 +175,8 @@ impl Harness {
     }
 
     /// Makes trials only of the scenarios `keep` accepts (say, by id or tag); the others are no
-    /// tests at all. Expectations entries are still checked against every scenario.
+    /// tests at all. A file that does not load is a (failing) trial all the same, having no
+    /// scenario to ask about; expectations entries are still checked against every scenario.
     pub fn select(mut self, keep: impl Fn(&Scenario) -> bool + Send + Sync + 'static) -> Harness {
         self.select = Some(Arc::new(keep));
         self
@@ -206,7 +207,8 @@ impl Harness {
     }
 
     /// One trial per scenario file of the suite (that [`select`](Harness::select) keeps), in id
-    /// order, for [`libtest_mimic::run`] — to run them with trials of your own.
+    /// order, for [`libtest_mimic::run`] — to run them with trials of your own. Nothing runs
+    /// until a trial does.
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
         let requirements: Requirements = self.suite.requirements()?;
         let files = self
