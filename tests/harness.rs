@@ -69,10 +69,18 @@ fn suite(fixtures: &[(&str, &str)]) -> (tempfile::TempDir, Suite) {
     (dir, suite)
 }
 
-/// Runs the harness's trials with libtest's command line `args`.
-fn run(harness: Harness, args: &[&str]) -> Conclusion {
-    let args = Arguments::from_iter(std::iter::once("harness").chain(args.iter().copied()));
-    harness.run_with(&args).expect("the trials are made")
+/// Runs the harness's trials with libtest's command line `args`: libtest's conclusion, and what
+/// it printed (into a log file, so that the trials' failures do not read as this test's).
+fn run(harness: Harness, args: &[&str]) -> (Conclusion, String) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let log_path = log.path().to_str().unwrap().to_string();
+    let args = ["harness", "--logfile", &log_path]
+        .into_iter()
+        .chain(args.iter().copied());
+    let done = harness
+        .run_with(&Arguments::from_iter(args))
+        .expect("the trials are made");
+    (done, std::fs::read_to_string(log.path()).unwrap())
 }
 
 fn names(harness: &Harness) -> Vec<String> {
@@ -142,10 +150,16 @@ fn select_makes_trials_of_the_chosen_scenarios_only() {
 }
 
 #[test]
-fn a_passing_scenario_passes_and_a_failing_one_fails() {
-    let (_dir, suite) = suite(&[("passes.yaml", PASSES), ("fails.yaml", FAILS)]);
-    let done = run(Harness::new(Reference).suite(suite), &[]);
-    assert_eq!((done.num_passed, done.num_failed), (1, 1), "{done:?}");
+fn a_passing_scenario_passes_and_a_failing_one_fails_with_the_report() {
+    let (dir, suite) = suite(&[("passes.yaml", PASSES), ("fails.yaml", FAILS)]);
+    let (done, log) = run(Harness::new(Reference).suite(suite), &[]);
+    assert_eq!((done.num_passed, done.num_failed), (1, 1), "{log}");
+    let at = dir.path().join("fixtures/fails.yaml:7");
+    let report = format!(
+        "[fail] actor a, step 3 (recv, {}): expected success with data \"pong\"",
+        at.display()
+    );
+    assert!(log.contains(&report), "{log}");
 }
 
 #[test]
@@ -156,37 +170,47 @@ fn a_known_deviation_passes_and_a_stale_entry_fails() {
         &[("fails", Expected::Fail), ("passes", Expected::Fail)],
     );
     let harness = Harness::new(Reference).suite(suite).expectations(known);
-    let deviation = run(harness.clone(), &["--exact", "fails"]);
-    assert_eq!((deviation.num_passed, deviation.num_failed), (1, 0));
-    let stale = run(harness, &["--exact", "passes"]);
-    assert_eq!((stale.num_passed, stale.num_failed), (0, 1));
+    let (deviation, log) = run(harness.clone(), &["--exact", "fails"]);
+    assert_eq!(
+        (deviation.num_passed, deviation.num_failed),
+        (1, 0),
+        "{log}"
+    );
+    let (stale, log) = run(harness, &["--exact", "passes"]);
+    assert_eq!((stale.num_passed, stale.num_failed), (0, 1), "{log}");
+    assert!(
+        log.contains("[unexpected-pass] it passed, but the expectations file lists it"),
+        "{log}"
+    );
 }
 
 #[test]
 fn an_entry_of_another_status_does_not_excuse_a_failure() {
     let (_dir, suite) = suite(&[("fails.yaml", FAILS)]);
     let known = expectations("reference", &[("fails", Expected::Timeout)]);
-    let done = run(
-        Harness::new(Reference).suite(suite).expectations(known),
-        &[],
+    let harness = Harness::new(Reference).suite(suite).expectations(known);
+    let (done, log) = run(harness, &[]);
+    assert_eq!(done.num_failed, 1, "{log}");
+    assert!(
+        log.contains("the expectations file lists it with another status: known"),
+        "{log}"
     );
-    assert_eq!(done.num_failed, 1, "{done:?}");
 }
 
 #[test]
-fn an_unsupported_scenario_is_ignored_and_run_anyway_is_ignored_again() {
+fn an_unsupported_scenario_is_ignored_and_run_anyway_says_why() {
     let (_dir, suite) = suite(&[("passes.yaml", PASSES)]);
     let harness = Harness::new(Nothing).suite(suite);
     let trials = harness.trials().unwrap();
     assert!(trials[0].has_ignored_flag());
-    let done = run(harness.clone(), &[]);
-    assert_eq!((done.num_ignored, done.num_passed), (1, 0), "{done:?}");
-    // Run all the same, the runner finds it unsupported: ignored (saying why), not passed.
-    let forced = run(harness, &["--include-ignored"]);
-    assert_eq!(
-        (forced.num_ignored, forced.num_passed),
-        (1, 0),
-        "{forced:?}"
+    let (done, log) = run(harness.clone(), &[]);
+    assert_eq!((done.num_ignored, done.num_passed), (1, 0), "{log}");
+    // Run all the same, the runner finds it unsupported: ignored, saying why, not passed.
+    let (forced, log) = run(harness, &["--include-ignored"]);
+    assert_eq!((forced.num_ignored, forced.num_passed), (1, 0), "{log}");
+    assert!(
+        log.contains("unsupported: nothing does not support family unix"),
+        "{log}"
     );
 }
 
@@ -197,22 +221,22 @@ fn a_skip_entry_is_an_ignored_trial_that_never_runs() {
     let harness = Harness::new(Reference).suite(suite).expectations(skip);
     assert!(harness.trials().unwrap()[0].has_ignored_flag());
     // Were it run, it would fail: forced, it stays ignored.
-    let forced = run(harness, &["--include-ignored"]);
-    assert_eq!(
-        (forced.num_ignored, forced.num_failed),
-        (1, 0),
-        "{forced:?}"
-    );
+    let (forced, log) = run(harness, &["--include-ignored"]);
+    assert_eq!((forced.num_ignored, forced.num_failed), (1, 0), "{log}");
+    assert!(log.contains("skipped by the expectations: known"), "{log}");
 }
 
 #[test]
-fn a_scenario_file_that_does_not_load_is_a_failing_trial() {
+fn a_scenario_file_that_does_not_load_is_a_failing_trial_with_the_place() {
     let bad = PASSES.replace("sendall:", "sendal:");
-    let (_dir, suite) = suite(&[("passes.yaml", PASSES), ("broken.yaml", &bad)]);
+    let (dir, suite) = suite(&[("passes.yaml", PASSES), ("broken.yaml", &bad)]);
     let harness = Harness::new(Reference).suite(suite);
     assert_eq!(names(&harness), ["broken", "passes"]);
-    let done = run(harness, &[]);
-    assert_eq!((done.num_passed, done.num_failed), (1, 1), "{done:?}");
+    let (done, log) = run(harness, &[]);
+    assert_eq!((done.num_passed, done.num_failed), (1, 1), "{log}");
+    let at = dir.path().join("fixtures/broken.yaml:6:7");
+    let message = format!("{}: actor a, step 2: unknown step `sendal`", at.display());
+    assert!(log.contains(&message), "{log}");
 }
 
 #[test]
