@@ -101,7 +101,7 @@ pub enum HarnessError {
     #[error(transparent)]
     Expectations(#[from] ExpectationsError),
     /// The expectations file named with [`Harness::expectations_file`] does not exist.
-    #[error("{}: the expectations file does not exist (relative paths are from the current directory, {}; `sockspec expectations --impl {implementation} --expectations FILE --write` writes one)", path.display(), current_dir())]
+    #[error("{}: the expectations file does not exist (relative paths are from the current directory, {}); an empty one is `implementation: {implementation}` and `expectations: {{}}`", path.display(), current_dir())]
     NoExpectationsFile {
         /// The file.
         path: PathBuf,
