@@ -198,7 +198,10 @@ fn thousands_of_misspelt_names_among_thousands_load_in_linear_time() {
     let started = Instant::now();
     let error = parse_text(&text).unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    // Quadratic work took 125 s in a release build; linear work takes well under a second
+    // idle. The bound is loose so that a loaded machine (a debug build beside other builds
+    // took 7 s) does not fail it, and still far below the quadratic time.
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
     eprintln!("5,000 misspelt among 5,000 names: {elapsed:?}");
     let lines: Vec<&str> = error.lines().collect();
     assert_eq!(lines.len(), n);

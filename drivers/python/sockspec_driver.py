@@ -49,6 +49,7 @@ OPTIONS = {
     "ip_ttl": ("IPPROTO_IP", "IP_TTL"),
     "ip_recverr": ("IPPROTO_IP", "IP_RECVERR"),
     "ip_freebind": ("IPPROTO_IP", "IP_FREEBIND"),
+    "ip_recvtos": ("IPPROTO_IP", "IP_RECVTOS"),
     "ipv6_v6only": ("IPPROTO_IPV6", "IPV6_V6ONLY"),
 }
 # Linux constants that older Pythons do not export (3.11 lacks IP_RECVERR and IP_FREEBIND); the
@@ -362,8 +363,10 @@ class Driver:
         return {"data": self.encode(data), "address": address_to_text(address)}
 
     def op_recvmsg(self, request):
+        # The ancillary items are not reported (the protocol has no form for them); msg_flags
+        # says whether they fitted.
         data, _ancdata, msg_flags, address = self.sock(request).recvmsg(
-            request["bufsize"], 0, self.recv_flags(request))
+            request["bufsize"], request["ancbufsize"], self.recv_flags(request))
         names = [k for k, v in MSG_FLAGS.items()
                  if hasattr(socket, v) and msg_flags & getattr(socket, v)]
         known = 0
@@ -447,6 +450,19 @@ class Driver:
             onoff, seconds = struct.unpack(LINGER, sock.getsockopt(level, name, struct.calcsize(LINGER)))
             return seconds if onoff else -1
         return sock.getsockopt(level, name)
+
+    def op_setsockopt_bytes(self, request):
+        level, name = _option(request["option"])
+        self.sock(request).setsockopt(level, name, self.data(request, "value"))
+        return None
+
+    def op_getsockopt_bytes(self, request):
+        level, name = _option(request["option"])
+        return {"data": self.encode(self.sock(request).getsockopt(level, name, request["buflen"]))}
+
+    def op_exit_context(self, request):
+        self.sock(request).__exit__(None, None, None)
+        return None
 
     def op_settimeout(self, request):
         self.sock(request).settimeout(request["timeout"])

@@ -184,6 +184,11 @@ macro_rules! operations {
                 /// The socket.
                 handle as "socket": Handle,
             }) -> (), needs [];
+            /// `sock.__exit__(None, None, None)`: what leaving a `with sock:` block does.
+            "exit_context" => exit_context: ExitContext(ExitContextCall {
+                /// The socket.
+                handle as "socket": Handle,
+            }) -> (), needs [];
             /// `sock.getsockname()`.
             "getsockname" => getsockname: Getsockname(GetsocknameCall {
                 /// The socket.
@@ -210,13 +215,36 @@ macro_rules! operations {
                 /// The option (its level is part of its name).
                 option: SocketOption,
             }) -> i64, needs [];
-            /// `sock.recvmsg(bufsize, 0, flags)`: data, `msg_flags` by name, and the sender
-            /// (no ancillary buffer: `ancbufsize` is 0).
+            /// `sock.setsockopt(level, option, value)` with `value` a bytes object: the bytes
+            /// are the option's buffer as given, its length their count.
+            "setsockopt_bytes" => setsockopt_bytes: SetsockoptBytes(SetsockoptBytesCall {
+                /// The socket.
+                handle as "socket": Handle,
+                /// The option (its level is part of its name).
+                option: SocketOption,
+                /// The option's buffer.
+                value: Bytes,
+            }) -> (), needs [];
+            /// `sock.getsockopt(level, option, buflen)`: the option's buffer, at most `buflen`
+            /// bytes of it.
+            "getsockopt_bytes" => getsockopt_bytes: GetsockoptBytes(GetsockoptBytesCall {
+                /// The socket.
+                handle as "socket": Handle,
+                /// The option (its level is part of its name).
+                option: SocketOption,
+                /// The buffer's size.
+                buflen: usize,
+            }) -> Received, needs [];
+            /// `sock.recvmsg(bufsize, ancbufsize, flags)`: data, `msg_flags` by name, and the
+            /// sender. The ancillary items themselves are not reported; `msg_flags` says
+            /// (`ctrunc`) when they did not fit.
             "recvmsg" => recvmsg: Recvmsg(RecvmsgCall {
                 /// The socket.
                 handle as "socket": Handle,
                 /// The most bytes to receive (Python's bufsize).
                 bufsize: usize,
+                /// The size of the buffer for ancillary data (Python's `ancbufsize`; 0: none).
+                ancbufsize: usize = 0,
                 /// `MSG_PEEK`, `MSG_WAITALL`, `MSG_DONTWAIT`, `MSG_TRUNC`.
                 flags: RecvFlags = RecvFlags::default(),
             }) -> Message, needs [];

@@ -9,7 +9,7 @@ use crate::operation::{
     GetblockingCall, GetpeernameCall, GetsocknameCall, GetsockoptCall, GettimeoutCall, ListenCall,
     Message, Named, Opened, Pair, PollCall, Ready, Received, ReceivedFrom, RecvCall, RecvIntoCall,
     RecvfromCall, RecvfromIntoCall, RecvmsgCall, SendCall, SendallCall, SendmsgCall, SendtoCall,
-    SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
+    SetsockoptBytesCall, GetsockoptBytesCall, ExitContextCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
 };
 use crate::vocab::{ErrorCode, Mode, SockError};
 use std::collections::HashMap;
@@ -197,6 +197,21 @@ impl Session for ReferenceSession {
         self.get(call.handle)?.getsockopt(call.option)
     }
 
+    fn setsockopt_bytes(&self, call: &SetsockoptBytesCall) -> SockResult<()> {
+        self.get(call.handle)?
+            .setsockopt_bytes(call.option, &call.value.0)
+    }
+
+    fn getsockopt_bytes(&self, call: &GetsockoptBytesCall) -> SockResult<Received> {
+        let data = self.get(call.handle)?.getsockopt_bytes(call.option, call.buflen)?;
+        Ok(Received { data: Bytes(data) })
+    }
+
+    /// As CPython's `socket.__exit__`, which calls `close()`.
+    fn exit_context(&self, call: &ExitContextCall) -> SockResult<()> {
+        self.close(&CloseCall { handle: call.handle })
+    }
+
     fn settimeout(&self, call: &SettimeoutCall) -> SockResult<()> {
         let socket = {
             let mut table = self.table();
@@ -215,7 +230,9 @@ impl Session for ReferenceSession {
     }
 
     fn recvmsg(&self, call: &RecvmsgCall) -> SockResult<Message> {
-        let (data, flags, address) = self.get(call.handle)?.recvmsg(call.bufsize, call.flags)?;
+        let (data, flags, address) =
+            self.get(call.handle)?
+                .recvmsg(call.bufsize, call.ancbufsize, call.flags)?;
         Ok(Message {
             data: Bytes(data),
             flags,

@@ -18,6 +18,9 @@ pub type Result<T> = std::result::Result<T, SockError>;
 /// The backlog Python's `listen()` uses when none is given: `min(SOMAXCONN, 128)`.
 pub const DEFAULT_BACKLOG: i32 = 128;
 
+/// The largest `buflen` CPython's `getsockopt(level, option, buflen)` accepts.
+pub const MAX_GETSOCKOPT_BUFLEN: usize = 1024;
+
 /// A socket with Python's `socket.socket` API.
 ///
 /// Modes follow Python: blocking by default; [`settimeout`](Socket::settimeout) puts the file
@@ -272,12 +275,21 @@ impl Socket {
     pub fn recvmsg(
         &self,
         bufsize: usize,
+        ancbufsize: usize,
         flags: RecvFlags,
     ) -> Result<(Vec<u8>, Vec<MsgFlag>, Address)> {
         let mut buffer = receive_buffer(bufsize, flags)?;
+        // As CPython: no control buffer at all for 0 (the kernel then reports any ancillary
+        // data it had as `MSG_CTRUNC`), else one of exactly `ancbufsize` bytes.
+        let mut control = Vec::new();
+        control
+            .try_reserve_exact(ancbufsize)
+            .map_err(|_| SockError::errno(nix::errno::Errno::ENOMEM))?;
+        control.resize(ancbufsize, 0u8);
         let ((n, msg_flags), from) = self.call(Ready::Read, || {
-            // SAFETY: one iovec over `buffer`'s `bufsize` bytes, no control buffer, and the
-            // name buffer socket2 gives with its length; the kernel updates that length.
+            // SAFETY: one iovec over `buffer`'s `bufsize` bytes, a control buffer of
+            // `ancbufsize` bytes (or none), and the name buffer socket2 gives with its length;
+            // the kernel updates those lengths.
             unsafe {
                 SockAddr::try_init(|storage, len| {
                     let mut iov = libc::iovec {
@@ -289,6 +301,10 @@ impl Socket {
                     msg.msg_namelen = *len;
                     msg.msg_iov = &mut iov;
                     msg.msg_iovlen = 1;
+                    if ancbufsize > 0 {
+                        msg.msg_control = control.as_mut_ptr().cast();
+                        msg.msg_controllen = ancbufsize as _;
+                    }
                     let n = libc::recvmsg(self.inner.as_raw_fd(), &mut msg, recv_flags(flags));
                     if n < 0 {
                         return Err(std::io::Error::last_os_error());
@@ -420,6 +436,58 @@ impl Socket {
                 _ => return Err(SockError::new(ErrorCode::Rejected)),
             },
         }?)
+    }
+
+    /// `sock.setsockopt(level, option, buffer)`: setsockopt(2) with the bytes as given, their
+    /// count as the option's length, as CPython passes a bytes-like value. What a buffer of the
+    /// wrong size gets is the kernel's to say. Spec: `options.bytes-value`.
+    pub fn setsockopt_bytes(&self, option: SocketOption, value: &[u8]) -> Result<()> {
+        let (level, name) = raw_option(option);
+        let len = libc::socklen_t::try_from(value.len())
+            .map_err(|_| SockError::new(ErrorCode::Rejected))?;
+        // SAFETY: a valid descriptor, and a pointer to `len` readable bytes.
+        let result = unsafe {
+            libc::setsockopt(
+                self.inner.as_raw_fd(),
+                level,
+                name,
+                value.as_ptr().cast(),
+                len,
+            )
+        };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error().into())
+        }
+    }
+
+    /// `sock.getsockopt(level, option, buflen)`: getsockopt(2) into a buffer of `buflen` bytes;
+    /// what the kernel wrote, which may be shorter. As CPython, a `buflen` outside 1 to 1024 is
+    /// refused before the call. Spec: `options.bytes-value.get`.
+    pub fn getsockopt_bytes(&self, option: SocketOption, buflen: usize) -> Result<Vec<u8>> {
+        if !(1..=MAX_GETSOCKOPT_BUFLEN).contains(&buflen) {
+            return Err(SockError::new(ErrorCode::Rejected));
+        }
+        let (level, name) = raw_option(option);
+        let mut buffer = vec![0u8; buflen];
+        let mut len = buflen as libc::socklen_t;
+        // SAFETY: a valid descriptor, and a pointer to `len` writable bytes; the kernel writes
+        // at most `len` and stores the count it wrote there.
+        let result = unsafe {
+            libc::getsockopt(
+                self.inner.as_raw_fd(),
+                level,
+                name,
+                buffer.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        if result != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        buffer.truncate(len as usize);
+        Ok(buffer)
     }
 
     /// setsockopt(2) at the option's level with a C `int` value.
@@ -698,6 +766,7 @@ fn raw_option(option: SocketOption) -> (libc::c_int, libc::c_int) {
         SocketOption::TcpKeepCnt => libc::TCP_KEEPCNT,
         SocketOption::IpTtl => libc::IP_TTL,
         SocketOption::IpRecvErr => libc::IP_RECVERR,
+        SocketOption::IpRecvTos => libc::IP_RECVTOS,
         SocketOption::IpFreeBind => libc::IP_FREEBIND,
         SocketOption::Ipv6V6Only => libc::IPV6_V6ONLY,
     };

@@ -8,11 +8,12 @@ use super::call_step::{CallStep, Captured, Names, Parts};
 use super::{AddressExpr, Payload};
 use crate::vocab::did_you_mean;
 use crate::vocab::{
-    Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, SocketOption, SocketType,
+    ApiShape, SocketKind, Capabilities, ErrorCode, Family, Feature, Mode, MsgFlag, PollEvent, SocketOption, SocketType,
 };
 use crate::yaml::{Node, SyntaxError};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -109,10 +110,16 @@ impl Scenario {
             types: self.requires.types.iter().copied().collect(),
             options: self.requires.options.iter().copied().collect(),
             features: self.requires.features.iter().copied().collect(),
+            operations: Some(BTreeSet::new()),
+            sockets: Some(BTreeSet::new()),
+            ..Capabilities::default()
         };
         let actors: Vec<&Actor> = self.actors.iter().filter(|a| runs(a)).collect();
         if actors.iter().any(|a| self.unprivileged.contains(&a.name)) {
             needs.features.insert(Feature::Unprivileged);
+        }
+        for actor in &actors {
+            socket_needs(actor, &mut needs);
         }
         for step in actors.iter().flat_map(|a| &a.steps) {
             step.op.add_needs(&mut needs);
@@ -602,6 +609,96 @@ impl Op {
                 }
             }
             Op::RecvExact(_) | Op::RecvUntilEof(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {}
+        }
+    }
+}
+
+/// The needs of an actor's steps that depend on the kind of socket a step acts on: the
+/// operations made, the kinds of socket created, the socket types each option is used on, and
+/// the API shapes the steps cannot be run faithfully through.
+fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
+    use super::steps;
+    /// What the actor's steps have done to one socket so far.
+    struct Known {
+        kind: SocketKind,
+        /// Bound, and neither listening nor connected since.
+        only_bound: bool,
+    }
+    let mut sockets: HashMap<&str, Known> = HashMap::new();
+    for step in &actor.steps {
+        let operation = match &step.op {
+            Op::Call(call) => Some(call.name()),
+            Op::Setblocking(_) => Some("settimeout"),
+            Op::RecvExact(_) | Op::RecvUntilEof(_) => Some("recv"),
+            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
+        };
+        if let (Some(operation), Some(operations)) = (operation, needs.operations.as_mut()) {
+            operations.insert(operation.to_string());
+        }
+        let Op::Call(call) = &step.op else { continue };
+        let target = step.op.socket().and_then(|name| sockets.get_mut(name));
+        let stream = |known: &Option<&mut Known>| {
+            matches!(known, Some(k) if k.kind.kind == SocketType::Stream)
+        };
+        let option = match call {
+            CallStep::Setsockopt(steps::Setsockopt { option, .. })
+            | CallStep::Getsockopt(steps::Getsockopt { option, .. })
+            | CallStep::SetsockoptBytes(steps::SetsockoptBytes { option, .. })
+            | CallStep::GetsockoptBytes(steps::GetsockoptBytes { option, .. }) => Some(*option),
+            _ => None,
+        };
+        if let (Some(option), Some(known)) = (option, &target) {
+            needs
+                .option_types
+                .entry(option)
+                .or_default()
+                .insert(known.kind.kind);
+        }
+        // What a stream socket's own bind does is seen only where the address is applied at
+        // bind: in its outcome, and in its name before it listens or connects.
+        let checks_bind = match call {
+            CallStep::Bind(_) => stream(&target) && step.expect != Expect::default(),
+            CallStep::Getsockname(_) => matches!(&target, Some(k) if k.only_bound),
+            _ => false,
+        };
+        if checks_bind {
+            needs.shapes.insert(ApiShape::DeferredBind);
+        }
+        match (call, target) {
+            (CallStep::Bind(_), Some(known)) => {
+                known.only_bound = known.kind.kind == SocketType::Stream && !step.expect.is_error()
+            }
+            (CallStep::Listen(_) | CallStep::Connect(_), Some(known)) => known.only_bound = false,
+            _ => {}
+        }
+        let created = match call {
+            CallStep::Socket(steps::Socket { family, kind, .. })
+            | CallStep::Socketpair(steps::Socketpair { family, kind, .. }) => Some(SocketKind {
+                family: *family,
+                kind: *kind,
+            }),
+            CallStep::Accept(_) => step
+                .op
+                .socket()
+                .and_then(|name| sockets.get(name))
+                .map(|k| k.kind),
+            _ => None,
+        };
+        if let Some(kind) = created {
+            if let Some(kinds) = needs.sockets.as_mut() {
+                if !matches!(call, CallStep::Accept(_)) {
+                    kinds.insert(kind);
+                }
+            }
+            for name in step.op.creates() {
+                sockets.insert(
+                    name,
+                    Known {
+                        kind,
+                        only_bound: false,
+                    },
+                );
+            }
         }
     }
 }

@@ -13,11 +13,25 @@
 mod session;
 
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
+use crate::operation::Call;
 use crate::vocab::{Family, Feature, SocketOption, SocketType};
 
 /// Rust's standard library, named `std`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdNet;
+
+/// The operations std's types have no form of: no `recvmsg`/`sendmsg` (no message headers),
+/// no raw option buffers, no `poll`, and no query of a socket's mode (`gettimeout` and
+/// `getblocking`: std sets timeouts and non-blocking mode but reads back only the timeouts).
+const UNEXPRESSIBLE_OPERATIONS: &[&str] = &[
+    "sendmsg",
+    "recvmsg",
+    "setsockopt_bytes",
+    "getsockopt_bytes",
+    "poll",
+    "gettimeout",
+    "getblocking",
+];
 
 impl Implementation for StdNet {
     fn name(&self) -> &str {
@@ -54,6 +68,24 @@ impl Implementation for StdNet {
             .into_iter()
             .collect(),
             features: features.into_iter().collect(),
+            // The calls std's types have no form of (see UNEXPRESSIBLE_OPERATIONS).
+            operations: Some(
+                Call::NAMES
+                    .iter()
+                    .filter(|op| !UNEXPRESSIBLE_OPERATIONS.contains(op))
+                    .map(|op| op.to_string())
+                    .collect(),
+            ),
+            sockets: None,
+            // `set_nodelay` is TcpStream's; `set_broadcast` is UdpSocket's.
+            option_types: [
+                (SocketOption::TcpNoDelay, [SocketType::Stream]),
+                (SocketOption::Broadcast, [SocketType::Dgram]),
+            ]
+            .into_iter()
+            .map(|(option, types)| (option, types.into_iter().collect()))
+            .collect(),
+            shapes: Default::default(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use crate::implementation::{Handle, Session, SockResult};
 use crate::operation::{
-    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, FilenoCall, Filled, FilledFrom,
+    AcceptCall, Accepted, BindCall, Bytes, CloseCall, ConnectCall, ExitContextCall, FilenoCall, Filled, FilledFrom,
     GetpeernameCall, GetsocknameCall, GetsockoptCall, ListenCall, Named, Opened, Pair, Received,
     ReceivedFrom, RecvCall, RecvIntoCall, RecvfromCall, RecvfromIntoCall, SendCall, SendallCall,
     SendtoCall, SetsockoptCall, SettimeoutCall, ShutdownCall, SocketCall, SocketpairCall,
@@ -460,6 +460,14 @@ impl Session for StdSession {
             Sock::UnixStream(u) => Ok(u.shutdown(how)?),
             Sock::UnixDatagram(u) => Ok(u.shutdown(how)?),
             _ => Err(unsupported("shut down a socket that is not connected")),
+        })
+    }
+
+    /// Rust's form of leaving a `with` block is the end of the owner's scope: the socket is
+    /// dropped, which is what `close` does here.
+    fn exit_context(&self, call: &ExitContextCall) -> SockResult<()> {
+        self.close(&CloseCall {
+            handle: call.handle,
         })
     }
 

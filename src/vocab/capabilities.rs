@@ -3,7 +3,7 @@
 use super::{Family, SocketOption, SocketType};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// An ability beyond families, types and options that some scenarios need.
@@ -41,7 +41,77 @@ impl fmt::Display for Feature {
     }
 }
 
-/// What an implementation can express.
+/// A way in which a library's API is shaped differently from BSD sockets, which some scenarios
+/// cannot be run faithfully through (driver protocol version 2).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiShape {
+    /// A stream socket's local address is applied when it listens or connects (Node's
+    /// `server.listen(port)`): `bind` itself cannot fail, and a bound stream socket has no name
+    /// before `listen`/`connect`. Scenarios that check what a stream socket's `bind` returns, or
+    /// its name before it listens or connects, are `unsupported`.
+    DeferredBind,
+    /// The library accepts every connection as it arrives and queues it for the program, so no
+    /// connection ever waits in a listener's backlog: scenarios that need `backlog` are
+    /// `unsupported`.
+    AutoAccept,
+    /// Timeouts are idle timers on a connection, not a bound on each call: scenarios that need
+    /// `timeout_mode` are `unsupported`.
+    IdleTimeout,
+}
+
+impl ApiShape {
+    /// Why a scenario that needs `what` cannot run through this shape.
+    fn excludes(self, feature: Feature) -> bool {
+        matches!(
+            (self, feature),
+            (ApiShape::AutoAccept, Feature::Backlog) | (ApiShape::IdleTimeout, Feature::TimeoutMode)
+        )
+    }
+
+    /// What the shape means, for a reason shown to people.
+    fn explained(self) -> &'static str {
+        match self {
+            ApiShape::DeferredBind => {
+                "deferred_bind: a stream socket's address is applied at listen/connect"
+            }
+            ApiShape::AutoAccept => "auto_accept: connections are accepted as they arrive",
+            ApiShape::IdleTimeout => "idle_timeout: timeouts are idle timers, not per call",
+        }
+    }
+}
+
+impl fmt::Display for ApiShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&super::scenario_name(self))
+    }
+}
+
+/// A kind of socket: an address family and a socket type.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct SocketKind {
+    /// The address family.
+    pub family: Family,
+    /// The socket type.
+    #[serde(rename = "type")]
+    pub kind: SocketType,
+}
+
+impl fmt::Display for SocketKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} sockets", self.family, self.kind)
+    }
+}
+
+/// What an implementation can express — or, as a scenario's needs, what it must express.
+///
+/// `families`, `types`, `options` and `features` are version 1's flat lists; the other fields
+/// (driver protocol version 2) narrow them, and an implementation that leaves them out is
+/// taken to support every combination of what the lists name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capabilities {
     /// Address families it supports.
@@ -52,6 +122,22 @@ pub struct Capabilities {
     pub options: BTreeSet<SocketOption>,
     /// Further abilities.
     pub features: BTreeSet<Feature>,
+    /// The operations it performs, by their protocol names; absent: every operation. (As needs:
+    /// the operations the steps make.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<BTreeSet<String>>,
+    /// The kinds of socket it can create; absent: every pair of `families` and `types`. (As
+    /// needs: the kinds the steps create.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<BTreeSet<SocketKind>>,
+    /// Options that work on some socket types only, with those types; an option not listed
+    /// works on every type. (As needs: the types each option is used on.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub option_types: BTreeMap<SocketOption, BTreeSet<SocketType>>,
+    /// How its API is shaped differently from BSD sockets. (As needs: the shapes the steps
+    /// cannot be run faithfully through.)
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub shapes: BTreeSet<ApiShape>,
 }
 
 impl Capabilities {
@@ -75,6 +161,10 @@ impl Capabilities {
             ]
             .into_iter()
             .collect(),
+            operations: None,
+            sockets: None,
+            option_types: BTreeMap::new(),
+            shapes: BTreeSet::new(),
         }
     }
 
@@ -105,6 +195,37 @@ impl Capabilities {
                 .difference(&self.features)
                 .map(|x| format!("feature {x}")),
         );
+        for shape in &self.shapes {
+            for feature in needed.features.iter().filter(|f| shape.excludes(**f)) {
+                if self.features.contains(feature) {
+                    missing.push(format!("feature {feature} ({})", shape.explained()));
+                }
+            }
+            if needed.shapes.contains(shape) {
+                missing.push(format!(
+                    "what a stream socket's bind does on its own ({})",
+                    shape.explained()
+                ));
+            }
+        }
+        if let (Some(have), Some(need)) = (&self.operations, &needed.operations) {
+            missing.extend(need.difference(have).map(|op| format!("operation {op}")));
+        }
+        if let (Some(have), Some(need)) = (&self.sockets, &needed.sockets) {
+            missing.extend(
+                need.difference(have)
+                    // A family or type missing altogether is said above already.
+                    .filter(|k| self.families.contains(&k.family) && self.types.contains(&k.kind))
+                    .map(|k| k.to_string()),
+            );
+        }
+        for (option, types) in &needed.option_types {
+            if let Some(works_on) = self.option_types.get(option) {
+                for kind in types.difference(works_on) {
+                    missing.push(format!("option {option} on {kind} sockets"));
+                }
+            }
+        }
         missing
     }
 }

@@ -13,7 +13,7 @@ mod options;
 mod suggest;
 
 pub use address::{Address, AddressParseError};
-pub use capabilities::{Capabilities, Feature};
+pub use capabilities::{ApiShape, Capabilities, Feature, SocketKind};
 pub use error::{ErrorCode, SockError, UnknownErrorName};
 pub use flags::{MsgFlag, PollEvent};
 pub use kind::{Family, SocketType};

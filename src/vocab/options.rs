@@ -126,6 +126,8 @@ socket_options! {
     IpTtl = "ip_ttl", "IP_TTL", Ip, Int;
     /// `IP_RECVERR` (boolean; Linux).
     IpRecvErr = "ip_recverr", "IP_RECVERR", Ip, Bool;
+    /// `IP_RECVTOS` (boolean): deliver each datagram's TOS byte as ancillary data.
+    IpRecvTos = "ip_recvtos", "IP_RECVTOS", Ip, Bool;
     /// `IP_FREEBIND` (boolean; Linux).
     IpFreeBind = "ip_freebind", "IP_FREEBIND", Ip, Bool;
     /// `IPV6_V6ONLY` (boolean).

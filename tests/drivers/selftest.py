@@ -274,7 +274,8 @@ def test_udp():
 
 
 def test_new_operations():
-    """recvmsg, recv_into, recvfrom_into, gettimeout, getblocking, fileno, poll, MSG_TRUNC."""
+    """recvmsg (with ancbufsize), recv_into, recvfrom_into, gettimeout, getblocking, fileno, poll,
+    MSG_TRUNC, setsockopt_bytes, getsockopt_bytes, exit_context."""
     d = Driver()
     flags = {"peek": False, "waitall": False, "dontwait": False, "trunc": False}
     trunc = dict(flags, trunc=True)
@@ -287,7 +288,7 @@ def test_new_operations():
             d.ok("sendto", handle=b, data=b64(b"0123456789"), address=a_addr)
         got = d.ok("poll", handle=a, events=["in"], timeout_ms=None)
         check("poll: a queued datagram is in", got == {"events": ["in"]}, repr(got))
-        got = d.ok("recvmsg", handle=a, bufsize=4, flags=flags)
+        got = d.ok("recvmsg", handle=a, bufsize=4, ancbufsize=0, flags=flags)
         check("recvmsg(4) of 10 bytes: b'0123', [trunc], the sender",
               got == {"data": b64(b"0123"), "flags": ["trunc"], "address": b_addr}, repr(got))
         got = d.ok("recv_into", handle=a, buffer=b64(b"ZZZZZZ"), nbytes=4, flags=trunc)
@@ -308,6 +309,24 @@ def test_new_operations():
         check("gettimeout after settimeout(2) is 2.0", d.ok("gettimeout", handle=a) == 2.0)
         d.ok("settimeout", handle=a, timeout=0)
         check("getblocking after settimeout(0) is false", d.ok("getblocking", handle=a) is False)
+        d.ok("setsockopt", handle=a, option="ip_recvtos", value=1)
+        d.ok("settimeout", handle=a, timeout=None)
+        for _ in range(2):
+            d.ok("sendto", handle=b, data=b64(b"tos"), address=a_addr)
+        got = d.ok("recvmsg", handle=a, bufsize=10, ancbufsize=0, flags=flags)
+        check("recvmsg without room for the IP_TOS item sets ctrunc",
+              got == {"data": b64(b"tos"), "flags": ["ctrunc"], "address": b_addr}, repr(got))
+        got = d.ok("recvmsg", handle=a, bufsize=10, ancbufsize=64, flags=flags)
+        check("recvmsg with room for the IP_TOS item sets no flag",
+              got == {"data": b64(b"tos"), "flags": [], "address": b_addr}, repr(got))
+        err = d.error("setsockopt_bytes", handle=a, option="reuse_addr", value=b64(b"\x01"))
+        expect_error("setsockopt_bytes of one byte for SO_REUSEADDR -> EINVAL", err,
+                     "EINVAL", errno.EINVAL)
+        d.ok("setsockopt_bytes", handle=a, option="reuse_addr", value=b64(b"\x00\x00\x00\x00"))
+        got = d.ok("getsockopt_bytes", handle=a, option="reuse_addr", buflen=8)
+        check("getsockopt_bytes(buflen 8) of an int option returns its 4 bytes",
+              got == {"data": b64(b"\x00\x00\x00\x00")}, repr(got))
+        d.ok("settimeout", handle=a, timeout=0)
         fd = d.ok("fileno", handle=a)
         check("fileno of an open socket is >= 0", isinstance(fd, int) and fd >= 0, repr(fd))
         d.ok("close", handle=a)
@@ -315,6 +334,9 @@ def test_new_operations():
         check("gettimeout after close still answers", d.ok("gettimeout", handle=a) == 0)
         err = d.error("poll", handle=a, events=["in"], timeout_ms=0)
         check("poll on a closed socket is rejected", err["errno"] == "rejected", repr(err))
+        d.ok("exit_context", handle=b)
+        check("fileno after leaving a with block is -1", d.ok("fileno", handle=b) == -1)
+        d.ok("exit_context", handle=b)
     finally:
         d.kill()
 
