@@ -198,6 +198,12 @@ impl Harness {
 
     /// The trial name of the scenario `id`: its `/` become `::` and its `-` become `_`
     /// (`tcp::echo` for `tcp/echo`), after the prefix if there is one.
+    ///
+    /// ```
+    /// # use sockspec::{harness::Harness, reference::Reference};
+    /// let harness = Harness::new(Reference).prefix("mine");
+    /// assert_eq!(harness.trial_name("tcp/server/bind-port-in-use"), "mine::tcp::server::bind_port_in_use");
+    /// ```
     pub fn trial_name(&self, id: &str) -> String {
         let name = id.replace('/', "::").replace('-', "_");
         match &self.prefix {
@@ -209,6 +215,16 @@ impl Harness {
     /// One trial per scenario file of the suite (that [`select`](Harness::select) keeps), in id
     /// order, for [`libtest_mimic::run`] — to run them with trials of your own. Nothing runs
     /// until a trial does.
+    ///
+    /// ```
+    /// use sockspec::harness::Harness;
+    /// use sockspec::reference::Reference;
+    ///
+    /// let harness = Harness::new(Reference).select(|scenario| scenario.id == "tutorial/echo");
+    /// let trials = harness.trials().expect("the built-in suite loads");
+    /// assert_eq!(trials.len(), 1);
+    /// assert_eq!(trials[0].name(), "tutorial::echo");
+    /// ```
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
         let requirements: Requirements = self.suite.requirements()?;
         let files = self
