@@ -84,10 +84,16 @@ pub fn unsupported_reason(
     scenario: &Scenario,
     implementation: &dyn Implementation,
 ) -> Option<String> {
-    unsupported_reason_placed(
-        scenario,
-        &placed(scenario, implementation, &RunOptions::default()),
-    )
+    unsupported_reason_with(scenario, implementation, &RunOptions::default())
+}
+
+/// [`unsupported_reason`] for a run with `options` (which say where environment actors run).
+pub fn unsupported_reason_with(
+    scenario: &Scenario,
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+) -> Option<String> {
+    unsupported_reason_placed(scenario, &placed(scenario, implementation, options))
 }
 
 /// The name of the implementation that runs the actor called `actor` of `scenario` in a run
