@@ -8,6 +8,7 @@ pub mod cli;
 pub mod differential;
 pub mod driver;
 pub mod expectations;
+pub mod harness;
 pub mod implementation;
 pub mod operation;
 pub mod properties;

@@ -85,14 +85,10 @@ pub fn unsupported_reason(
     scenario: &Scenario,
     implementation: &dyn Implementation,
 ) -> Option<String> {
-    unsupported_reason_placed(
-        scenario,
-        &placed(scenario, implementation, &RunOptions::default()),
-    )
+    unsupported_reason_with(scenario, implementation, &RunOptions::default())
 }
 
-/// Why a scenario cannot run here, if it cannot, with its actors placed as `options` say
-/// (`--all-actors` asks every actor's needs of the implementation under test).
+/// [`unsupported_reason`] for a run with `options` (which say where environment actors run).
 pub fn unsupported_reason_with(
     scenario: &Scenario,
     implementation: &dyn Implementation,

@@ -80,6 +80,9 @@ pub enum SuiteError {
         /// The directory.
         path: PathBuf,
     },
+    /// The fixtures directory cannot be listed.
+    #[error(transparent)]
+    Unreadable(LoadError),
     /// A file could not be written.
     #[error("{}: {source}", path.display())]
     Write {
@@ -172,24 +175,43 @@ impl Suite {
         requirements: &Requirements,
         limits: &Limits,
     ) -> Result<(Vec<Scenario>, Vec<LoadError>), SuiteError> {
-        let fixtures = self.path("fixtures");
+        let files = match self.scenario_files(requirements, limits) {
+            Ok(files) => files,
+            // A fixtures directory that cannot be read is reported as the file errors are.
+            Err(SuiteError::Unreadable(e)) => return Ok((Vec::new(), vec![e])),
+            Err(e) => return Err(e),
+        };
         let mut scenarios = Vec::new();
         let mut errors = Vec::new();
-        match self {
+        for file in files {
+            match file.scenario {
+                Ok(s) => scenarios.push(s),
+                Err(e) => errors.extend(e),
+            }
+        }
+        Ok((scenarios, errors))
+    }
+
+    /// Every scenario file of the suite's `fixtures/`, sorted by id, each loaded: its scenario,
+    /// or every error it has (so that a bad file can be reported as that file's failure). An
+    /// error if the suite has none, or its fixtures cannot be listed.
+    pub fn scenario_files(
+        &self,
+        requirements: &Requirements,
+        limits: &Limits,
+    ) -> Result<Vec<ScenarioFile>, SuiteError> {
+        let fixtures = self.path("fixtures");
+        let files: Vec<ScenarioFile> = match self {
             Suite::Dir(_) => {
-                let found = match discover(std::slice::from_ref(&fixtures)) {
-                    Ok(found) => found,
-                    Err(e) => return Ok((Vec::new(), vec![e])),
-                };
-                if found.is_empty() {
-                    return Err(SuiteError::NoScenarios { path: fixtures });
-                }
-                for f in &found {
-                    match load_with_limits(f, requirements, limits) {
-                        Ok(s) => scenarios.push(s),
-                        Err(e) => errors.extend(e),
-                    }
-                }
+                let found =
+                    discover(std::slice::from_ref(&fixtures)).map_err(SuiteError::Unreadable)?;
+                found
+                    .into_iter()
+                    .map(|found| ScenarioFile {
+                        scenario: load_with_limits(&found, requirements, limits),
+                        found,
+                    })
+                    .collect()
             }
             Suite::Embedded => {
                 let mut found: Vec<(ScenarioPath, &[u8])> = embedded_files("fixtures")
@@ -208,26 +230,26 @@ impl Suite {
                     })
                     .collect();
                 found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
-                if found.is_empty() {
-                    return Err(SuiteError::NoScenarios { path: fixtures });
-                }
-                for (f, bytes) in &found {
-                    let loaded = match std::str::from_utf8(bytes) {
-                        Ok(text) => parse_with_limits(f, text, requirements, limits),
-                        Err(e) => Err(vec![LoadError {
-                            path: f.path.clone(),
-                            location: Default::default(),
-                            message: format!("the file is not UTF-8: {e}"),
-                        }]),
-                    };
-                    match loaded {
-                        Ok(s) => scenarios.push(s),
-                        Err(e) => errors.extend(e),
-                    }
-                }
+                found
+                    .into_iter()
+                    .map(|(found, bytes)| {
+                        let scenario = match std::str::from_utf8(bytes) {
+                            Ok(text) => parse_with_limits(&found, text, requirements, limits),
+                            Err(e) => Err(vec![LoadError {
+                                path: found.path.clone(),
+                                location: Default::default(),
+                                message: format!("the file is not UTF-8: {e}"),
+                            }]),
+                        };
+                        ScenarioFile { found, scenario }
+                    })
+                    .collect()
             }
+        };
+        if files.is_empty() {
+            return Err(SuiteError::NoScenarios { path: fixtures });
         }
-        Ok((scenarios, errors))
+        Ok(files)
     }
 
     /// The suite's expectations file of `implementation` (`expectations/NAME.yaml`): where it
@@ -269,6 +291,15 @@ impl Suite {
             Suite::Dir(dir) => Drivers::in_dir(&dir.join(DEFAULT_DRIVERS), dir),
         }
     }
+}
+
+/// One scenario file of a suite, loaded.
+#[derive(Debug)]
+pub struct ScenarioFile {
+    /// Where it is, and its id.
+    pub found: ScenarioPath,
+    /// Its scenario, or every error it has.
+    pub scenario: Result<Scenario, Vec<LoadError>>,
 }
 
 /// True when `dir` is a checkout of the suite (or an exported one): it has `fixtures/` and
