@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A sockspec driver for Node.js's built-in `net` and `dgram` modules (driver protocol version 1).
+// A sockspec driver for Node.js's built-in `net` and `dgram` modules (driver protocol version 2).
 //
 // Reads one JSON request per line on standard input and writes one JSON reply per line on
 // standard output, as spec/driver-protocol.md says. Built-in modules only; Node 18 or later.
@@ -40,8 +40,14 @@
 // - No timeout mode, non-blocking mode, `fileno`, `poll`, `socketpair`, Unix datagram or
 //   seqpacket sockets. Options: only those Node has a setter or getter for.
 // - Node's own errors that are not errnos (ERR_STREAM_DESTROYED, ERR_SOCKET_DGRAM_NOT_RUNNING,
-//   ...) are reported `rejected`, with Node's code in the message; an error that carries an
-//   errno (err.errno, a negative libuv number) is reported by that errno's name.
+//   ...) are reported `library`, with Node's code as their `name`; an error that carries an
+//   errno (err.errno, a negative libuv number) is reported by that errno's name. Argument
+//   errors Node raises before any system call (a TypeError or RangeError without an errno) are
+//   `rejected`.
+// - hello declares, with protocol version 2's finer capabilities, exactly what of the above Node
+//   has: the operations it performs, the socket kinds it creates (no Unix datagram), the socket
+//   type each option works on, and the API shapes `auto_accept` and `idle_timeout`; so the
+//   runner reports what Node cannot express before the scenario starts, with the reason.
 'use strict';
 
 const net = require('net');
@@ -49,7 +55,7 @@ const dgram = require('dgram');
 const util = require('util');
 const readline = require('readline');
 
-const PROTOCOL = 1;
+const PROTOCOL = 2;
 
 class Unsupported extends Error {}
 class ProtocolError extends Error {}
@@ -115,8 +121,8 @@ function errorReply(err) {
     }
   }
   if (typeof err.code === 'string' && err.code.startsWith('ERR_')) {
-    // Node's own state and argument errors: no errno behind them.
-    return { errno: 'rejected', code: null, message: `${err.code}: ${err.message}` };
+    // Node's own state and argument errors: no errno behind them, and none they map to.
+    return { errno: 'library', code: null, name: err.code, message: err.message };
   }
   return null;
 }
@@ -280,6 +286,26 @@ class Driver {
         types: ['stream', 'dgram'],
         options: ['tcp_nodelay', 'keepalive', 'broadcast', 'ip_ttl', 'recv_buffer', 'send_buffer'],
         features: ['abstract_namespace', 'name_resolution', 'unbound_sockets', 'shutdown'],
+        // Version 2: the operations above that Node has a call for (the others always answer
+        // `unsupported`), ...
+        operations: [
+          'socket', 'bind', 'listen', 'accept', 'connect', 'send', 'sendall', 'sendto', 'sendmsg',
+          'recv', 'recvfrom', 'shutdown', 'close', 'getsockname', 'getpeername', 'setsockopt',
+          'getsockopt',
+        ],
+        // ... no Unix datagram sockets (dgram is UDP only) ...
+        sockets: [
+          { family: 'inet', type: 'stream' }, { family: 'inet', type: 'dgram' },
+          { family: 'inet6', type: 'stream' }, { family: 'inet6', type: 'dgram' },
+          { family: 'unix', type: 'stream' },
+        ],
+        // ... the setters are net.Socket's or dgram.Socket's, not both ...
+        option_types: {
+          tcp_nodelay: ['stream'], keepalive: ['stream'], broadcast: ['dgram'], ip_ttl: ['dgram'],
+          recv_buffer: ['dgram'], send_buffer: ['dgram'],
+        },
+        // ... and libuv accepts every connection as it arrives; socket.setTimeout is an idle timer.
+        shapes: ['auto_accept', 'idle_timeout'],
       },
     };
   }

@@ -199,18 +199,16 @@ impl Capabilities {
                 .difference(&self.options)
                 .map(|o| format!("option {o}")),
         );
-        missing.extend(
-            needed
-                .features
-                .difference(&self.features)
-                .map(|x| format!("feature {x}")),
-        );
-        for shape in &self.shapes {
-            for feature in needed.features.iter().filter(|f| shape.excludes(**f)) {
-                if self.features.contains(feature) {
-                    missing.push(format!("feature {feature} ({})", shape.explained()));
-                }
+        // A feature the implementation's API shape rules out says so, declared or not.
+        let ruled_out = |feature: Feature| self.shapes.iter().find(|s| s.excludes(feature));
+        missing.extend(needed.features.iter().filter_map(|&feature| {
+            match (ruled_out(feature), self.features.contains(&feature)) {
+                (Some(shape), _) => Some(format!("feature {feature} ({})", shape.explained())),
+                (None, false) => Some(format!("feature {feature}")),
+                (None, true) => None,
             }
+        }));
+        for shape in &self.shapes {
             if needed.shapes.contains(shape) {
                 missing.push(format!(
                     "{} ({})",
@@ -306,6 +304,8 @@ mod tests {
     #[test]
     fn a_shape_takes_away_the_features_it_cannot_honour_and_the_steps_it_cannot_run() {
         let mut have = Capabilities::everything();
+        // Declared or not, a feature the shape rules out is missing, and says why.
+        have.features.remove(&Feature::Backlog);
         have.shapes = [
             ApiShape::AutoAccept,
             ApiShape::IdleTimeout,
@@ -319,9 +319,9 @@ mod tests {
         assert_eq!(
             have.missing(&needs),
             [
-                "what a stream socket's bind does on its own (deferred_bind: a stream socket's address is applied at listen/connect)",
-                "feature backlog (auto_accept: connections are accepted as they arrive)",
                 "feature timeout_mode (idle_timeout: timeouts are idle timers, not per call)",
+                "feature backlog (auto_accept: connections are accepted as they arrive)",
+                "what a stream socket's bind does on its own (deferred_bind: a stream socket's address is applied at listen/connect)",
             ]
         );
     }
