@@ -82,7 +82,7 @@ pub(super) fn overview(site: &Site) -> String {
             }
         }
         h2 { "By area" }
-        p.note { "Each cell: passed / ran, then what failed and what was unsupported. An area is the directory of its scenarios." }
+        p.note { "Each cell: passed / ran, then how many failed, how many failed as the implementation's expectations file says (known deviations), and how many were unsupported. An area is the directory of its scenarios." }
         div.scroll {
             table.areas {
                 thead { tr {
@@ -144,11 +144,14 @@ fn area_cell(rows: &[&ScenarioRow], index: usize) -> Markup {
     let ran: usize = counts.values().sum::<usize>() - unsupported;
     let failing: usize = counts
         .iter()
-        .filter(|(s, _)| is_failing(**s))
+        .filter(|(s, _)| s.is_failure())
         .map(|(_, n)| n)
         .sum();
+    let known = get(Status::ExpectedFail);
     let class = if failing > 0 {
         "s-fail"
+    } else if known > 0 {
+        "s-xfail"
     } else if ran > 0 {
         "s-pass"
     } else {
@@ -159,6 +162,7 @@ fn area_cell(rows: &[&ScenarioRow], index: usize) -> Markup {
         td.tally.(class) title=(detail.join(", ")) {
             (get(Status::Pass)) " / " (ran)
             @if failing > 0 { " · " span.bad { (failing) " failing" } }
+            @if known > 0 { " · " span.known { (known) " known" } }
             @if unsupported > 0 { " · " span.muted { (unsupported) " unsupported" } }
         }
     }
