@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 mod common;
 use common::root;
 
-/// The scenarios the counting runs use: 24, of one to three actors each.
+/// The scenarios the counting runs use: 25, of one to three actors each.
 const SCENARIOS: &str = "fixtures/tcp/client";
 
 /// Two scenarios of two actors each, for the runs that watch `reset` fail.
@@ -75,10 +75,10 @@ fn a_run_with_reset_starts_far_fewer_processes_than_one_per_actor() {
     let (warm_code, warm, warm_pids) = run("reset", &[SCENARIOS]);
     assert_eq!(cold_code, Some(0), "without reset:\n{cold}");
     assert_eq!(warm_code, Some(0), "with reset:\n{warm}");
-    assert!(warm.contains("24 scenarios against"), "{warm}");
+    assert!(warm.contains("25 scenarios against"), "{warm}");
     // Without reset: one process for the handshake, then one per actor of every scenario.
     assert!(
-        cold_pids.len() > 24,
+        cold_pids.len() > 25,
         "{} processes without reset",
         cold_pids.len()
     );
