@@ -130,6 +130,36 @@ fn report_builds_the_site_from_saved_runs_with_the_failure_and_its_source() {
 }
 
 #[test]
+fn report_outside_a_checkout_shows_the_built_in_suites_text_not_the_current_directorys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, broken) = saved_runs(dir.path());
+    // A directory that is no suite, but has files of the suite's names: they must not be shown.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join("spec")).unwrap();
+    std::fs::create_dir_all(elsewhere.join("fixtures/data")).unwrap();
+    std::fs::write(elsewhere.join("spec/data.md"), "DECOY SPEC\n").unwrap();
+    std::fs::write(elsewhere.join(FAILS), "DECOY\n").unwrap();
+    let site = dir.path().join("site");
+    let out = Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args([
+            "report",
+            broken.to_str().unwrap(),
+            "--out",
+            site.to_str().unwrap(),
+        ])
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(site.join(FAILING_PAGE)).unwrap();
+    assert!(page.contains("title: sendall of 8 MiB"), "{page}");
+    assert!(!page.contains("DECOY"), "{page}");
+    let requirements = std::fs::read_to_string(site.join("requirements.html")).unwrap();
+    assert!(!requirements.contains("DECOY"));
+    assert!(!requirements.contains("<pre class=\"spec\"></pre>"));
+}
+
+#[test]
 fn report_refuses_every_bad_run_with_its_place_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");

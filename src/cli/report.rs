@@ -68,17 +68,25 @@ fn write_report(runs: Vec<Run>, out: &Path, suite: &Suite, markdown: bool) -> Re
     Ok(())
 }
 
-/// A file of the suite by the name a result or the spec gives it: on disk as named (a checkout's
-/// `fixtures/…`, or `DIR/spec/…` of `--suite DIR`), below the suite's directory, or built in.
+/// A file of the suite: `path` names it below the suite's directory (`fixtures/…`), or, for a
+/// spec file, as the suite's requirements name it (`DIR/spec/…`). Never a file outside the
+/// suite, nor one of the current directory unless it is the suite.
 fn read_suite_file(suite: &Suite, path: &Path) -> Option<String> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        return Some(text);
+    let relative = match suite {
+        Suite::Dir(dir) => path.strip_prefix(dir).unwrap_or(path),
+        Suite::Embedded => path,
+    };
+    if !relative
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return None;
     }
     match suite {
-        Suite::Dir(dir) => std::fs::read_to_string(dir.join(path)).ok(),
+        Suite::Dir(dir) => std::fs::read_to_string(dir.join(relative)).ok(),
         Suite::Embedded => crate::suite::embedded()
             .into_iter()
-            .find(|(name, _)| name == path)
+            .find(|(name, _)| name == relative)
             .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned()),
     }
 }

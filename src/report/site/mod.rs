@@ -78,8 +78,9 @@ pub enum SiteError {
 
 impl Site {
     /// Builds the report of `runs`, in the order given. `read` returns the text of one of the
-    /// suite's files by the name a result or the spec gives it (`fixtures/tcp/x.yaml`,
-    /// `spec/data.md`), or `None` when it has no such file.
+    /// suite's files, or `None` when it has no such file: a scenario's by its name below the
+    /// suite (`fixtures/tcp/x.yaml`, made from the scenario's id), a requirement's by the name
+    /// `requirements` gives its file.
     pub fn new(
         runs: Vec<Run>,
         requirements: &Requirements,
@@ -118,7 +119,9 @@ impl Site {
         }
         let mut scenarios: Vec<ScenarioRow> = rows.into_values().collect();
         for row in &mut scenarios {
-            row.source = read(Path::new(&row.path));
+            // By id, not by the run's path: a run made elsewhere names files of that machine,
+            // and a run file could name any file of this one.
+            row.source = fixture_of(&row.id).and_then(|path| read(&path));
         }
 
         let mut cited: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -319,6 +322,15 @@ fn scenario_page(id: &str) -> String {
         parts.join("/")
     };
     format!("scenario/{name}.html")
+}
+
+/// The file of the scenario `id` below the suite (`fixtures/tcp/x.yaml`); `None` for an id
+/// that is not a plain relative path, which could name a file outside the suite.
+fn fixture_of(id: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(format!("fixtures/{id}.yaml"));
+    path.components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+        .then_some(path)
 }
 
 /// The anchor of a requirement in requirements.html: its id, where it is a plain name.

@@ -269,3 +269,25 @@ fn every_status_has_a_style() {
         assert!(STYLE.contains(&format!(".{class}")), "{class} has no style");
     }
 }
+
+#[test]
+fn a_source_is_read_only_from_the_suites_fixtures_by_scenario_id() {
+    let asked = std::cell::RefCell::new(Vec::new());
+    let mut climbing = result("../../etc/passwd", "x", Status::Pass);
+    climbing.path = "/etc/passwd".into();
+    let mut elsewhere = result("tcp/server/a", "x", Status::Pass);
+    elsewhere.path = "/home/someone/checkout/fixtures/tcp/server/a.yaml".into();
+    let run = Run::new("x", None, vec![climbing, elsewhere]);
+    let site = Site::new(vec![run], &Requirements::default(), |path| {
+        asked.borrow_mut().push(path.display().to_string());
+        read(path)
+    });
+    assert_eq!(*asked.borrow(), ["fixtures/tcp/server/a.yaml"]);
+    let page = file(&site, "scenario/tcp/server/a.html");
+    assert!(
+        page.contains("title: source of fixtures/tcp/server/a.yaml"),
+        "{page}"
+    );
+    let page = file(&site, &scenario_page("../../etc/passwd"));
+    assert!(page.contains("The suite has no file"), "{page}");
+}
