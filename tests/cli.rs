@@ -144,7 +144,13 @@ fn run_json_is_one_document_with_summary_and_results() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["implementation"], "reference");
+    assert!(
+        doc["date"].as_str().is_some_and(|d| d.ends_with('Z')),
+        "{doc}"
+    );
+    assert_eq!(doc["machine"]["os"], std::env::consts::OS);
     assert_eq!(doc["summary"]["failed"], 1);
     assert_eq!(doc["summary"]["passed"], 0);
     let result = &doc["results"][0];
@@ -254,9 +260,8 @@ fn a_run_on_one_implementation_says_nothing_of_placement() {
 }
 
 #[test]
-fn matrix_writes_markdown_and_html_for_each_implementation() {
+fn matrix_saves_each_run_then_writes_the_report_and_the_markdown_matrix() {
     let dir = tempfile::tempdir().unwrap();
-    let (md, html) = (dir.path().join("m.md"), dir.path().join("m.html"));
     let out = sockspec(&[
         "matrix",
         "fixtures/tutorial",
@@ -264,25 +269,25 @@ fn matrix_writes_markdown_and_html_for_each_implementation() {
         "reference",
         "--impl",
         "std",
-        "--markdown",
-        md.to_str().unwrap(),
-        "--html",
-        html.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let markdown = std::fs::read_to_string(&md).unwrap();
+    let markdown = std::fs::read_to_string(dir.path().join("matrix.md")).unwrap();
     assert!(
         markdown.contains("| reference |") && markdown.contains("| std |"),
         "{markdown}"
     );
     assert!(markdown.contains("`tutorial/echo`"), "{markdown}");
-    let page = std::fs::read_to_string(&html).unwrap();
-    assert!(
-        page.starts_with("<!DOCTYPE html>") || page.starts_with("<!doctype html>"),
-        "{}",
-        &page[..40]
-    );
-    assert!(page.contains("tutorial/echo"));
+    for run in ["runs/reference.json", "runs/std.json"] {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(run)).unwrap()).unwrap();
+        assert_eq!(doc["format_version"], 1, "{run}");
+    }
+    let page = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{}", &page[..40]);
+    assert!(page.contains("<code>tutorial</code>"), "{page}");
+    assert!(dir.path().join("scenario/tutorial/echo.html").is_file());
 }
 
 #[test]

@@ -11,8 +11,8 @@ use crate::expectations::Expectations;
 use crate::implementation::Implementation;
 use crate::registry;
 use crate::report::{
-    failures_in_full, json_document, junit_xml, placement_line, progress_line, summary_line, tap,
-    Coverage, Matrix, Summary,
+    failures_in_full, junit_xml, markdown_summary, placement_line, progress_line, summary_line,
+    tap, Coverage, Summary,
 };
 use crate::requirements::Requirements;
 use crate::runner::{run_all, RunOptions, ScenarioResult};
@@ -41,6 +41,9 @@ macro_rules! errln {
         let _ = writeln!(std::io::stderr().lock(), $($arg)*);
     }};
 }
+
+// After the macros, which it uses.
+mod report;
 
 /// Where the suite comes from, for `--help`.
 const SUITE_HELP: &str = "\
@@ -182,8 +185,8 @@ pub enum Command {
         #[command(flatten)]
         inputs: Inputs,
     },
-    /// Run the scenarios against several implementations and write the conformance matrix:
-    /// Markdown and a self-contained HTML page.
+    /// Run the scenarios against every implementation, save each run, then build the report
+    /// from the saved runs: the site (`report`) and a Markdown matrix.
     Matrix {
         /// Which scenarios.
         #[command(flatten)]
@@ -198,20 +201,29 @@ pub enum Command {
         /// Scenarios run at once (default: the number of cores).
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
-        /// Where to write the Markdown matrix.
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "target/sockspec-matrix/matrix.md"
-        )]
-        markdown: PathBuf,
-        /// Where to write the HTML matrix.
-        #[arg(
-            long,
-            value_name = "FILE",
-            default_value = "target/sockspec-matrix/matrix.html"
-        )]
-        html: PathBuf,
+        /// The directory to write: runs/NAME.json, the site (index.html…) and matrix.md.
+        #[arg(long, value_name = "DIR", default_value = "target/sockspec-matrix")]
+        out: PathBuf,
+    },
+    /// Build the report site from saved runs (`sockspec run --format json > RUN.json`):
+    /// an overview, every scenario, the failures, the differences, the requirements with their
+    /// spec text, a page per scenario; and summary.md.
+    Report {
+        /// The saved runs, one column each, in this order.
+        #[arg(value_name = "RUN.json", required_unless_present = "schema")]
+        runs: Vec<PathBuf>,
+        /// The directory to write (created if missing; files of the report's names are replaced).
+        #[arg(long, value_name = "DIR", default_value = "target/sockspec-report")]
+        out: PathBuf,
+        /// The suite whose spec text and scenario sources the report shows (see `sockspec --help`).
+        #[arg(long, value_name = "DIR")]
+        suite: Option<PathBuf>,
+        /// Print the Markdown summary of the runs to standard output too.
+        #[arg(long)]
+        markdown: bool,
+        /// Print the run format's JSON Schema (what `spec/report.schema.json` holds) and exit.
+        #[arg(long, exclusive = true)]
+        schema: bool,
     },
     /// Check a driver: the protocol handshake, unknown operations, `bye`, and every operation on
     /// loopback; says what it gets wrong.
@@ -268,12 +280,15 @@ pub enum Command {
 pub enum Format {
     /// A line per scenario, a summary, failures in full.
     Pretty,
-    /// One JSON document (`spec/scenario-format.md` describes it).
+    /// One JSON document, the run that `sockspec report` reads (`spec/report-format.md`).
     Json,
     /// JUnit XML, for CI systems.
     Junit,
     /// The Test Anything Protocol, version 14.
     Tap,
+    /// Counts, then every failure with its message, in Markdown: for a pull-request comment or
+    /// a CI job summary.
+    Markdown,
 }
 
 /// The most `--max-data` may be (a scenario may then move four times that in all).
@@ -368,16 +383,22 @@ pub fn main() -> ExitCode {
             implementations,
             drivers,
             jobs,
+            out,
+        } => report::matrix(&inputs, &implementations, drivers.as_deref(), jobs, &out),
+        Command::Report {
+            runs,
+            out,
+            suite,
             markdown,
-            html,
-        } => matrix(
-            &inputs,
-            &implementations,
-            drivers.as_deref(),
-            jobs,
-            &markdown,
-            &html,
-        ),
+            schema,
+        } => {
+            if schema {
+                out!("{}", crate::report::run_schema_text());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                report::report(&runs, &out, suite.as_deref(), markdown)
+            }
+        }
     };
     let code = outcome.unwrap_or_else(|code| code);
     crate::suite::remove_materialised();
@@ -687,9 +708,16 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
                 outln!("{line}");
             }
         }
-        Format::Json => outln!("{}", json_document(&name, &results)),
+        Format::Json => out!(
+            "{}",
+            report::saved_run(&prepared, results.clone()).to_json()
+        ),
         Format::Junit => out!("{}", junit_xml(&name, &results)),
         Format::Tap => out!("{}", tap(&name, &results)),
+        Format::Markdown => out!(
+            "{}",
+            markdown_summary(&[report::saved_run(&prepared, results.clone())])
+        ),
     };
     Ok(if Summary::of(&results).all_passed() {
         ExitCode::SUCCESS
@@ -868,60 +896,6 @@ fn driver_check(command: &str) -> Result<ExitCode, ExitCode> {
     })
 }
 
-fn matrix(
-    inputs: &Inputs,
-    names: &[String],
-    drivers_file: Option<&Path>,
-    jobs: Option<usize>,
-    markdown: &std::path::Path,
-    html: &std::path::Path,
-) -> Result<ExitCode, ExitCode> {
-    let suite = suite(inputs.suite.as_deref())?;
-    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
-    let drivers = drivers(drivers_file, &suite);
-    let names = if names.is_empty() {
-        drivers.names()
-    } else {
-        names.to_vec()
-    };
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let mut runs = Vec::new();
-    for name in &names {
-        if crate::runner::is_cancelled() {
-            break;
-        }
-        let implementation = drivers.resolve(name).map_err(input_error)?;
-        let expectations = suite.expectations(name).map_err(input_error)?;
-        let prepared = Prepared {
-            suite: suite.clone(),
-            implementation,
-            scenarios: scenarios.clone(),
-            options: RunOptions::default(),
-            jobs,
-        };
-        let bar = progress_bar(scenarios.len() as u64, name);
-        let results = execute(&prepared, &expectations, |_| bar.inc(1));
-        bar.finish_and_clear();
-        errln!("{}", summary_line(name, &results));
-        runs.push((name.clone(), results));
-    }
-    if crate::runner::is_cancelled() {
-        // A partial matrix must not replace a complete one.
-        errln!("sockspec: stopped; the matrix files were not written");
-        return Ok(ExitCode::from(1));
-    }
-    let matrix = Matrix::new(runs, &requirements);
-    for (path, text) in [(markdown, matrix.markdown()), (html, matrix.html())] {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| input_error(format!("{}: {e}", dir.display())))?;
-        }
-        std::fs::write(path, text).map_err(|e| input_error(format!("{}: {e}", path.display())))?;
-        errln!("sockspec: wrote {}", path.display());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn export(dir: &Path, force: bool) -> Result<ExitCode, ExitCode> {
     let written = crate::suite::export(dir, force).map_err(input_error)?;
     errln!(
@@ -930,16 +904,4 @@ fn export(dir: &Path, force: bool) -> Result<ExitCode, ExitCode> {
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// A progress bar on standard error when it is a terminal; hidden otherwise (CI logs).
-fn progress_bar(length: u64, implementation: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(length);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} {elapsed}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_prefix(implementation.to_string());
-    bar
 }

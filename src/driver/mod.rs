@@ -222,6 +222,10 @@ impl Implementation for Driver {
         &self.name
     }
 
+    fn version(&self) -> Option<String> {
+        Some(format!("{} {}", self.hello.name, self.hello.version))
+    }
+
     fn capabilities(&self) -> Capabilities {
         let mut capabilities = self.hello.capabilities.clone();
         // sockspec starts the process, so it can always start it without privileges.

@@ -57,6 +57,11 @@ pub trait Implementation: Send + Sync {
     /// The short name used on the command line and in test names (`reference`).
     fn name(&self) -> &str;
 
+    /// Its version, for reports, where known (a driver's `hello` name and version).
+    fn version(&self) -> Option<String> {
+        None
+    }
+
     /// What this implementation can express; scenarios needing more are reported `unsupported`.
     fn capabilities(&self) -> Capabilities;
 

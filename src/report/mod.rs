@@ -1,25 +1,32 @@
-//! Reports: of a run (pretty, JSON, JUnit XML, TAP), of several implementations side by side (the
-//! conformance matrix), and of the spec's coverage by scenarios.
+//! Reports: of a run (pretty, JSON, JUnit XML, TAP, Markdown), of saved runs side by side (the
+//! report site, the Markdown matrix), and of the spec's coverage by scenarios.
 
 mod coverage;
-mod json;
 mod junit;
+mod look;
+mod markdown;
 mod matrix;
 mod pretty;
+mod run;
+mod site;
 mod tap;
 
 pub use coverage::{Coverage, Covered};
-pub use json::json_document;
 pub use junit::junit_xml;
+pub use markdown::markdown_summary;
 pub use matrix::Matrix;
 pub use pretty::{failures_in_full, placement_line, progress_line, summary_line};
+pub use run::{run_schema, run_schema_text, Machine, Run, RunFileError, RUN_FORMAT_VERSION};
+pub use site::{Site, SiteError};
 pub use tap::tap;
 
 use crate::runner::{ScenarioResult, Status};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many results have each status.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Summary {
     /// All results.
     pub total: usize,

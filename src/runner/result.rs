@@ -1,11 +1,23 @@
 //! What running a scenario produced.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::time::Duration;
 
 /// A scenario's verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Every step did what it was expected to.
@@ -77,7 +89,7 @@ impl fmt::Display for Status {
 }
 
 /// What kind of failure a step had.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The call returned something other than expected.
@@ -91,7 +103,7 @@ pub enum FailureKind {
 }
 
 /// Where and how a scenario went wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     /// Mismatch or timeout.
     pub kind: FailureKind,
@@ -158,7 +170,7 @@ impl fmt::Display for Failure {
 }
 
 /// The result of one scenario against one implementation.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioResult {
     /// The scenario's id (`tcp/echo`).
     pub scenario: String,
@@ -173,7 +185,12 @@ pub struct ScenarioResult {
     /// The verdict.
     pub status: Status,
     /// How long it took.
-    #[serde(rename = "duration_ms", serialize_with = "millis")]
+    #[serde(
+        rename = "duration_ms",
+        serialize_with = "millis",
+        deserialize_with = "from_millis"
+    )]
+    #[schemars(with = "f64")]
     pub duration: Duration,
     /// For `fail` and `timeout`: the step that went wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,6 +229,16 @@ impl ScenarioResult {
             (None, None) => String::new(),
         }
     }
+}
+
+/// A duration written as milliseconds (`duration_ms`); a negative or non-finite one is refused.
+fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let ms = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "duration_ms {ms} is not a duration (milliseconds, 0 or more)"
+        ))
+    })
 }
 
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
