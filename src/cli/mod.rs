@@ -101,7 +101,8 @@ pub struct RunArgs {
     /// (default: the suite's drivers/drivers.yaml, its commands run from the suite's directory).
     #[arg(long, value_name = "FILE")]
     pub drivers: Option<PathBuf>,
-    /// Scenarios run at once (default: the number of cores).
+    /// Scenarios run at once (default: 32 on an in-process implementation, whose scenarios
+    /// mostly wait; twice the cores on a driver; never fewer than the cores).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
@@ -195,7 +196,7 @@ pub enum Command {
         /// (default: the suite's drivers/drivers.yaml).
         #[arg(long, value_name = "FILE")]
         drivers: Option<PathBuf>,
-        /// Scenarios run at once (default: the number of cores).
+        /// Scenarios run at once (default: as `run` chooses for each implementation).
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
         /// Where to write the Markdown matrix.
@@ -487,7 +488,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     }
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
     let options = RunOptions {
         force_timeout: args.timeout,
         max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
@@ -884,13 +885,13 @@ fn matrix(
     } else {
         names.to_vec()
     };
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut runs = Vec::new();
     for name in &names {
         if crate::runner::is_cancelled() {
             break;
         }
         let implementation = drivers.resolve(name).map_err(input_error)?;
+        let jobs = jobs.unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
         let expectations = suite.expectations(name).map_err(input_error)?;
         let prepared = Prepared {
             suite: suite.clone(),
