@@ -266,17 +266,23 @@ impl Harness {
         // Read only when a trial that runs needs them (the spec is the first thing loading
         // validates against).
         let mut requirements: Option<Requirements> = None;
+        // Only the names decide what is left unread: with `--ignored`, libtest also leaves out
+        // every trial not flagged ignored, which only loading the file can tell.
+        let by_name = arguments.map(|arguments| Arguments {
+            ignored: false,
+            ..arguments.clone()
+        });
         let mut trials = Vec::with_capacity(paths.len());
         for found in paths {
             let name = self.trial_name(&found.id);
-            if let Some(arguments) = arguments {
+            if let Some(by_name) = &by_name {
                 let id = found.id.clone();
                 let placeholder = Trial::test(name.clone(), move || {
                     Err(Failed::from(format!(
                         "{id}: not loaded, as the command line's filters leave this test out"
                     )))
                 });
-                if arguments.is_filtered_out(&placeholder) {
+                if by_name.is_filtered_out(&placeholder) {
                     trials.push(placeholder);
                     continue;
                 }
