@@ -8,8 +8,9 @@
 //!    and peak memory.
 //! 2. **One conformance test's process**: the `conformance` test binary of the test profile
 //!    (`target/debug/deps/conformance-*`, built by `cargo test`) running one test with
-//!    `--exact`, as `cargo nextest run` starts it, for each implementation that has a test of
-//!    `tutorial/echo`. Skipped, saying so, when the test binary has not been built.
+//!    `--exact`, as `cargo nextest run` starts it: `tcp/server/accept-blocks-until-a-client-connects`
+//!    on the reference, std and CPython. Skipped, saying so, when the test binary has not been
+//!    built.
 //! 3. **Scaling**: the suite copied 10 times into a temporary directory (each copy under
 //!    `fixtures/copyN/`), run with `--suite`, against one copy made the same way: the ratio of
 //!    the times (the target is at most 10.5) and of the peak memory (flat: the memory of a run
@@ -172,8 +173,9 @@ fn one_test_process(root: &Path) {
         println!("one_test_process: skipped (no target/debug/deps/conformance-*: run `cargo test --test conformance --no-run` first)");
         return;
     };
+    // A scenario every one of them passes: a client accepted while `accept` waits.
     for implementation in ["reference", "std", "python"] {
-        let name = format!("{implementation}::tutorial::echo");
+        let name = format!("{implementation}::tcp::server::accept_blocks_until_a_client_connects");
         let args = [OsStr::new("--exact"), OsStr::new(&name)];
         let mut all: Vec<Measured> = (0..RUNS)
             .map(|_| {
