@@ -243,7 +243,9 @@ fn a_test_the_filters_leave_out_is_not_loaded() {
     // Without filters every file is read; `--ignored` (what `cargo nextest run` lists ignored
     // tests with) reads them too, to tell which are.
     for args in [&["harness"][..], &["harness", "--list", "--ignored"]] {
-        let all = harness.trials_matching(&Arguments::from_iter(args)).unwrap();
+        let all = harness
+            .trials_matching(&Arguments::from_iter(args))
+            .unwrap();
         assert!(all.iter().all(|t| t.has_ignored_flag()), "{args:?}");
     }
 }
