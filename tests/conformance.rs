@@ -16,8 +16,10 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use sockspec::harness::Harness;
+use sockspec::runner::RunOptions;
 use sockspec::suite::Suite;
 use std::path::Path;
+use std::sync::Arc;
 
 fn main() {
     let args = Arguments::from_args();
@@ -57,15 +59,29 @@ fn main() {
                 continue;
             }
         };
-        let harness = Harness::shared(implementation)
+        let harness = Harness::shared(Arc::clone(&implementation))
             .suite(Suite::Dir(root.to_path_buf()))
             .suite_expectations()
             .prefix(&name);
-        match harness.trials_matching(&args) {
-            Ok(made) => trials.extend(made),
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(101);
+        // A scenario with environment actors runs a second time with every actor on the
+        // implementation (`--all-actors`, the `NAME::all_actors::…` tests), so marking an actor
+        // `environment` never takes away what the implementation's own run of it checked.
+        let all_actors = Harness::shared(implementation)
+            .suite(Suite::Dir(root.to_path_buf()))
+            .suite_expectations()
+            .prefix(format!("{name}::all_actors"))
+            .options(RunOptions {
+                environment_on_reference: false,
+                ..RunOptions::default()
+            })
+            .select(|scenario| !scenario.environment.is_empty());
+        for harness in [harness, all_actors] {
+            match harness.trials_matching(&args) {
+                Ok(made) => trials.extend(made),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(101);
+                }
             }
         }
     }

@@ -19,6 +19,9 @@
 //   to do, and `listen` with one is unsupported (the feature `backlog` is not declared). A
 //   socket `bind` made a server cannot `connect` (Node binds a client with
 //   `net.connect({localAddress, localPort})`, which this driver cannot know it should use).
+//   `listen` on an IP stream socket never bound is `server.listen({port: 0})`, listening
+//   without an address as a Node program does (Node then chooses the address); on a Unix one
+//   it is unsupported (Node listens on a path only).
 // - libuv accepts connections as soon as they arrive; `accept` takes the next connection the
 //   server emitted ('connection'), waiting for one if there is none.
 // - `recv` on a stream waits until the stream is readable and calls `socket.read(n)` with
@@ -29,6 +32,8 @@
 // - Stream sockets are made with `allowHalfOpen: true`: without it Node ends the writing side by
 //   itself when the peer's FIN arrives, which no BSD call does. `shutdown` `write` is
 //   `socket.end()`; `read` and `both` are unsupported (Node has no call for them).
+// - `sendmsg` (one buffer, no ancillary data) is the call `send` makes, or `sendto`'s with an
+//   address: Node has no sendmsg of its own.
 // - A datagram socket (`dgram.createSocket`) delivers whole datagrams ('message'); `recv`,
 //   `recvfrom` answer the next one, and one larger than bufsize is unsupported (Node has no
 //   receive size, so it cannot truncate).
@@ -340,6 +345,13 @@ class Driver {
       options = { host: address.host, port: address.port };
     }
     // Node's only way to bind a stream socket: bind(2) and listen(2) in one.
+    await this.startServer(entry, options);
+    return null;
+  }
+
+  // server.listen(options) for a stream socket with no Node object yet; on failure the socket is
+  // what it was before (a later bind, listen or connect makes a new object).
+  async startServer(entry, options) {
     const server = net.createServer(streamOptions());
     this.watchServer(entry, server);
     const waiting = once(server, ['listening', 'error']);
@@ -356,10 +368,9 @@ class Driver {
       entry.queue = [];
       throw args[0];
     }
-    return null;
   }
 
-  op_listen(request) {
+  async op_listen(request) {
     const entry = this.entry(request);
     if (request.backlog !== null && request.backlog !== undefined) {
       throw new Unsupported(
@@ -373,8 +384,18 @@ class Driver {
       // bind already listened (server.listen); a second listen(2) would change nothing here.
       return null;
     }
+    if (entry.kind === 'fresh' && entry.family === 'unix') {
+      throw new Unsupported('Node cannot listen on a Unix stream socket without its path (no bind came first)');
+    }
+    if (entry.kind === 'fresh' && entry.closed) {
+      throw new Unsupported('a socket closed before bind or connect has no Node object to call');
+    }
     if (entry.kind === 'fresh') {
-      throw new Unsupported('Node cannot listen on a stream socket without its address (no bind came first)');
+      // listen(2) without bind: server.listen() without an address, as a Node program writes
+      // it. Node then picks the address itself (the unspecified IPv6 address where IPv6 is
+      // available, whatever family the scenario's socket had) and an ephemeral port.
+      await this.startServer(entry, { port: 0 });
+      return null;
     }
     throw new Unsupported(`Node cannot listen on a ${entry.kind === 'udp' ? 'UDP' : 'connected'} socket`);
   }
@@ -460,6 +481,7 @@ class Driver {
     if (entry.kind === 'fresh') {
       throw new Unsupported(`Node has no object to ${what} on: the stream socket was neither bound nor connected`);
     }
+    if (entry.kind === 'udp') throw new Unsupported(`Node's dgram.Socket has no ${what}`);
     throw new Unsupported(`Node cannot ${what} on a net.Server (a listening socket)`);
   }
 
@@ -504,6 +526,25 @@ class Driver {
     const data = decode(request.data);
     if (entry.kind !== 'udp') {
       throw new Unsupported('Node has no sendto on a stream socket');
+    }
+    const address = parseAddress(request.address);
+    if (address.kind !== 'ip') throw new Unsupported('a UDP socket sends to an IP address only');
+    return this.udpSend(entry, data, address);
+  }
+
+  // sendmsg with one buffer and no ancillary data: Node's write() on a stream, send() on a
+  // dgram.Socket (to the address when one is given) — the calls send and sendto make, since Node
+  // has no separate sendmsg to call.
+  async op_sendmsg(request) {
+    const entry = this.entry(request);
+    const data = decode(request.data);
+    if (request.address === null || request.address === undefined) {
+      if (entry.kind === 'udp') return this.udpSend(entry, data, null);
+      await this.write(entry, data);
+      return data.length;
+    }
+    if (entry.kind !== 'udp') {
+      throw new Unsupported('Node has no sendmsg with an address on a stream socket');
     }
     const address = parseAddress(request.address);
     if (address.kind !== 'ip') throw new Unsupported('a UDP socket sends to an IP address only');

@@ -1,9 +1,11 @@
-//! The per-scenario environment: a temporary directory for Unix socket files and a unique prefix
-//! for abstract names, both gone when the scenario ends.
+//! The per-scenario environment: a temporary directory for Unix socket files, a unique prefix
+//! for abstract names, and the ports held closed (`closed:IP`), all gone when the scenario ends.
 
+use super::closed_port::ClosedPort;
 use crate::scenario::AddressExpr;
 use crate::vocab::Address;
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -32,6 +34,9 @@ pub(crate) struct Env {
     path: PathBuf,
     dir: Mutex<Option<tempfile::TempDir>>,
     abstract_prefix: String,
+    /// The ports held closed, one per loopback address a `closed:IP` named, made when first
+    /// resolved (most scenarios need none).
+    closed: Mutex<Vec<ClosedPort>>,
 }
 
 impl Env {
@@ -50,6 +55,7 @@ impl Env {
             abstract_prefix: format!("{unique}."),
             path,
             dir: Mutex::new(Some(dir)),
+            closed: Mutex::new(Vec::new()),
         })
     }
 
@@ -57,8 +63,12 @@ impl Env {
         &self.path
     }
 
-    /// Removes the directory and everything in it.
+    /// Removes the directory and everything in it, and releases the ports held closed.
     pub fn remove(&self) {
+        self.closed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         let dir = self.dir.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(dir) = dir {
             live_dirs().remove(&self.path);
@@ -90,6 +100,24 @@ impl Env {
         format!("{}{name}", self.abstract_prefix).into_bytes()
     }
 
+    /// The address of `closed:IP`: the same port for every step of the scenario, held from its
+    /// first use until the scenario ends.
+    pub fn closed_port(&self, ip: IpAddr) -> Result<Address, String> {
+        let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(held) = closed.iter().find(|c| c.address.ip() == ip) {
+            return Ok(Address::Ip(held.address));
+        }
+        let held = ClosedPort::hold(ip).map_err(|e| {
+            format!(
+                "cannot hold a port closed for `{}`: {e}",
+                AddressExpr::ClosedPort(ip)
+            )
+        })?;
+        let address = held.address;
+        closed.push(held);
+        Ok(Address::Ip(address))
+    }
+
     /// Resolves an address that needs no captured value.
     pub fn resolve_static(&self, address: &AddressExpr) -> Option<Result<Address, String>> {
         Some(Ok(match address {
@@ -99,6 +127,7 @@ impl Env {
                 return Some(self.path_of_length(*n).map(Address::UnixPath))
             }
             AddressExpr::AbstractName(n) => Address::UnixAbstract(self.abstract_name(n)),
+            AddressExpr::ClosedPort(ip) => return Some(self.closed_port(*ip)),
             AddressExpr::Var(_) | AddressExpr::HostPortOf { .. } | AddressExpr::AnyPort(_) => {
                 return None
             }
@@ -124,6 +153,14 @@ impl Env {
                 Some(short) => format!("abstract:{}", short.escape_ascii()),
                 None => address.to_string(),
             },
+            // A held port is named as the scenario wrote it, so a failure reads `closed:…`.
+            Address::Ip(a) => {
+                let closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
+                match closed.iter().any(|c| c.address == *a) {
+                    true => format!("{address} ({})", AddressExpr::ClosedPort(a.ip())),
+                    false => address.to_string(),
+                }
+            }
             other => other.to_string(),
         }
     }
@@ -132,5 +169,26 @@ impl Env {
 impl Drop for Env {
     fn drop(&mut self) {
         self.remove();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    #[test]
+    fn every_closed_address_of_a_scenario_is_the_same_port_until_it_ends() {
+        let env = Env::new().unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let first = env.closed_port(ip).unwrap();
+        assert_eq!(env.closed_port(ip).unwrap(), first);
+        let Address::Ip(held) = first else {
+            panic!("a closed port is an IP address: {first}")
+        };
+        assert_eq!(env.display(&first), format!("{first} (closed:127.0.0.1)"));
+        TcpListener::bind(held).expect_err("held while the scenario runs");
+        env.remove();
+        TcpListener::bind(held).expect("released when the scenario ends");
     }
 }

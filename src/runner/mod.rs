@@ -8,6 +8,7 @@
 mod actor;
 mod board;
 mod check;
+mod closed_port;
 mod env;
 mod environment;
 mod fs;

@@ -12,7 +12,8 @@ use std::net::IpAddr;
 /// NAME may name a file in a subdirectory, `dir/server.sock`, but never leave the directory);
 /// `unix-path-of-length:N` (a path inside that directory exactly N bytes long);
 /// `abstract:NAME` (an abstract-namespace name made unique to the run);
-/// `$var` (an address another step captured); `HOST:$var` (that address's port on HOST);
+/// `closed:IP` (a port on the loopback address IP that the runner holds closed for the
+/// scenario); `$var` (an address another step captured); `HOST:$var` (that address's port on HOST);
 /// and, in expectations only, `HOST:*` (any port on HOST).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AddressExpr {
@@ -24,6 +25,9 @@ pub enum AddressExpr {
     UnixPathOfLength(usize),
     /// An abstract-namespace name, made unique per run.
     AbstractName(String),
+    /// A port on this loopback address that nothing listens on or receives at, held closed by
+    /// the runner for the whole scenario (`closed:127.0.0.1`, `closed:[::1]`).
+    ClosedPort(IpAddr),
     /// A captured address.
     Var(String),
     /// The port of a captured address, on another host.
@@ -72,6 +76,16 @@ impl AddressExpr {
         }
         if let Some(name) = text.strip_prefix("abstract:") {
             return Ok(AddressExpr::AbstractName(name.to_string()));
+        }
+        if let Some(ip) = text.strip_prefix("closed:") {
+            let ip = ip.trim_start_matches('[').trim_end_matches(']');
+            return match ip.parse::<IpAddr>() {
+                Ok(ip) if ip.is_loopback() => Ok(AddressExpr::ClosedPort(ip)),
+                _ => Err(format!(
+                    "`{text}`: a closed port is held on a loopback address, \
+                     `closed:127.0.0.1` or `closed:[::1]`"
+                )),
+            };
         }
         if let Some((host, port)) = text.rsplit_once(':') {
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -123,6 +137,8 @@ impl fmt::Display for AddressExpr {
             AddressExpr::UnixName(n) => write!(f, "unix:{n}"),
             AddressExpr::UnixPathOfLength(n) => write!(f, "unix-path-of-length:{n}"),
             AddressExpr::AbstractName(n) => write!(f, "abstract:{n}"),
+            AddressExpr::ClosedPort(ip @ IpAddr::V6(_)) => write!(f, "closed:[{ip}]"),
+            AddressExpr::ClosedPort(ip) => write!(f, "closed:{ip}"),
             AddressExpr::Var(v) => write!(f, "${v}"),
             AddressExpr::HostPortOf { host, var } if host.contains(':') => {
                 write!(f, "[{host}]:${var}")
@@ -157,6 +173,8 @@ mod tests {
     #[case("[::1]:$server")]
     #[case("127.0.0.1:*")]
     #[case("[::1]:*")]
+    #[case("closed:127.0.0.1")]
+    #[case("closed:[::1]")]
     fn address_expressions_round_trip(#[case] text: &str) {
         assert_eq!(AddressExpr::parse(text).unwrap().to_string(), text);
     }
@@ -170,6 +188,9 @@ mod tests {
     #[case("unix:")]
     #[case("$")]
     #[case("localhost:*")]
+    #[case("closed:192.0.2.1")]
+    #[case("closed:localhost")]
+    #[case("closed:127.0.0.1:80")]
     fn address_expressions_reject(#[case] text: &str) {
         assert!(AddressExpr::parse(text).is_err(), "{text}");
     }

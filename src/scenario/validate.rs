@@ -160,7 +160,16 @@ pub(crate) fn validate(
             }
             // `bind`'s address is the socket's own (a foreign one is a way to get
             // EADDRNOTAVAIL); every other address a call takes is one it reaches.
-            if step.op.name() != "bind" {
+            if step.op.name() == "bind" {
+                for address in step.op.addresses() {
+                    if let AddressExpr::ClosedPort(_) = address {
+                        problem(format!(
+                            "`{address}` is a port the runner holds closed, to connect or send \
+                             to; a socket cannot bind it (bind to port 0 for a port of its own)"
+                        ));
+                    }
+                }
+            } else {
                 for address in step.op.addresses() {
                     if let Some(reason) = off_machine(address) {
                         problem(reason);
