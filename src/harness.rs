@@ -226,12 +226,36 @@ impl Harness {
     /// assert_eq!(trials[0].name(), "tutorial::echo");
     /// ```
     pub fn trials(&self) -> Result<Vec<Trial>, HarnessError> {
-        let requirements: Requirements = self.suite.requirements()?;
-        let files = self
-            .suite
-            .scenario_files(&requirements, &Limits::default())?;
+        self.make_trials(None)
+    }
+
+    /// [`trials`](Harness::trials) for a run with `arguments`: a scenario whose trial the
+    /// arguments' filters leave out (`--exact NAME`, a substring, `--skip`) is not read at all,
+    /// so that a process that runs one test (what `cargo nextest run` starts for each) loads
+    /// and validates only that test's file. Such a trial keeps its name, so `--list` and the
+    /// count of filtered-out tests are as with [`trials`](Harness::trials) (with
+    /// [`select`](Harness::select), the count also has the left-out scenarios it would have
+    /// dropped: deciding needs the file); run anyway, it fails saying it was not loaded.
+    ///
+    /// ```
+    /// use sockspec::harness::{Arguments, Harness};
+    /// use sockspec::reference::Reference;
+    ///
+    /// let arguments = Arguments::from_iter(["test", "--exact", "tutorial::echo"]);
+    /// let trials = Harness::new(Reference).trials_matching(&arguments).unwrap();
+    /// let kept: Vec<_> = trials.iter().filter(|t| !arguments.is_filtered_out(t)).collect();
+    /// assert_eq!(kept.len(), 1);
+    /// assert_eq!(kept[0].name(), "tutorial::echo");
+    /// ```
+    pub fn trials_matching(&self, arguments: &Arguments) -> Result<Vec<Trial>, HarnessError> {
+        self.make_trials(Some(arguments))
+    }
+
+    /// The trials; with `arguments`, those its filters leave out are placeholders, not loaded.
+    fn make_trials(&self, arguments: Option<&Arguments>) -> Result<Vec<Trial>, HarnessError> {
+        let paths = self.suite.scenario_paths()?;
         let expectations = Arc::new(self.load_expectations()?);
-        let ids: Vec<&str> = files.iter().map(|f| f.found.id.as_str()).collect();
+        let ids: Vec<&str> = paths.iter().map(|f| f.id.as_str()).collect();
         let unknown = expectations.unknown(&ids);
         if !unknown.is_empty() {
             return Err(HarnessError::UnknownScenarios {
@@ -239,10 +263,38 @@ impl Harness {
                 ids: unknown.into_iter().map(str::to_string).collect(),
             });
         }
-        let mut trials = Vec::with_capacity(files.len());
-        for file in files {
-            let name = self.trial_name(&file.found.id);
-            let scenario = match file.scenario {
+        // Read only when a trial that runs needs them (the spec is the first thing loading
+        // validates against).
+        let mut requirements: Option<Requirements> = None;
+        // Only the names decide what is left unread: with `--ignored`, libtest also leaves out
+        // every trial not flagged ignored, which only loading the file can tell.
+        let by_name = arguments.map(|arguments| Arguments {
+            ignored: false,
+            ..arguments.clone()
+        });
+        let mut trials = Vec::with_capacity(paths.len());
+        for found in paths {
+            let name = self.trial_name(&found.id);
+            if let Some(by_name) = &by_name {
+                let id = found.id.clone();
+                let placeholder = Trial::test(name.clone(), move || {
+                    Err(Failed::from(format!(
+                        "{id}: not loaded, as the command line's filters leave this test out"
+                    )))
+                });
+                if by_name.is_filtered_out(&placeholder) {
+                    trials.push(placeholder);
+                    continue;
+                }
+            }
+            let requirements = match &requirements {
+                Some(requirements) => requirements,
+                None => requirements.insert(self.suite.requirements()?),
+            };
+            let scenario = match self
+                .suite
+                .load_scenario(&found, requirements, &Limits::default())
+            {
                 Ok(scenario) => scenario,
                 Err(errors) => {
                     let message = LoadError::lines(&errors);
@@ -295,7 +347,10 @@ impl Harness {
 
     /// Runs the trials with `arguments`, returning libtest's conclusion.
     pub fn run_with(self, arguments: &Arguments) -> Result<Conclusion, HarnessError> {
-        Ok(libtest_mimic::run(arguments, self.trials()?))
+        Ok(libtest_mimic::run(
+            arguments,
+            self.trials_matching(arguments)?,
+        ))
     }
 
     /// The known deviations, from wherever the builder says.

@@ -747,3 +747,31 @@ fn properties_write_counterexamples_under_the_current_directory_by_default() {
         .collect();
     assert_eq!(written.len(), 1, "{written:?}");
 }
+
+#[test]
+fn run_starts_the_scenario_expected_to_wait_longest_first() {
+    // Listed second, but it waits out a 200 ms poll timeout: with one job it runs first, so the
+    // long wait overlaps the short scenarios in a run with more jobs.
+    let out = sockspec(&[
+        "run",
+        "--jobs",
+        "1",
+        "fixtures/tutorial/echo.yaml",
+        "fixtures/sockets/poll-with-nothing-ready-waits-its-timeout.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    let order: Vec<&str> = report
+        .lines()
+        .filter(|l| l.starts_with("PASS"))
+        .map(|l| l.split_whitespace().nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "sockets/poll-with-nothing-ready-waits-its-timeout",
+            "tutorial/echo"
+        ],
+        "{report}"
+    );
+}

@@ -10,6 +10,9 @@
 //! `expectations/NAME.yaml`. What each status becomes is in that module's documentation: a known
 //! deviation passes, a stale entry fails, a fixture that does not load fails with every error at
 //! its position, and an unsupported scenario is an ignored test (`--include-ignored` says why).
+//!
+//! A process that runs one test (`--exact NAME`, what `cargo nextest run` starts for each test)
+//! starts only that test's implementation and loads only that test's fixture.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use sockspec::harness::Harness;
@@ -21,11 +24,20 @@ use std::sync::Arc;
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let drivers = root.join(sockspec::registry::DEFAULT_DRIVERS);
     let mut trials = Vec::new();
-    for (name, implementation) in
-        sockspec::registry::all(&root.join(sockspec::registry::DEFAULT_DRIVERS))
-    {
-        let implementation = match implementation {
+    for name in sockspec::registry::names(&drivers) {
+        // A process that runs one test (`--exact NAME`, as `cargo nextest run` starts each)
+        // starts no driver but that test's: a driver's handshake costs a process start.
+        if args.exact
+            && args
+                .filter
+                .as_ref()
+                .is_some_and(|f| !f.starts_with(&format!("{name}::")))
+        {
+            continue;
+        }
+        let implementation = match sockspec::registry::resolve(&name, &drivers) {
             Ok(implementation) => implementation,
             Err(message) => {
                 // A driver whose program is not installed (`node` on a machine without Node.js)
@@ -64,7 +76,7 @@ fn main() {
             })
             .select(|scenario| !scenario.environment.is_empty());
         for harness in [harness, all_actors] {
-            match harness.trials() {
+            match harness.trials_matching(&args) {
                 Ok(made) => trials.extend(made),
                 Err(e) => {
                     eprintln!("{e}");

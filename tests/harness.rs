@@ -227,6 +227,44 @@ fn a_skip_entry_is_an_ignored_trial_that_never_runs() {
 }
 
 #[test]
+fn a_test_the_filters_leave_out_is_not_loaded() {
+    // Loaded, a scenario is ignored on `Nothing` (it needs a socketpair); a placeholder for a
+    // file never read is not. So `--exact passes` read passes.yaml only.
+    let (_dir, suite) = suite(&[("other.yaml", PASSES), ("passes.yaml", PASSES)]);
+    let harness = Harness::new(Nothing).suite(suite);
+    let arguments = Arguments::from_iter(["harness", "--exact", "passes"]);
+    let trials = harness.trials_matching(&arguments).unwrap();
+    let flags: Vec<(&str, bool)> = trials
+        .iter()
+        .map(|t| (t.name(), t.has_ignored_flag()))
+        .collect();
+    assert_eq!(flags, [("other", false), ("passes", true)]);
+    assert!(arguments.is_filtered_out(&trials[0]));
+    // Without filters every file is read; `--ignored` (what `cargo nextest run` lists ignored
+    // tests with) reads them too, to tell which are.
+    for args in [&["harness"][..], &["harness", "--list", "--ignored"]] {
+        let all = harness
+            .trials_matching(&Arguments::from_iter(args))
+            .unwrap();
+        assert!(all.iter().all(|t| t.has_ignored_flag()), "{args:?}");
+    }
+}
+
+#[test]
+fn a_broken_file_the_filters_leave_out_does_not_fail_the_test_that_runs() {
+    let bad = PASSES.replace("sendall:", "sendal:");
+    let (_dir, suite) = suite(&[("broken.yaml", &bad), ("passes.yaml", PASSES)]);
+    let harness = Harness::new(Reference).suite(suite);
+    let (done, log) = run(harness.clone(), &["--exact", "passes"]);
+    let counts = (done.num_passed, done.num_failed, done.num_filtered_out);
+    assert_eq!(counts, (1, 0, 1), "{log}");
+    // A substring filter that takes the broken file in still reports it.
+    let (done, log) = run(harness, &["broken"]);
+    assert_eq!((done.num_failed, done.num_filtered_out), (1, 1), "{log}");
+    assert!(log.contains("unknown step `sendal`"), "{log}");
+}
+
+#[test]
 fn a_scenario_file_that_does_not_load_is_a_failing_trial_with_the_place() {
     let bad = PASSES.replace("sendall:", "sendal:");
     let (dir, suite) = suite(&[("passes.yaml", PASSES), ("broken.yaml", &bad)]);

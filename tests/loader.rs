@@ -52,3 +52,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn expected_wait_is_the_longest_actors_declared_timeouts_and_min_elapsed() {
+    let echo = parse(&file(), VALID, &requirements()).unwrap();
+    assert_eq!(echo.expected_wait(), std::time::Duration::ZERO);
+    // server: settimeout 150ms + min_elapsed 150ms = 300 ms; client: SO_RCVTIMEO 200ms + poll
+    // 50ms + min_elapsed 40ms = 290 ms. The longest actor's sum counts, not the total.
+    let waiting = r#"
+title: waits
+requirements: [test.any]
+actors:
+  server:
+    - socket: {family: inet, type: stream, as: a}
+    - settimeout: {socket: a, timeout: 150ms}
+    - recv: {socket: a, bufsize: 1}
+      expect: {error: timeout}
+      min_elapsed: 150ms
+  client:
+    - socket: {family: inet, type: stream, as: b}
+    - setsockopt: {socket: b, option: recv_timeout_ms, value: 200}
+    - poll: {socket: b, events: [in], timeout: 50ms}
+      min_elapsed: 40ms
+"#;
+    let scenario = parse(&file(), waiting, &requirements()).unwrap();
+    assert_eq!(
+        scenario.expected_wait(),
+        std::time::Duration::from_millis(300)
+    );
+}

@@ -104,7 +104,8 @@ pub struct RunArgs {
     /// (default: the suite's drivers/drivers.yaml, its commands run from the suite's directory).
     #[arg(long, value_name = "FILE")]
     pub drivers: Option<PathBuf>,
-    /// Scenarios run at once (default: the number of cores).
+    /// Scenarios run at once (default: 32 on an in-process implementation, whose scenarios
+    /// mostly wait; twice the cores on a driver; never fewer than the cores).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub jobs: Option<usize>,
     /// Every step's and scenario's time limit, overriding the scenarios' own (e.g. 2s, 500ms).
@@ -198,7 +199,7 @@ pub enum Command {
         /// (default: the suite's drivers/drivers.yaml).
         #[arg(long, value_name = "FILE")]
         drivers: Option<PathBuf>,
-        /// Scenarios run at once (default: the number of cores).
+        /// Scenarios run at once (default: as `run` chooses for each implementation).
         #[arg(long, value_name = "N", value_parser = at_least_one)]
         jobs: Option<usize>,
         /// The directory to write: runs/NAME.json, the site (index.html…) and matrix.md.
@@ -508,7 +509,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     }
     let jobs = args
         .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
     let options = RunOptions {
         force_timeout: args.timeout,
         max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),

@@ -108,13 +108,13 @@ pub(super) fn matrix(
     } else {
         names.to_vec()
     };
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let mut runs = Vec::new();
     for name in &names {
         if crate::runner::is_cancelled() {
             break;
         }
         let implementation = drivers.resolve(name).map_err(input_error)?;
+        let jobs = jobs.unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
         let expectations = suite.expectations(name).map_err(input_error)?;
         let prepared = Prepared {
             suite: suite.clone(),

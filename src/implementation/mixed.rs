@@ -78,4 +78,12 @@ impl Implementation for Mixed {
     fn open_unprivileged_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         self.for_actor(actor).open_unprivileged_session_for(actor)
     }
+
+    /// The tightest bound of the implementations involved (a scenario may use them all).
+    fn scenarios_at_once(&self) -> Option<usize> {
+        std::iter::once(&self.default)
+            .chain(self.by_actor.values())
+            .filter_map(|i| i.scenarios_at_once())
+            .min()
+    }
 }

@@ -100,6 +100,16 @@ pub trait Implementation: Send + Sync {
     fn open_unprivileged_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         self.open_session_for(actor)
     }
+
+    /// The most scenarios a run should keep in flight on this implementation when `--jobs`
+    /// does not say, or `None` when its calls cost next to nothing beside the waits scenarios
+    /// declare (an in-process implementation: the runner then keeps many waiting scenarios in
+    /// flight, see [`crate::runner::default_jobs`]). An implementation whose every call costs
+    /// CPU elsewhere (a driver's processes) gives a bound near the number of cores, so that its
+    /// processes are not starved into missing the scenarios' timing checks.
+    fn scenarios_at_once(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A session could not be opened (e.g. a driver process failed to start).

@@ -97,6 +97,44 @@ impl Scenario {
         }
     }
 
+    /// How long the scenario is expected to wait, from what it declares: for each actor, the
+    /// sum of its steps' `min_elapsed`, the timeouts its calls pass (`settimeout`, `poll`'s
+    /// timeout) and the send and receive timeouts it sets as options; the longest actor's sum,
+    /// times the cases of a parameterised scenario. An estimate for ordering a run (longest
+    /// first), not a limit: a timeout that is never waited out still counts.
+    pub fn expected_wait(&self) -> Duration {
+        let per_actor = self.actors.iter().map(|actor| {
+            actor
+                .steps
+                .iter()
+                .map(|step| {
+                    let declared = match &step.op {
+                        Op::Call(call) => {
+                            let parts = call.parts();
+                            let option = match call {
+                                CallStep::Setsockopt(set)
+                                    if matches!(
+                                        set.option,
+                                        SocketOption::RecvTimeoutMs | SocketOption::SendTimeoutMs
+                                    ) =>
+                                {
+                                    Duration::from_millis(u64::try_from(set.value.0).unwrap_or(0))
+                                }
+                                _ => Duration::ZERO,
+                            };
+                            parts.durations.iter().sum::<Duration>() + option
+                        }
+                        _ => Duration::ZERO,
+                    };
+                    declared + step.min_elapsed.unwrap_or_default()
+                })
+                .sum::<Duration>()
+        });
+        let longest = per_actor.max().unwrap_or_default();
+        let cases = self.parameters.as_ref().map_or(1, |p| p.cases);
+        longest.saturating_mul(cases)
+    }
+
     /// Everything an implementation must support to run every actor of this scenario: what
     /// `requires` says plus what the steps use.
     pub fn needs(&self) -> Capabilities {

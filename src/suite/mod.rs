@@ -200,24 +200,30 @@ impl Suite {
         requirements: &Requirements,
         limits: &Limits,
     ) -> Result<Vec<ScenarioFile>, SuiteError> {
+        Ok(self
+            .scenario_paths()?
+            .into_iter()
+            .map(|found| ScenarioFile {
+                scenario: self.load_scenario(&found, requirements, limits),
+                found,
+            })
+            .collect())
+    }
+
+    /// Every scenario file of the suite's `fixtures/`, sorted by id, without reading any: to
+    /// name each (its id) before loading only those needed ([`Suite::load_scenario`]). An error
+    /// if the suite has none, or its fixtures cannot be listed.
+    pub fn scenario_paths(&self) -> Result<Vec<ScenarioPath>, SuiteError> {
         let fixtures = self.path("fixtures");
-        let files: Vec<ScenarioFile> = match self {
+        let found: Vec<ScenarioPath> = match self {
             Suite::Dir(_) => {
-                let found =
-                    discover(std::slice::from_ref(&fixtures)).map_err(SuiteError::Unreadable)?;
-                found
-                    .into_iter()
-                    .map(|found| ScenarioFile {
-                        scenario: load_with_limits(&found, requirements, limits),
-                        found,
-                    })
-                    .collect()
+                discover(std::slice::from_ref(&fixtures)).map_err(SuiteError::Unreadable)?
             }
             Suite::Embedded => {
-                let mut found: Vec<(ScenarioPath, &[u8])> = embedded_files("fixtures")
+                let mut found: Vec<ScenarioPath> = embedded_files("fixtures")
                     .into_iter()
                     .filter(|(path, _)| path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-                    .map(|(path, bytes)| {
+                    .map(|(path, _)| {
                         let id = path
                             .strip_prefix("fixtures")
                             .unwrap_or(&path)
@@ -226,30 +232,47 @@ impl Suite {
                             .map(|c| c.as_os_str().to_string_lossy())
                             .collect::<Vec<_>>()
                             .join("/");
-                        (ScenarioPath { path, id }, bytes)
+                        ScenarioPath { path, id }
                     })
                     .collect();
-                found.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                found.sort_by(|a, b| a.id.cmp(&b.id));
                 found
-                    .into_iter()
-                    .map(|(found, bytes)| {
-                        let scenario = match std::str::from_utf8(bytes) {
-                            Ok(text) => parse_with_limits(&found, text, requirements, limits),
-                            Err(e) => Err(vec![LoadError {
-                                path: found.path.clone(),
-                                location: Default::default(),
-                                message: format!("the file is not UTF-8: {e}"),
-                            }]),
-                        };
-                        ScenarioFile { found, scenario }
-                    })
-                    .collect()
             }
         };
-        if files.is_empty() {
+        if found.is_empty() {
             return Err(SuiteError::NoScenarios { path: fixtures });
         }
-        Ok(files)
+        Ok(found)
+    }
+
+    /// The scenario file `found` (one of [`Suite::scenario_paths`]) loaded and validated: its
+    /// scenario, or every error it has.
+    pub fn load_scenario(
+        &self,
+        found: &ScenarioPath,
+        requirements: &Requirements,
+        limits: &Limits,
+    ) -> Result<Scenario, Vec<LoadError>> {
+        match self {
+            Suite::Dir(_) => load_with_limits(found, requirements, limits),
+            Suite::Embedded => {
+                let bytes = embedded_file(&found.path).ok_or_else(|| {
+                    vec![LoadError {
+                        path: found.path.clone(),
+                        location: Default::default(),
+                        message: "no such file in the built-in suite".to_string(),
+                    }]
+                })?;
+                match std::str::from_utf8(bytes) {
+                    Ok(text) => parse_with_limits(found, text, requirements, limits),
+                    Err(e) => Err(vec![LoadError {
+                        path: found.path.clone(),
+                        location: Default::default(),
+                        message: format!("the file is not UTF-8: {e}"),
+                    }]),
+                }
+            }
+        }
     }
 
     /// The suite's expectations file of `implementation` (`expectations/NAME.yaml`): where it
