@@ -7,20 +7,7 @@ use std::process::{Command, Output};
 const TEST_SPEC: &str = "tests/data/spec";
 
 mod common;
-use common::root;
-
-/// Runs `sockspec ARGS` from the repository root.
-fn sockspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sockspec"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the sockspec binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{root, sockspec, text};
 
 fn data(name: &str) -> String {
     Path::new("tests/data").join(name).display().to_string()

@@ -5,11 +5,11 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::root;
+use common::{root, sockspec, text};
 
 /// A scenario that passes everywhere, and one that the broken driver fails.
 const PASSES: &str = "fixtures/tcp/server/bind-port-in-use-by-listener.yaml";
@@ -17,18 +17,6 @@ const FAILS: &str = "fixtures/data/sendall-8mib-waits-for-reader-and-arrives-int
 const FAILING_PAGE: &str = "scenario/data/sendall-8mib-waits-for-reader-and-arrives-intact.html";
 /// The driver that drops the last byte of large sends.
 const BROKEN: &str = "exec:python3 tests/drivers/drops_last_byte.py";
-
-fn sockspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sockspec"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the sockspec binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Real runs on loopback, saved: the reference (all pass) and the broken driver (one fails).
 fn saved_runs(dir: &Path) -> (PathBuf, PathBuf) {

@@ -6,6 +6,20 @@ use sockspec::driver::Driver;
 use sockspec::scenario::Scenario;
 use std::path::PathBuf;
 
+/// Runs `sockspec ARGS` from the repository root.
+pub fn sockspec(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sockspec"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the sockspec binary runs")
+}
+
+/// Output bytes as text, for messages and searches.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// The repository root, where fixtures, drivers and the spec are.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
