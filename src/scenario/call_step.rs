@@ -46,6 +46,12 @@ pub struct Parts<'a> {
     pub durations: Vec<Duration>,
     /// The values it passes as a C `int` (an option's value), which must fit in one.
     pub c_ints: Vec<i64>,
+    /// The family of the socket it creates.
+    pub family: Option<Family>,
+    /// The type of the socket it creates.
+    pub kind: Option<SocketType>,
+    /// The socket option it sets or reads.
+    pub option: Option<SocketOption>,
 }
 
 /// Turns the names a step uses into the values a call takes; the runner implements it.
@@ -166,10 +172,15 @@ impl<T: Argument> Argument for Option<T> {
 /// Arguments written as the call takes them, with what each needs and the values generated
 /// calls try.
 macro_rules! written_as_is {
-    ($( $ty:ty => |$w:ident, $needs:ident| $body:expr, samples $samples:expr; )*) => {
+    ($( $ty:ty => |$w:ident, $needs:ident| $body:expr,
+        parts |$pw:ident, $parts:ident| $parts_body:expr,
+        samples $samples:expr; )*) => {
         $(
             impl Argument for $ty {
                 type Written = $ty;
+                fn parts<'a>($pw: &'a $ty, $parts: &mut Parts<'a>) {
+                    $parts_body
+                }
                 fn needs($w: &$ty, $needs: &mut Capabilities) {
                     $body
                 }
@@ -186,17 +197,21 @@ macro_rules! written_as_is {
 
 written_as_is! {
     // A call that makes a socket is not tried on another one.
-    Family => |family, needs| { needs.families.insert(*family); }, samples vec![];
-    SocketType => |kind, needs| { needs.types.insert(*kind); }, samples vec![];
+    Family => |family, needs| { needs.families.insert(*family); },
+        parts |family, parts| { parts.family = Some(*family); }, samples vec![];
+    SocketType => |kind, needs| { needs.types.insert(*kind); },
+        parts |kind, parts| { parts.kind = Some(*kind); }, samples vec![];
     SocketOption => |option, needs| { needs.options.insert(*option); },
+        parts |option, parts| { parts.option = Some(*option); },
         samples SocketOption::ALL.to_vec();
-    usize => |_n, _needs| {}, samples vec![16];
-    crate::vocab::Shutdown => |_how, _needs| {}, samples vec![
+    usize => |_n, _needs| {}, parts |_n, _parts| {}, samples vec![16];
+    crate::vocab::Shutdown => |_how, _needs| {}, parts |_how, _parts| {}, samples vec![
         crate::vocab::Shutdown::Read,
         crate::vocab::Shutdown::Write,
         crate::vocab::Shutdown::Both,
     ];
-    Vec<PollEvent> => |_events, _needs| {}, samples vec![vec![PollEvent::In]];
+    Vec<PollEvent> => |_events, _needs| {}, parts |_events, _parts| {},
+        samples vec![vec![PollEvent::In]];
 }
 
 impl Argument for RecvFlags {

@@ -656,7 +656,6 @@ impl Op {
 /// operations made, the kinds of socket created, the socket types each option is used on, and
 /// the API shapes the steps cannot be run faithfully through.
 fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
-    use super::steps;
     /// What the actor's steps have done to one socket so far.
     struct Known {
         kind: SocketKind,
@@ -675,16 +674,9 @@ fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
             operations.insert(operation.to_string());
         }
         let Op::Call(call) = &step.op else { continue };
-        let target = step.op.socket().and_then(|name| sockets.get_mut(name));
-        let stream = |known: &Option<&mut Known>| matches!(known, Some(k) if k.kind.kind == SocketType::Stream);
-        let option = match call {
-            CallStep::Setsockopt(steps::Setsockopt { option, .. })
-            | CallStep::Getsockopt(steps::Getsockopt { option, .. })
-            | CallStep::SetsockoptBytes(steps::SetsockoptBytes { option, .. })
-            | CallStep::GetsockoptBytes(steps::GetsockoptBytes { option, .. }) => Some(*option),
-            _ => None,
-        };
-        if let (Some(option), Some(known)) = (option, &target) {
+        let parts = step.op.parts();
+        let target = parts.socket.and_then(|name| sockets.get_mut(name));
+        if let (Some(option), Some(known)) = (parts.option, &target) {
             needs
                 .option_types
                 .entry(option)
@@ -694,7 +686,10 @@ fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
         // What a stream socket's own bind does is seen only where the address is applied at
         // bind: in its outcome, and in its name before it listens or connects.
         let checks_bind = match call {
-            CallStep::Bind(_) => stream(&target) && step.expect != Expect::default(),
+            CallStep::Bind(_) => {
+                matches!(&target, Some(k) if k.kind.kind == SocketType::Stream)
+                    && step.expect != Expect::default()
+            }
             CallStep::Getsockname(_) => matches!(&target, Some(k) if k.only_bound),
             _ => false,
         };
@@ -708,25 +703,22 @@ fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
             (CallStep::Listen(_) | CallStep::Connect(_), Some(known)) => known.only_bound = false,
             _ => {}
         }
-        let created = match call {
-            CallStep::Socket(steps::Socket { family, kind, .. })
-            | CallStep::Socketpair(steps::Socketpair { family, kind, .. }) => Some(SocketKind {
-                family: *family,
-                kind: *kind,
-            }),
-            CallStep::Accept(_) => step
-                .op
-                .socket()
+        // A socket made from a family and a type (`socket`, `socketpair`) is a new kind the
+        // implementation must create; one made from another (`accept`) is of that one's kind.
+        let made = parts
+            .family
+            .zip(parts.kind)
+            .map(|(family, kind)| SocketKind { family, kind });
+        let created = made.or_else(|| {
+            parts
+                .socket
                 .and_then(|name| sockets.get(name))
-                .map(|k| k.kind),
-            _ => None,
-        };
+                .map(|k| k.kind)
+        });
+        if let (Some(kind), Some(kinds)) = (made, needs.sockets.as_mut()) {
+            kinds.insert(kind);
+        }
         if let Some(kind) = created {
-            if let Some(kinds) = needs.sockets.as_mut() {
-                if !matches!(call, CallStep::Accept(_)) {
-                    kinds.insert(kind);
-                }
-            }
             for name in step.op.creates() {
                 sockets.insert(
                     name,
