@@ -197,9 +197,9 @@ fn a_socket_left_open_by_one_session_is_closed_before_the_next() {
     );
     second.end().unwrap();
     drop(second);
-    // One warm process served both sessions: none started beside the handshake's and the
-    // second that starts with it.
-    assert_eq!(pids(&log).len(), 2, "{:?}", pids(&log));
+    // The handshake's process served both sessions: no process started beside it and the
+    // second that starts with it (which waited, unused).
+    assert!(pids(&log).len() <= 2, "{:?}", pids(&log));
     let started = pids(&log);
     driver.shut_down();
     assert_all_gone(&started);
@@ -311,7 +311,7 @@ fn an_unprivileged_actor_never_gets_a_privileged_warm_process() {
     assert!(report.contains("3 scenarios against"), "{report}");
     let started = pids(&log);
     assert_all_gone(&started);
-    // Two privileged processes (the handshake's and the second started beside it), and the
+    // Two privileged processes (the handshake's and the one started beside it), and the
     // unprivileged ones of the second scenario, which served the third's unprivileged actors
     // too.
     assert!(started.len() <= 4, "{started:?}");

@@ -17,9 +17,9 @@ use crate::report::{
 use crate::requirements::Requirements;
 use crate::runner::{run_planned, RunOptions, ScenarioResult};
 use crate::scenario::{Limits, Scenario, DEFAULT_MAX_DATA};
-use scenarios::{each_scenario, Scenarios};
 use crate::suite::Suite;
 use clap::{Parser, Subcommand, ValueEnum};
+use scenarios::{each_scenario, Scenarios};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -417,7 +417,6 @@ fn input_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-
 /// The suite a command uses: `--suite DIR`, the current directory's checkout, or the built-in one.
 fn suite(chosen: Option<&Path>) -> Result<Suite, ExitCode> {
     Suite::locate(chosen).map_err(input_error)
@@ -608,7 +607,11 @@ fn execute(
     let scenarios = prepared.scenarios.as_ref();
     results.extend(run_planned(
         &plans,
-        |index| scenarios.load(to_run[index], name).map(std::borrow::Cow::Owned),
+        |index| {
+            scenarios
+                .load(to_run[index], name)
+                .map(std::borrow::Cow::Owned)
+        },
         prepared.implementation.as_ref(),
         &prepared.options,
         prepared.jobs,
@@ -638,9 +641,7 @@ fn placement(
         if !ran {
             continue;
         }
-        for implementation in
-            entry.placed_on(prepared.implementation.as_ref(), &prepared.options)
-        {
+        for implementation in entry.placed_on(prepared.implementation.as_ref(), &prepared.options) {
             *counts.entry(implementation).or_insert(0) += 1;
         }
     }
@@ -751,7 +752,12 @@ fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
     // Printed once every file is known to be valid.
     let mut lines = Vec::new();
     each_of(inputs, |s| {
-        lines.push(format!("{}\t{}\t{}", s.id, s.title, s.requirements.join(",")))
+        lines.push(format!(
+            "{}\t{}\t{}",
+            s.id,
+            s.title,
+            s.requirements.join(",")
+        ))
     })?;
     for line in lines {
         outln!("{line}");

@@ -1,8 +1,8 @@
 //! `sockspec report` (the site from saved runs) and `sockspec matrix` (run every implementation,
 //! save each run, then report).
 
-use super::stopping;
 use super::scenarios::Scenarios;
+use super::stopping;
 use super::{drivers, execute, input_error, requirements, suite, Inputs, Prepared};
 use crate::report::{markdown_summary, summary_line, Matrix, Run, Site};
 use crate::runner::{RunOptions, ScenarioResult};

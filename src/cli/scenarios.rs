@@ -8,7 +8,9 @@ use super::{input_error, Inputs};
 use crate::implementation::Implementation;
 use crate::requirements::Requirements;
 use crate::runner::{Planned, RunOptions, ScenarioResult, Status};
-use crate::scenario::{discover, load_with_limits, Limits, Scenario, ScenarioPath, DEFAULT_MAX_DATA};
+use crate::scenario::{
+    discover, load_with_limits, Limits, Scenario, ScenarioPath, DEFAULT_MAX_DATA,
+};
 use crate::suite::{Suite, SuiteError};
 use std::process::ExitCode;
 
@@ -194,16 +196,80 @@ impl Scenarios {
 
     /// The scenario of `entry`, loaded again from its file; when it no longer loads (it was
     /// changed during the run), the `error` result to report for it instead.
-    pub fn load(&self, entry: &Entry, implementation: &str) -> Result<Scenario, ScenarioResult> {
+    pub fn load(
+        &self,
+        entry: &Entry,
+        implementation: &str,
+    ) -> Result<Scenario, Box<ScenarioResult>> {
         self.source
             .load(&entry.file, &self.requirements)
-            .map_err(|errors| ScenarioResult {
-                status: Status::Error,
-                reason: Some(format!(
-                    "the file was valid when the run started but no longer loads:\n{}",
-                    crate::scenario::LoadError::lines(&errors)
-                )),
-                ..entry.not_run(implementation)
+            .map_err(|errors| {
+                Box::new(ScenarioResult {
+                    status: Status::Error,
+                    reason: Some(format!(
+                        "the file was valid when the run started but no longer loads:\n{}",
+                        crate::scenario::LoadError::lines(&errors)
+                    )),
+                    ..entry.not_run(implementation)
+                })
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    const FIXTURE: &str = "fixtures/tcp/server/accept-blocks-until-a-client-connects.yaml";
+
+    /// A copy of one fixture in a temporary `fixtures/` directory, read as a run reads it.
+    fn read_copy() -> (tempfile::TempDir, PathBuf, Scenarios) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fixtures/accept.yaml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(FIXTURE), &file).unwrap();
+        let inputs = Inputs {
+            paths: vec![file.clone()],
+            suite: None,
+            spec: None,
+            filter: None,
+            max_data: None,
+        };
+        let requirements = Requirements::load(&root.join("spec")).unwrap();
+        let suite = Suite::Dir(root.to_path_buf());
+        let scenarios = Scenarios::read(&inputs, &suite, requirements).unwrap();
+        (dir, file, scenarios)
+    }
+
+    #[test]
+    fn a_run_keeps_what_it_needs_of_a_scenario_and_loads_it_again_when_it_starts() {
+        let (_dir, _file, scenarios) = read_copy();
+        let [entry] = &scenarios.entries[..] else {
+            panic!("one entry");
+        };
+        assert_eq!(entry.id(), "accept");
+        assert_eq!(entry.actors, ["server", "client"]);
+        let scenario = scenarios.load(entry, "reference").unwrap();
+        assert_eq!(Planned::of(&scenario), entry.plan);
+        assert_eq!(scenario.title, entry.title);
+    }
+
+    #[test]
+    fn a_file_that_no_longer_loads_when_its_scenario_starts_is_an_error_naming_its_place() {
+        let (_dir, file, scenarios) = read_copy();
+        std::fs::write(&file, "title: broken\nactors: {server: [{lisen: {}}]}\n").unwrap();
+        let result = scenarios
+            .load(&scenarios.entries[0], "reference")
+            .unwrap_err();
+        assert_eq!(result.status, Status::Error);
+        assert_eq!(result.scenario, "accept");
+        let reason = result.reason.unwrap();
+        assert!(
+            reason.starts_with("the file was valid when the run started but no longer loads:"),
+            "{reason}"
+        );
+        assert!(reason.contains(&format!("{}:", file.display())), "{reason}");
     }
 }

@@ -28,7 +28,7 @@ use serde_json::json;
 use session::DriverSession;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The protocol version this runner speaks, and asks for in `hello`.
@@ -103,6 +103,26 @@ pub struct Driver {
     /// started without capabilities never serves a privileged actor, nor the reverse). Shared by
     /// the clones; the last one dropped says `bye` to every idle process.
     pools: Option<Arc<[Arc<Pool>; 2]>>,
+    /// A privileged process started beside the handshake's and not yet used: the next session
+    /// that would start a process takes it instead (and does its handshake). Shared by the
+    /// clones; ended with the last of them if no session took it.
+    spare: Arc<Spare>,
+}
+
+/// [`Driver::spare`]'s slot.
+#[derive(Default)]
+struct Spare(Mutex<Option<DriverProcess>>);
+
+impl Spare {
+    fn take(&self) -> Option<DriverProcess> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Spare")
+    }
 }
 
 impl Driver {
@@ -115,11 +135,10 @@ impl Driver {
     /// [`start`](Driver::start), with every process of the driver run in `dir` (the current
     /// directory if `None`): the directory a configured command's relative paths start from.
     ///
-    /// A second process starts beside the handshake's: most scenarios have two actors, and with
-    /// a driver that has `reset` both processes then wait warm for the first scenario, which
-    /// would otherwise start its second process only after the first's handshake (a
-    /// conformance test of one CPython scenario in a process of its own spent half its time
-    /// so). Without `reset` the second is ended at once.
+    /// A second process starts beside the handshake's, for the first session that needs a new
+    /// one: most scenarios have two actors, and the first scenario's second process would
+    /// otherwise start only after the first's handshake (a conformance test of one CPython
+    /// scenario in a process of its own spent half its time so).
     pub fn start_in(name: &str, command: &str, dir: Option<&Path>) -> Result<Driver, DriverError> {
         let failed = |reason: String| DriverError::Handshake {
             name: name.to_string(),
@@ -127,21 +146,16 @@ impl Driver {
             reason,
         };
         let process = DriverProcess::spawn_in(name, command, false, dir).map_err(failed)?;
-        let second = DriverProcess::spawn_in(name, command, false, dir).ok();
+        // One that cannot start is no error yet: the session that needs it starts its own.
+        let spare = DriverProcess::spawn_in(name, command, false, dir).ok();
         let hello = handshake(&process).map_err(failed)?;
         let pools = hello
             .reset
             .then(|| Arc::new([Arc::new(Pool::default()), Arc::new(Pool::default())]));
         match &pools {
-            // Just past its handshake, it can serve the first session; so can the second once
-            // it has passed its own (one that fails it is ended, and sessions start new ones).
-            Some(pools) => {
-                pools[0].put(Arc::new(process));
-                if let Some(second) = second.filter(|p| handshake(p).is_ok()) {
-                    pools[0].put(Arc::new(second));
-                }
-            }
-            None => drop((process, second)),
+            // Just past its handshake, it can serve the first session.
+            Some(pools) => pools[0].put(Arc::new(process)),
+            None => drop(process),
         }
         Ok(Driver {
             name: name.to_string(),
@@ -149,6 +163,7 @@ impl Driver {
             dir: dir.map(Path::to_path_buf),
             hello,
             pools,
+            spare: Arc::new(Spare(Mutex::new(spare))),
         })
     }
 
@@ -158,6 +173,9 @@ impl Driver {
     pub fn shut_down(&self) {
         for pool in self.pools.iter().flat_map(|pools| pools.iter()) {
             pool.shut_down();
+        }
+        if let Some(spare) = self.spare.take() {
+            let _ = spare.finish();
         }
     }
 
@@ -187,9 +205,17 @@ impl Driver {
             implementation: self.name.clone(),
             reason,
         };
-        let process =
-            DriverProcess::spawn_in(&self.name, &self.command, unprivileged, self.dir.as_deref())
-                .map_err(failed)?;
+        let spare = (!unprivileged).then(|| self.spare.take()).flatten();
+        let process = match spare {
+            Some(process) => process,
+            None => DriverProcess::spawn_in(
+                &self.name,
+                &self.command,
+                unprivileged,
+                self.dir.as_deref(),
+            )
+            .map_err(failed)?,
+        };
         handshake(&process).map_err(failed)?;
         Ok(Box::new(DriverSession::new(Arc::new(process), pool)))
     }

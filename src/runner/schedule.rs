@@ -169,7 +169,7 @@ pub fn run_all(
 /// no more data in flight than [`DATA_IN_FLIGHT`] (beside one scenario that alone holds more).
 pub fn run_planned<'s>(
     plans: &[Planned],
-    load: impl Fn(usize) -> Result<Cow<'s, Scenario>, ScenarioResult> + Sync,
+    load: impl Fn(usize) -> Result<Cow<'s, Scenario>, Box<ScenarioResult>> + Sync,
     implementation: &dyn Implementation,
     options: &RunOptions,
     jobs: usize,
@@ -184,7 +184,7 @@ pub fn run_planned<'s>(
         while let Some(started) = scheduler.take() {
             let result = match load(started.index) {
                 Ok(scenario) => run_scenario(&scenario, implementation, options),
-                Err(result) => result,
+                Err(result) => *result,
             };
             // The scenario's data is given back before its result is reported.
             let index = started.index;
@@ -320,7 +320,11 @@ mod tests {
                 // Woken here so that the test fails instead of hanging.
                 scheduler.room.notify_all();
             }
-            assert_eq!(got.ok().flatten(), Some(1), "the waiting worker was not woken");
+            assert_eq!(
+                got.ok().flatten(),
+                Some(1),
+                "the waiting worker was not woken"
+            );
         });
         assert!(scheduler.take().is_none(), "every scenario has started");
     }
