@@ -17,10 +17,10 @@ use std::time::Duration;
 /// 4 MiB over TCP and Unix streams, an 8 MiB send that times out: 63 MiB in all) held ten times
 /// the memory of one. A scenario that alone holds more than this runs while no other scenario
 /// with data does. Measured with ten copies of the suite against one (`cargo bench --bench
-/// run_speed`, scenarios with data started first): 24 MiB let the run's peak memory grow 1.28
-/// times and its time 7.6 times; 16 MiB, 1.25 and 10 times (ten 450 ms sends of 8 MiB that
-/// time out then run nearly one after another). Before data went first, 64 MiB let the memory
-/// grow 1.8 times and 32 MiB 1.4 times.
+/// run_speed`, scenarios with data started first): 24 MiB let the run's peak memory grow 1.28 to
+/// 1.33 times and its time 7.5 times; 20 MiB, 1.37 and 7.6 times (one copy's peak fell too);
+/// 16 MiB, 1.25 and 10 times (ten 450 ms sends of 8 MiB that time out then run nearly one after
+/// another). Before data went first, 64 MiB let the memory grow 1.8 times and 32 MiB 1.4 times.
 pub const DATA_IN_FLIGHT: usize = 24 << 20;
 
 /// What the scheduler knows of a scenario before loading it to run.
