@@ -18,7 +18,7 @@ mod schedule;
 mod watchdog;
 
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
-pub use schedule::{run_all, run_planned, Planned, DATA_IN_FLIGHT};
+pub use schedule::{run_all, run_planned, Planned, DATA_IN_FLIGHT, LARGE_DATA};
 
 use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
 use crate::scenario::Scenario;

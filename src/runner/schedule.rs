@@ -23,13 +23,19 @@ use std::time::Duration;
 /// another). Before data went first, 64 MiB let the memory grow 1.8 times and 32 MiB 1.4 times.
 pub const DATA_IN_FLIGHT: usize = 24 << 20;
 
+/// The least data a scenario holds for it to count against [`DATA_IN_FLIGHT`] (and start among
+/// the first): 32 scenarios at once that hold less hold less than 32 MiB together, and most
+/// scenarios hold a few KiB (a `recv` buffer, a message), which must not take them out of
+/// longest-first order.
+pub const LARGE_DATA: usize = 1 << 20;
+
 /// What the scheduler knows of a scenario before loading it to run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Planned {
     /// How long it is expected to wait ([`Scenario::expected_wait`]): the longest start first.
     pub expected_wait: Duration,
-    /// The data it holds while it runs ([`Scenario::data_held`]), counted against
-    /// [`DATA_IN_FLIGHT`].
+    /// The data it holds while it runs ([`Scenario::data_held`]) when that is [`LARGE_DATA`]
+    /// or more, else 0: what counts against [`DATA_IN_FLIGHT`].
     pub data_held: usize,
 }
 
@@ -38,7 +44,9 @@ impl Planned {
     pub fn of(scenario: &Scenario) -> Planned {
         Planned {
             expected_wait: scenario.expected_wait(),
-            data_held: scenario.data_held(),
+            data_held: Some(scenario.data_held())
+                .filter(|&data| data >= LARGE_DATA)
+                .unwrap_or(0),
         }
     }
 }
@@ -63,7 +71,7 @@ struct Scheduler<'p> {
 
 impl<'p> Scheduler<'p> {
     fn new(plans: &'p [Planned], budget: usize) -> Scheduler<'p> {
-        // Scenarios with data first, the most data first: they take turns within the budget,
+        // Scenarios with large data first, the most first: they take turns within the budget,
         // so they start as soon as it allows, beside the others rather than after them (a
         // worker passes over one that does not fit), and the largest, which may have to run
         // alone, does not wait for the smaller ones to end. The others longest expected first,
