@@ -46,6 +46,7 @@ OPTIONS = {
     "tcp_keepidle": ("IPPROTO_TCP", "TCP_KEEPIDLE"),
     "tcp_keepintvl": ("IPPROTO_TCP", "TCP_KEEPINTVL"),
     "tcp_keepcnt": ("IPPROTO_TCP", "TCP_KEEPCNT"),
+    "tcp_user_timeout": ("IPPROTO_TCP", "TCP_USER_TIMEOUT"),
     "ip_ttl": ("IPPROTO_IP", "IP_TTL"),
     "ip_recverr": ("IPPROTO_IP", "IP_RECVERR"),
     "ip_freebind": ("IPPROTO_IP", "IP_FREEBIND"),

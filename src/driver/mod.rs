@@ -163,9 +163,12 @@ impl Driver {
     /// A session: a warm process from the pool if the driver has `reset` and one is idle, else a
     /// new process, privileged or not, that has passed its handshake.
     fn open(&self, unprivileged: bool) -> Result<Box<dyn Session>, SessionError> {
+        // A warm process lives in this machine's network; an actor on a scenario's host gets a
+        // process started there (by this thread, which is inside), never pooled.
         let pool = self
             .pools
             .as_ref()
+            .filter(|_| !crate::netns::entered())
             .map(|pools| Arc::clone(&pools[usize::from(unprivileged)]));
         if let Some(process) = pool.as_ref().and_then(|pool| pool.take()) {
             return Ok(Box::new(DriverSession::new(process, pool)));

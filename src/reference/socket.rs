@@ -764,6 +764,7 @@ fn raw_option(option: SocketOption) -> (libc::c_int, libc::c_int) {
         SocketOption::TcpKeepIdle => libc::TCP_KEEPIDLE,
         SocketOption::TcpKeepIntvl => libc::TCP_KEEPINTVL,
         SocketOption::TcpKeepCnt => libc::TCP_KEEPCNT,
+        SocketOption::TcpUserTimeout => libc::TCP_USER_TIMEOUT,
         SocketOption::IpTtl => libc::IP_TTL,
         SocketOption::IpRecvErr => libc::IP_RECVERR,
         SocketOption::IpRecvTos => libc::IP_RECVTOS,

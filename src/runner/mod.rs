@@ -12,10 +12,12 @@ mod closed_port;
 mod env;
 mod environment;
 mod fs;
+mod hosts;
 mod parameters;
 mod result;
 mod watchdog;
 
+pub use hosts::BuildError;
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
 use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
@@ -183,6 +185,8 @@ struct Shared {
     board: Board,
     watchdog: Watchdog,
     env: Env,
+    /// A multi-host scenario's network (its hosts' namespaces); dropped after the sessions.
+    network: Option<hosts::Network>,
     step_timeout: Duration,
     max_received: usize,
 }
@@ -284,6 +288,11 @@ fn execute_within(
             )
         }
     };
+    let network = match build_network(scenario) {
+        Ok(network) => network,
+        Err(outcome) => return outcome,
+    };
+    let network_ref = network.as_ref();
     // Opened side by side: a driver's start-up is most of a short scenario's time.
     let opened: Vec<_> = std::thread::scope(|scope| {
         let opening: Vec<_> = scenario
@@ -293,6 +302,16 @@ fn execute_within(
                 std::thread::Builder::new()
                     .name(format!("open {}", actor.name))
                     .spawn_scoped(scope, || {
+                        // A driver's process starts in the namespace of the thread that
+                        // starts it: its actor's host.
+                        if let Some(network) = network_ref {
+                            network
+                                .enter_for(&actor.name)
+                                .map_err(|e| SessionError {
+                                    implementation: implementation.name().to_string(),
+                                    reason: e.to_string(),
+                                })?;
+                        }
                         if scenario.unprivileged.contains(&actor.name) {
                             implementation.open_unprivileged_session_for(&actor.name)
                         } else {
@@ -336,6 +355,7 @@ fn execute_within(
         board: Board::default(),
         watchdog: Watchdog::default(),
         env,
+        network,
         step_timeout,
         max_received: options.max_received,
     });
@@ -368,6 +388,22 @@ fn execute_within(
     // Removed now even if an abandoned thread still holds `shared`.
     shared.env.remove();
     outcome
+}
+
+/// A multi-host scenario's network, built; `None` for a loopback scenario; the outcome to
+/// report when it cannot be built (unsupported where namespaces cannot be made).
+#[allow(clippy::type_complexity)]
+fn build_network(
+    scenario: &Scenario,
+) -> Result<Option<hosts::Network>, (Status, Option<Failure>, Option<String>)> {
+    if scenario.topology.is_empty() {
+        return Ok(None);
+    }
+    match hosts::Network::build(&scenario.topology) {
+        Ok(network) => Ok(Some(network)),
+        Err(e @ BuildError::Unsupported(_)) => Err((Status::Unsupported, None, Some(e.to_string()))),
+        Err(e) => Err((Status::Error, None, Some(e.to_string()))),
+    }
 }
 
 /// Does what the watchdog asks. An implementation's `interrupt` or `abandon` runs on a thread of
@@ -498,6 +534,7 @@ fn supervise(
                     board: &shared.board,
                     watchdog: &shared.watchdog,
                     env: &shared.env,
+                    network: shared.network.as_ref(),
                     step_timeout: shared.step_timeout,
                     max_received: shared.max_received,
                     unprivileged: shared

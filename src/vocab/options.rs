@@ -122,6 +122,9 @@ socket_options! {
     TcpKeepIntvl = "tcp_keepintvl", "TCP_KEEPINTVL", Tcp, Int;
     /// `TCP_KEEPCNT`, a number of probes.
     TcpKeepCnt = "tcp_keepcnt", "TCP_KEEPCNT", Tcp, Int;
+    /// `TCP_USER_TIMEOUT`, in milliseconds: how long sent data may stay unacknowledged (and a
+    /// connect unanswered) before the connection fails with `ETIMEDOUT` (Linux).
+    TcpUserTimeout = "tcp_user_timeout", "TCP_USER_TIMEOUT", Tcp, Int;
     /// `IP_TTL`, hops (1 to 255; Linux: -1 restores the default).
     IpTtl = "ip_ttl", "IP_TTL", Ip, Int;
     /// `IP_RECVERR` (boolean; Linux).

@@ -1,0 +1,243 @@
+//! A multi-host scenario's network: a namespace per host, built before its actors start and
+//! gone when the scenario ends (`spec/scenario-format.md` §14).
+//!
+//! Built with iproute2 (`ip -batch`, `tc`) run inside each namespace: see the README's
+//! "Multi-host scenarios" for why iproute2 rather than a netlink crate.
+
+use crate::netns::{Namespace, NetnsError};
+use crate::scenario::{Host, Route, RouteStep, RouteType, Topology};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Why a scenario's network could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// This machine cannot build it (no permission, no iproute2): the scenario is unsupported.
+    #[error("{0}")]
+    Unsupported(NetnsError),
+    /// Building it failed.
+    #[error("cannot build the scenario's network: host `{host}`: {source}")]
+    Failed {
+        /// The host being built.
+        host: String,
+        /// What failed.
+        #[source]
+        source: NetnsError,
+    },
+}
+
+/// The hosts of a running scenario, each a namespace of its own.
+#[derive(Debug)]
+pub(crate) struct Network {
+    topology: Topology,
+    namespaces: BTreeMap<String, Namespace>,
+}
+
+impl Network {
+    /// Builds `topology`'s hosts: namespaces, links (veth pairs), settings, addresses, routes,
+    /// neighbours, rate limits.
+    pub fn build(topology: &Topology) -> Result<Network, BuildError> {
+        let mut namespaces = BTreeMap::new();
+        for host in topology.hosts.keys() {
+            let namespace = Namespace::new().map_err(|e| match e {
+                NetnsError::NotPermitted(_) => BuildError::Unsupported(e),
+                other => BuildError::Failed {
+                    host: host.clone(),
+                    source: other,
+                },
+            })?;
+            namespaces.insert(host.clone(), namespace);
+        }
+        let network = Network {
+            topology: topology.clone(),
+            namespaces,
+        };
+        let failed = |host: &str| {
+            let host = host.to_string();
+            move |source: NetnsError| match source {
+                NetnsError::MissingTool(_) => BuildError::Unsupported(source),
+                source => BuildError::Failed { host, source },
+            }
+        };
+        // Each link is made from its first host's namespace, its peer created in the other's.
+        for (link, ends) in topology.links() {
+            if let [a, b] = ends[..] {
+                let peer = network.namespaces[b].id().to_string();
+                network.namespaces[a]
+                    .run(
+                        "ip",
+                        &[
+                            "link", "add", link, "type", "veth", "peer", "name", link, "netns",
+                            &peer,
+                        ],
+                        "",
+                    )
+                    .map_err(failed(a))?;
+            }
+        }
+        for (name, host) in &topology.hosts {
+            let namespace = &network.namespaces[name];
+            // Per-interface settings (`net.ipv4.neigh.wire.…`) exist once the links do.
+            for (key, value) in &host.sysctl {
+                namespace
+                    .set_sysctl(key, &value.0)
+                    .map_err(failed(name))?;
+            }
+            namespace
+                .run("ip", &["-batch", "-"], &configuration(host))
+                .map_err(failed(name))?;
+            for (interface, definition) in &host.interfaces {
+                if let Some(rate) = definition.rate {
+                    // A bucket of a hundredth of a second of traffic, at least 16 KiB (a
+                    // burst smaller than a frame would never send one).
+                    let burst = (rate.0 / 8 / 100).max(16 * 1024).to_string();
+                    let rate = rate.to_string();
+                    namespace
+                        .run(
+                            "tc",
+                            &[
+                                "qdisc", "replace", "dev", interface, "root", "tbf", "rate", &rate,
+                                "burst", &burst, "latency", "400ms",
+                            ],
+                            "",
+                        )
+                        .map_err(failed(name))?;
+                }
+            }
+        }
+        Ok(network)
+    }
+
+    /// Moves the calling thread into the namespace of `actor`'s host.
+    pub fn enter_for(&self, actor: &str) -> Result<(), NetnsError> {
+        match self
+            .topology
+            .host_of(actor)
+            .and_then(|host| self.namespaces.get(host))
+        {
+            Some(namespace) => namespace.enter(),
+            // Validation places every actor; an unplaced one stays on this machine.
+            None => Ok(()),
+        }
+    }
+
+    /// `link_down: LINK` (`up` false) or `link_up: LINK`: both ends. Bringing a link up puts
+    /// back its hosts' addresses and routes (the kernel drops IPv6 addresses and the routes
+    /// through a link when it goes down).
+    pub fn set_link(&self, link: &str, up: bool) -> Result<(), NetnsError> {
+        for (name, host) in &self.topology.hosts {
+            if !host.interfaces.contains_key(link) {
+                continue;
+            }
+            let namespace = &self.namespaces[name];
+            if up {
+                namespace.run("ip", &["-batch", "-"], &configuration(host))?;
+            } else {
+                namespace.run("ip", &["link", "set", link, "down"], "")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `route:`: adds (replaces) or deletes a route of a host.
+    pub fn route(&self, step: &RouteStep) -> Result<(), NetnsError> {
+        let Some(namespace) = self.namespaces.get(&step.host) else {
+            return Err(NetnsError::Command {
+                command: "route".to_string(),
+                output: format!("`{}` is not a host of this scenario", step.host),
+            });
+        };
+        let line = if step.delete {
+            format!("route del {}", step.to)
+        } else {
+            route_line(&step.route())
+        };
+        namespace.run("ip", &["-batch", "-"], &format!("{line}\n"))
+    }
+}
+
+/// The `ip -batch` lines that configure `host`: loopback up, each interface's MTU, addresses
+/// and state, then routes and neighbour entries. Every line replaces rather than adds, so that
+/// running it again (after `link_up`) succeeds.
+fn configuration(host: &Host) -> String {
+    let mut lines = String::from("link set lo up\n");
+    for (name, interface) in &host.interfaces {
+        if let Some(mtu) = interface.mtu {
+            let _ = writeln!(lines, "link set {name} mtu {mtu}");
+        }
+        for prefix in &interface.addresses {
+            // Without duplicate address detection an IPv6 address is usable at once, not
+            // "tentative" for a second or two.
+            let nodad = if prefix.address.is_ipv6() { " nodad" } else { "" };
+            let _ = writeln!(lines, "address replace {prefix} dev {name}{nodad}");
+        }
+        let _ = writeln!(lines, "link set {name} up");
+    }
+    for route in &host.routes {
+        let _ = writeln!(lines, "{}", route_line(route));
+    }
+    for neighbour in &host.neighbours {
+        let _ = writeln!(
+            lines,
+            "neighbour replace {} lladdr {} dev {} nud permanent",
+            neighbour.address, neighbour.lladdr, neighbour.dev
+        );
+    }
+    lines
+}
+
+/// `route replace …` for `route`.
+fn route_line(route: &Route) -> String {
+    let mut line = String::from("route replace ");
+    if route.kind != RouteType::Unicast {
+        let _ = write!(line, "{} ", route.kind.name());
+    }
+    let _ = write!(line, "{}", route.to);
+    if let Some(via) = route.via {
+        let _ = write!(line, " via {via}");
+    }
+    if let Some(dev) = &route.dev {
+        let _ = write!(line, " dev {dev}");
+    }
+    if let Some(src) = route.src {
+        let _ = write!(line, " src {src}");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Interface;
+
+    #[test]
+    fn configuration_replaces_so_that_link_up_can_run_it_again() {
+        let mut host = Host::default();
+        host.interfaces.insert(
+            "wire".to_string(),
+            Interface {
+                addresses: vec![
+                    "198.18.0.1/24".parse().unwrap(),
+                    "2001:db8::1/64".parse().unwrap(),
+                ],
+                mtu: Some(1280),
+                rate: None,
+            },
+        );
+        host.routes.push(Route {
+            to: "198.19.0.0/16".parse().unwrap(),
+            kind: RouteType::Unreachable,
+            via: None,
+            dev: None,
+            src: None,
+        });
+        let text = configuration(&host);
+        assert_eq!(
+            text,
+            "link set lo up\nlink set wire mtu 1280\naddress replace 198.18.0.1/24 dev wire\n\
+             address replace 2001:db8::1/64 dev wire nodad\nlink set wire up\n\
+             route replace unreachable 198.19.0.0/16\n"
+        );
+    }
+}
