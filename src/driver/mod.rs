@@ -185,6 +185,36 @@ impl Driver {
     }
 }
 
+/// Runs one of sockspec's own short-lived helper programs (iproute2 building a scenario's
+/// network) to its end, with `input` on its standard input, and returns its output. It is
+/// registered with the drivers while it runs, so that the orphan reaper (which kills every
+/// other child of a subreaper sockspec) leaves it alone.
+pub(crate) fn run_helper(
+    command: &mut std::process::Command,
+    input: &[u8],
+) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    let child = {
+        let mut registered = tree::drivers();
+        let child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        registered.push(child.id());
+        child
+    };
+    let pid = child.id();
+    let mut child = child;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A failure to write shows as the helper's own failure.
+        let _ = stdin.write_all(input);
+    }
+    let output = child.wait_with_output();
+    tree::drivers().retain(|p| *p != pid);
+    output
+}
+
 /// `hello` (within [`hello_limit`]): checks the version and reads the capabilities.
 fn handshake(process: &DriverProcess) -> Result<Hello, String> {
     let ok = process

@@ -13,9 +13,9 @@
 //! id up like a process id and takes that thread's namespace.
 
 use std::cell::Cell;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -137,16 +137,11 @@ impl Namespace {
         Ok(())
     }
 
-    /// Runs `program args…` inside the namespace, with `input` on its standard input, and
-    /// fails with what it printed if it fails.
-    pub fn run(&self, program: &str, args: &[&str], input: &str) -> Result<(), NetnsError> {
+    /// A command that runs `program` inside the namespace (it enters it between `fork` and
+    /// `exec`).
+    pub fn command(&self, program: &str) -> Command {
         let fd = self.fd.as_raw_fd();
         let mut command = Command::new(program);
-        command
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
         // SAFETY: setns is async-signal-safe; `fd` stays open in the child until exec.
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
@@ -157,36 +152,7 @@ impl Namespace {
                 }
             });
         }
-        let shown = format!("{program} {}", args.join(" "));
-        let mut child = command.spawn().map_err(|source| {
-            if source.kind() == io::ErrorKind::NotFound {
-                NetnsError::MissingTool(program.to_string())
-            } else {
-                NetnsError::Io {
-                    what: format!("cannot start `{shown}`"),
-                    source,
-                }
-            }
-        })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            // A failure to write shows as the command's own failure below.
-            let _ = stdin.write_all(input.as_bytes());
-        }
-        let output = child.wait_with_output().map_err(|source| NetnsError::Io {
-            what: format!("`{shown}` did not finish"),
-            source,
-        })?;
-        if output.status.success() {
-            return Ok(());
-        }
-        let mut printed = String::from_utf8_lossy(&output.stderr).trim().to_string();
-        if printed.is_empty() {
-            printed = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        }
-        Err(NetnsError::Command {
-            command: shown,
-            output: format!("{printed} ({})", output.status),
-        })
+        command
     }
 
     /// Runs `work` on a short-lived thread inside the namespace (for what is per-namespace
@@ -239,6 +205,37 @@ impl Drop for Namespace {
             let _ = holder.join();
         }
     }
+}
+
+/// What a command run to its end printed, as the error of a failure (`Ok` if it succeeded);
+/// `shown` is the command as the error names it. A command that could not start because the
+/// program is missing is [`NetnsError::MissingTool`].
+pub fn check_output(
+    program: &str,
+    shown: &str,
+    output: io::Result<Output>,
+) -> Result<(), NetnsError> {
+    let output = output.map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            NetnsError::MissingTool(program.to_string())
+        } else {
+            NetnsError::Io {
+                what: format!("cannot run `{shown}`"),
+                source,
+            }
+        }
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut printed = String::from_utf8_lossy(&output.stderr).trim().to_string();
+    if printed.is_empty() {
+        printed = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    }
+    Err(NetnsError::Command {
+        command: shown.to_string(),
+        output: format!("{printed} ({})", output.status),
+    })
 }
 
 /// On the calling thread: a new network namespace, a descriptor of it, and this thread's id.
@@ -297,12 +294,14 @@ mod tests {
     #[test]
     fn commands_run_inside_the_namespace_and_report_failures() {
         let Some(ns) = namespace() else { return };
-        if let Err(NetnsError::MissingTool(tool)) = ns.run("ip", &["link", "set", "lo", "up"], "")
-        {
+        let run = |args: &[&str]| {
+            check_output("ip", "ip", ns.command("ip").args(args).output())
+        };
+        if let Err(NetnsError::MissingTool(tool)) = run(&["link", "set", "lo", "up"]) {
             eprintln!("skipped: {tool} is missing");
             return;
         }
-        let failed = ns.run("ip", &["link", "set", "nosuchlink", "up"], "");
+        let failed = run(&["link", "set", "nosuchlink", "up"]);
         assert!(matches!(failed, Err(NetnsError::Command { .. })), "{failed:?}");
     }
 

@@ -64,9 +64,7 @@ impl Network {
         for (link, ends) in topology.links() {
             if let [a, b] = ends[..] {
                 let peer = network.namespaces[b].id().to_string();
-                network.namespaces[a]
-                    .run(
-                        "ip",
+                run(&network.namespaces[a], "ip",
                         &[
                             "link", "add", link, "type", "veth", "peer", "name", link, "netns",
                             &peer,
@@ -84,8 +82,7 @@ impl Network {
                     .set_sysctl(key, &value.0)
                     .map_err(failed(name))?;
             }
-            namespace
-                .run("ip", &["-batch", "-"], &configuration(host))
+            run(namespace, "ip", &["-batch", "-"], &configuration(host))
                 .map_err(failed(name))?;
             for (interface, definition) in &host.interfaces {
                 if let Some(rate) = definition.rate {
@@ -93,9 +90,7 @@ impl Network {
                     // burst smaller than a frame would never send one).
                     let burst = (rate.0 / 8 / 100).max(16 * 1024).to_string();
                     let rate = rate.to_string();
-                    namespace
-                        .run(
-                            "tc",
+                    run(namespace, "tc",
                             &[
                                 "qdisc", "replace", "dev", interface, "root", "tbf", "rate", &rate,
                                 "burst", &burst, "latency", "400ms",
@@ -132,9 +127,9 @@ impl Network {
             }
             let namespace = &self.namespaces[name];
             if up {
-                namespace.run("ip", &["-batch", "-"], &configuration(host))?;
+                run(namespace, "ip", &["-batch", "-"], &configuration(host))?;
             } else {
-                namespace.run("ip", &["link", "set", link, "down"], "")?;
+                run(namespace, "ip", &["link", "set", link, "down"], "")?;
             }
         }
         Ok(())
@@ -153,8 +148,17 @@ impl Network {
         } else {
             route_line(&step.route())
         };
-        namespace.run("ip", &["-batch", "-"], &format!("{line}\n"))
+        run(namespace, "ip", &["-batch", "-"], &format!("{line}\n"))
     }
+}
+
+/// Runs `program args…` inside `namespace`, with `input` on its standard input.
+fn run(namespace: &Namespace, program: &str, args: &[&str], input: &str) -> Result<(), NetnsError> {
+    let shown = format!("{program} {}", args.join(" "));
+    let mut command = namespace.command(program);
+    command.args(args);
+    let output = crate::driver::run_helper(&mut command, input.as_bytes());
+    crate::netns::check_output(program, &shown, output)
 }
 
 /// The `ip -batch` lines that configure `host`: loopback up, each interface's MTU, addresses
