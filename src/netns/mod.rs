@@ -30,7 +30,9 @@ pub enum NetnsError {
     )]
     NotPermitted(#[source] io::Error),
     /// iproute2's `ip` or `tc` is not installed.
-    #[error("`{0}` (iproute2) is not installed: multi-host scenarios build their networks with it")]
+    #[error(
+        "`{0}` (iproute2) is not installed: multi-host scenarios build their networks with it"
+    )]
     MissingTool(String),
     /// A system call failed.
     #[error("{what}: {source}")]
@@ -188,7 +190,9 @@ impl Namespace {
         self.within(|| {
             std::fs::write(&path, value).map_err(|source| NetnsError::Io {
                 what: if source.kind() == io::ErrorKind::NotFound {
-                    format!("sysctl `{name}` is not a setting of a network namespace here (no {path})")
+                    format!(
+                        "sysctl `{name}` is not a setting of a network namespace here (no {path})"
+                    )
                 } else {
                     format!("cannot set sysctl `{name}` to `{value}`")
                 },
@@ -251,10 +255,11 @@ fn unshare_here() -> Result<(OwnedFd, i32), NetnsError> {
             },
         });
     }
-    let file = std::fs::File::open("/proc/thread-self/ns/net").map_err(|source| NetnsError::Io {
-        what: "cannot open the new network namespace".to_string(),
-        source,
-    })?;
+    let file =
+        std::fs::File::open("/proc/thread-self/ns/net").map_err(|source| NetnsError::Io {
+            what: "cannot open the new network namespace".to_string(),
+            source,
+        })?;
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     Ok((OwnedFd::from(file), tid))
@@ -294,15 +299,16 @@ mod tests {
     #[test]
     fn commands_run_inside_the_namespace_and_report_failures() {
         let Some(ns) = namespace() else { return };
-        let run = |args: &[&str]| {
-            check_output("ip", "ip", ns.command("ip").args(args).output())
-        };
+        let run = |args: &[&str]| check_output("ip", "ip", ns.command("ip").args(args).output());
         if let Err(NetnsError::MissingTool(tool)) = run(&["link", "set", "lo", "up"]) {
             eprintln!("skipped: {tool} is missing");
             return;
         }
         let failed = run(&["link", "set", "nosuchlink", "up"]);
-        assert!(matches!(failed, Err(NetnsError::Command { .. })), "{failed:?}");
+        assert!(
+            matches!(failed, Err(NetnsError::Command { .. })),
+            "{failed:?}"
+        );
     }
 
     #[test]
@@ -314,7 +320,11 @@ mod tests {
             .unwrap();
         assert_eq!(inside.trim(), "1");
         let outside = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_syn_retries").unwrap();
-        assert_ne!(outside.trim(), "1", "the machine's own setting is untouched");
+        assert_ne!(
+            outside.trim(),
+            "1",
+            "the machine's own setting is untouched"
+        );
         assert!(ns.set_sysctl("net.nosuch.thing", "1").is_err());
     }
 }

@@ -477,10 +477,12 @@ impl ActorRun<'_> {
             code: ErrorCode::Broken,
             message: "the scenario has no network of hosts to change".to_string(),
         })?;
-        change(network).map(|()| Value::Nothing).map_err(|e| SockError {
-            code: ErrorCode::Broken,
-            message: format!("sockspec could not change the network: {e}"),
-        })
+        change(network)
+            .map(|()| Value::Nothing)
+            .map_err(|e| SockError {
+                code: ErrorCode::Broken,
+                message: format!("sockspec could not change the network: {e}"),
+            })
     }
 }
 

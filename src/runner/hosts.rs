@@ -64,40 +64,40 @@ impl Network {
         for (link, ends) in topology.links() {
             if let [a, b] = ends[..] {
                 let peer = network.namespaces[b].id().to_string();
-                run(&network.namespaces[a], "ip",
-                        &[
-                            "link", "add", link, "type", "veth", "peer", "name", link, "netns",
-                            &peer,
-                        ],
-                        "",
-                    )
-                    .map_err(failed(a))?;
+                run(
+                    &network.namespaces[a],
+                    "ip",
+                    &[
+                        "link", "add", link, "type", "veth", "peer", "name", link, "netns", &peer,
+                    ],
+                    "",
+                )
+                .map_err(failed(a))?;
             }
         }
         for (name, host) in &topology.hosts {
             let namespace = &network.namespaces[name];
             // Per-interface settings (`net.ipv4.neigh.wire.…`) exist once the links do.
             for (key, value) in &host.sysctl {
-                namespace
-                    .set_sysctl(key, &value.0)
-                    .map_err(failed(name))?;
+                namespace.set_sysctl(key, &value.0).map_err(failed(name))?;
             }
-            run(namespace, "ip", &["-batch", "-"], &configuration(host))
-                .map_err(failed(name))?;
+            run(namespace, "ip", &["-batch", "-"], &configuration(host)).map_err(failed(name))?;
             for (interface, definition) in &host.interfaces {
                 if let Some(rate) = definition.rate {
                     // A bucket of a hundredth of a second of traffic, at least 16 KiB (a
                     // burst smaller than a frame would never send one).
                     let burst = (rate.0 / 8 / 100).max(16 * 1024).to_string();
                     let rate = rate.to_string();
-                    run(namespace, "tc",
-                            &[
-                                "qdisc", "replace", "dev", interface, "root", "tbf", "rate", &rate,
-                                "burst", &burst, "latency", "400ms",
-                            ],
-                            "",
-                        )
-                        .map_err(failed(name))?;
+                    run(
+                        namespace,
+                        "tc",
+                        &[
+                            "qdisc", "replace", "dev", interface, "root", "tbf", "rate", &rate,
+                            "burst", &burst, "latency", "400ms",
+                        ],
+                        "",
+                    )
+                    .map_err(failed(name))?;
                 }
             }
         }
@@ -173,7 +173,11 @@ fn configuration(host: &Host) -> String {
         for prefix in &interface.addresses {
             // Without duplicate address detection an IPv6 address is usable at once, not
             // "tentative" for a second or two.
-            let nodad = if prefix.address.is_ipv6() { " nodad" } else { "" };
+            let nodad = if prefix.address.is_ipv6() {
+                " nodad"
+            } else {
+                ""
+            };
             let _ = writeln!(lines, "address replace {prefix} dev {name}{nodad}");
         }
         let _ = writeln!(lines, "link set {name} up");

@@ -290,7 +290,7 @@ fn execute_within(
     };
     let network = match build_network(scenario) {
         Ok(network) => network,
-        Err(outcome) => return outcome,
+        Err((status, reason)) => return (status, None, Some(reason)),
     };
     let network_ref = network.as_ref();
     // Opened side by side: a driver's start-up is most of a short scenario's time.
@@ -305,12 +305,10 @@ fn execute_within(
                         // A driver's process starts in the namespace of the thread that
                         // starts it: its actor's host.
                         if let Some(network) = network_ref {
-                            network
-                                .enter_for(&actor.name)
-                                .map_err(|e| SessionError {
-                                    implementation: implementation.name().to_string(),
-                                    reason: e.to_string(),
-                                })?;
+                            network.enter_for(&actor.name).map_err(|e| SessionError {
+                                implementation: implementation.name().to_string(),
+                                reason: e.to_string(),
+                            })?;
                         }
                         if scenario.unprivileged.contains(&actor.name) {
                             implementation.open_unprivileged_session_for(&actor.name)
@@ -390,19 +388,16 @@ fn execute_within(
     outcome
 }
 
-/// A multi-host scenario's network, built; `None` for a loopback scenario; the outcome to
-/// report when it cannot be built (unsupported where namespaces cannot be made).
-#[allow(clippy::type_complexity)]
-fn build_network(
-    scenario: &Scenario,
-) -> Result<Option<hosts::Network>, (Status, Option<Failure>, Option<String>)> {
+/// A multi-host scenario's network, built; `None` for a loopback scenario; the status and
+/// reason to report when it cannot be built (unsupported where namespaces cannot be made).
+fn build_network(scenario: &Scenario) -> Result<Option<hosts::Network>, (Status, String)> {
     if scenario.topology.is_empty() {
         return Ok(None);
     }
     match hosts::Network::build(&scenario.topology) {
         Ok(network) => Ok(Some(network)),
-        Err(e @ BuildError::Unsupported(_)) => Err((Status::Unsupported, None, Some(e.to_string()))),
-        Err(e) => Err((Status::Error, None, Some(e.to_string()))),
+        Err(e @ BuildError::Unsupported(_)) => Err((Status::Unsupported, e.to_string())),
+        Err(e) => Err((Status::Error, e.to_string())),
     }
 }
 

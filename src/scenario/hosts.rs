@@ -94,7 +94,11 @@ pub struct Route {
     /// The destination prefix (`0.0.0.0/0` for the IPv4 default route).
     pub to: Prefix,
     /// What the route does (default `unicast`).
-    #[serde(rename = "type", default, skip_serializing_if = "RouteType::is_unicast")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "RouteType::is_unicast"
+    )]
     pub kind: RouteType,
     /// The gateway, for a unicast route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,7 +120,11 @@ pub struct RouteStep {
     /// The destination prefix.
     pub to: Prefix,
     /// What the route does (default `unicast`).
-    #[serde(rename = "type", default, skip_serializing_if = "RouteType::is_unicast")]
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "RouteType::is_unicast"
+    )]
     pub kind: RouteType,
     /// The gateway, for a unicast route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,7 +220,11 @@ impl Prefix {
             return false;
         }
         let len = u32::from(self.len);
-        let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+        let mask = if len == 0 {
+            0
+        } else {
+            u128::MAX << (128 - len)
+        };
         mine & mask == theirs & mask
     }
 }
@@ -236,9 +248,13 @@ impl FromStr for Prefix {
         let address: IpAddr = address.parse().map_err(|_| wrong())?;
         let most = if address.is_ipv4() { 32 } else { 128 };
         let len = match len {
-            Some(len) => len.parse::<u8>().ok().filter(|l| *l <= most).ok_or_else(|| {
-                format!("`{text}`: the prefix length must be a number from 0 to {most}")
-            })?,
+            Some(len) => len
+                .parse::<u8>()
+                .ok()
+                .filter(|l| *l <= most)
+                .ok_or_else(|| {
+                    format!("`{text}`: the prefix length must be a number from 0 to {most}")
+                })?,
             None => most,
         };
         Ok(Prefix { address, len })
@@ -264,7 +280,9 @@ impl FromStr for Rate {
                  `mbit` or `gbit` (`8mbit`), from 8kbit to 10gbit"
             )
         };
-        let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let number: u64 = text[..digits].parse().map_err(|_| wrong())?;
         let unit = match &text[digits..] {
             "bit" => 1,
@@ -303,10 +321,7 @@ impl FromStr for MacAddress {
         let mut bytes = [0u8; 6];
         let ok = parts.len() == 6
             && parts.iter().zip(bytes.iter_mut()).all(|(part, byte)| {
-                part.len() == 2
-                    && u8::from_str_radix(part, 16)
-                        .map(|b| *byte = b)
-                        .is_ok()
+                part.len() == 2 && u8::from_str_radix(part, 16).map(|b| *byte = b).is_ok()
             });
         if ok {
             Ok(MacAddress(bytes))
@@ -430,7 +445,8 @@ pub(crate) fn validate(
     let mut problems = Vec::new();
     let top = |key: &str| positions.find_key(&[], key).unwrap_or_default();
     if topology.hosts.is_empty() {
-        if !topology.placement.is_empty() {
+        // A `hosts:` that did not parse has its own error already.
+        if !topology.placement.is_empty() && positions.find_key(&[], "hosts").is_none() {
             problems.push((
                 top("host"),
                 "`host` places actors on hosts, but the scenario declares no `hosts`".to_string(),
@@ -465,7 +481,9 @@ pub(crate) fn validate(
         if !valid_host_name {
             problems.push((
                 host_at(host, &[]),
-                format!("host `{host}`: a host's name is 1 to 32 characters of a-z, 0-9, `-` and `_`"),
+                format!(
+                    "host `{host}`: a host's name is 1 to 32 characters of a-z, 0-9, `-` and `_`"
+                ),
             ));
         }
         for (name, interface) in &definition.interfaces {
@@ -546,7 +564,10 @@ pub(crate) fn validate(
                          `{host}`{}",
                         i + 1,
                         neighbour.dev,
-                        did_you_mean(&neighbour.dev, definition.interfaces.keys().map(String::as_str))
+                        did_you_mean(
+                            &neighbour.dev,
+                            definition.interfaces.keys().map(String::as_str)
+                        )
                     ),
                 ));
             }
@@ -640,7 +661,11 @@ fn route_of(route: &Route) -> RouteStep {
 pub(crate) fn route_problems(route: &RouteStep, host: &Host) -> Vec<String> {
     let mut problems = Vec::new();
     let family = route.to.address.is_ipv4();
-    if route.kind == RouteType::Unicast && route.via.is_none() && route.dev.is_none() && !route.delete {
+    if route.kind == RouteType::Unicast
+        && route.via.is_none()
+        && route.dev.is_none()
+        && !route.delete
+    {
         problems.push(format!(
             "a unicast route to `{}` needs `via` (a gateway) or `dev` (an interface); or give it \
              a `type`: blackhole, unreachable or prohibit",
@@ -738,10 +763,21 @@ mod tests {
 
     #[test]
     fn scenario_network_addresses_are_the_benchmarking_and_documentation_ranges_only() {
-        for ok in ["198.18.0.1", "198.19.1.1", "2001:db8::1", "::ffff:198.18.0.2"] {
+        for ok in [
+            "198.18.0.1",
+            "198.19.1.1",
+            "2001:db8::1",
+            "::ffff:198.18.0.2",
+        ] {
             assert!(is_scenario_network_address(ok.parse().unwrap()), "{ok}");
         }
-        for no in ["8.8.8.8", "198.20.0.1", "2001:db9::1", "10.0.0.1", "127.0.0.1"] {
+        for no in [
+            "8.8.8.8",
+            "198.20.0.1",
+            "2001:db9::1",
+            "10.0.0.1",
+            "127.0.0.1",
+        ] {
             assert!(!is_scenario_network_address(no.parse().unwrap()), "{no}");
         }
     }
@@ -766,7 +802,13 @@ mod tests {
     fn sysctl_names_stay_below_net() {
         assert!(sysctl_name_ok("net.ipv4.tcp_syn_retries"));
         assert!(sysctl_name_ok("net.ipv4.neigh.wire.retrans_time_ms"));
-        for bad in ["kernel.panic", "net..x", "net.ipv4/../../x", "net.", "vm.swappiness"] {
+        for bad in [
+            "kernel.panic",
+            "net..x",
+            "net.ipv4/../../x",
+            "net.",
+            "vm.swappiness",
+        ] {
             assert!(!sysctl_name_ok(bad), "{bad}");
         }
     }

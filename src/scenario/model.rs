@@ -584,9 +584,12 @@ impl Op {
                 bufsize: Some(a.bufsize),
                 ..on(&a.socket)
             },
-            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) | Op::LinkDown(_) | Op::LinkUp(_) | Op::Route(_) => {
-                Parts::default()
-            }
+            Op::Signal(_)
+            | Op::Wait(_)
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => Parts::default(),
         }
     }
 
