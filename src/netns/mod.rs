@@ -284,16 +284,20 @@ mod tests {
     #[test]
     fn a_socket_made_after_enter_lives_in_the_namespace_not_the_machine() {
         let Some(ns) = namespace() else { return };
+        let machine = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = machine.local_addr().unwrap().port();
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 ns.enter().unwrap();
                 assert!(entered());
-                // The new namespace's loopback is down: nothing can bind 127.0.0.1 yet.
-                let bound = std::net::TcpListener::bind("127.0.0.1:0");
-                assert!(bound.is_err(), "loopback is down in a fresh namespace");
+                // The namespace's loopback is another one: the machine's listener is not there.
+                let reached = std::net::TcpStream::connect(("127.0.0.1", port));
+                assert!(reached.is_err(), "reached the machine's listener from inside");
             });
         });
         assert!(!entered(), "only the thread that entered is inside");
+        // The machine's own thread still reaches it.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     }
 
     #[test]
