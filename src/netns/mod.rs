@@ -292,7 +292,10 @@ mod tests {
                 assert!(entered());
                 // The namespace's loopback is another one: the machine's listener is not there.
                 let reached = std::net::TcpStream::connect(("127.0.0.1", port));
-                assert!(reached.is_err(), "reached the machine's listener from inside");
+                assert!(
+                    reached.is_err(),
+                    "reached the machine's listener from inside"
+                );
             });
         });
         assert!(!entered(), "only the thread that entered is inside");

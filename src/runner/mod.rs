@@ -13,11 +13,13 @@ mod env;
 mod environment;
 mod fs;
 mod hosts;
+mod machines;
 mod parameters;
 mod result;
 mod watchdog;
 
 pub use hosts::BuildError;
+pub use machines::{load_hosts_file, MachineEntry, Machines, MachinesError};
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
 use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
@@ -46,6 +48,8 @@ pub struct RunOptions {
     /// Run the actors a scenario marks `environment` on the reference implementation (the
     /// default); `false` puts every actor on the implementation under test (`--all-actors`).
     pub environment_on_reference: bool,
+    /// Run multi-host scenarios on these machines (`--hosts FILE`) instead of namespaces.
+    pub machines: Option<Arc<Machines>>,
 }
 
 impl Default for RunOptions {
@@ -56,6 +60,7 @@ impl Default for RunOptions {
             force_timeout: None,
             max_received: crate::scenario::DEFAULT_MAX_DATA,
             environment_on_reference: true,
+            machines: None,
         }
     }
 }
@@ -271,7 +276,21 @@ fn execute_within(
     options: &RunOptions,
     deadline: Option<Instant>,
 ) -> (Status, Option<Failure>, Option<String>) {
-    let implementation = &placed(scenario, implementation, options);
+    // On machines, every actor runs on its host's machine's driver (none on the reference).
+    let on_machines = match (&options.machines, scenario.topology.is_empty()) {
+        (Some(machines), false) => match machines.place(scenario) {
+            Ok(mixed) => Some(mixed),
+            Err(reason) => return (Status::Unsupported, None, Some(reason)),
+        },
+        _ => None,
+    };
+    let implementation = &match &on_machines {
+        Some(mixed) => environment::WithEnvironment {
+            under_test: mixed,
+            environment: &[],
+        },
+        None => placed(scenario, implementation, options),
+    };
     if let Some(reason) = unsupported_reason_placed(scenario, implementation) {
         return (Status::Unsupported, None, Some(reason));
     }
@@ -288,7 +307,7 @@ fn execute_within(
             )
         }
     };
-    let network = match build_network(scenario) {
+    let network = match build_network(scenario, on_machines.is_some()) {
         Ok(network) => network,
         Err((status, reason)) => return (status, None, Some(reason)),
     };
@@ -388,10 +407,13 @@ fn execute_within(
     outcome
 }
 
-/// A multi-host scenario's network, built; `None` for a loopback scenario; the status and
+/// A multi-host scenario's network, built; `None` for a loopback scenario or one on machines; the status and
 /// reason to report when it cannot be built (unsupported where namespaces cannot be made).
-fn build_network(scenario: &Scenario) -> Result<Option<hosts::Network>, (Status, String)> {
-    if scenario.topology.is_empty() {
+fn build_network(
+    scenario: &Scenario,
+    on_machines: bool,
+) -> Result<Option<hosts::Network>, (Status, String)> {
+    if scenario.topology.is_empty() || on_machines {
         return Ok(None);
     }
     match hosts::Network::build(&scenario.topology) {
