@@ -769,6 +769,7 @@ fn raw_option(option: SocketOption) -> (libc::c_int, libc::c_int) {
         SocketOption::IpRecvErr => libc::IP_RECVERR,
         SocketOption::IpRecvTos => libc::IP_RECVTOS,
         SocketOption::IpFreeBind => libc::IP_FREEBIND,
+        SocketOption::IpMtuDiscover => libc::IP_MTU_DISCOVER,
         SocketOption::Ipv6V6Only => libc::IPV6_V6ONLY,
     };
     (level, name)

@@ -133,6 +133,9 @@ socket_options! {
     IpRecvTos = "ip_recvtos", "IP_RECVTOS", Ip, Bool;
     /// `IP_FREEBIND` (boolean; Linux).
     IpFreeBind = "ip_freebind", "IP_FREEBIND", Ip, Bool;
+    /// `IP_MTU_DISCOVER` (Linux): 0 `IP_PMTUDISC_DONT`, 1 `WANT`, 2 `DO` (datagrams beyond the
+    /// path MTU are refused with `EMSGSIZE`), 3 `PROBE`.
+    IpMtuDiscover = "ip_mtu_discover", "IP_MTU_DISCOVER", Ip, Int;
     /// `IPV6_V6ONLY` (boolean).
     Ipv6V6Only = "ipv6_v6only", "IPV6_V6ONLY", Ipv6, Bool;
 }
