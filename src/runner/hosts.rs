@@ -32,6 +32,9 @@ pub enum BuildError {
 pub(crate) struct Network {
     topology: Topology,
     namespaces: BTreeMap<String, Namespace>,
+    /// Where the bridges of links shared by three hosts or more are: a namespace of its own,
+    /// so that no host sees them.
+    switch: Option<Namespace>,
 }
 
 impl Network {
@@ -49,9 +52,21 @@ impl Network {
             })?;
             namespaces.insert(host.clone(), namespace);
         }
+        let shared_links = topology.links().values().any(|ends| ends.len() > 2);
+        let switch = match shared_links {
+            true => Some(Namespace::new().map_err(|e| match e {
+                NetnsError::NotPermitted(_) => BuildError::Unsupported(e),
+                other => BuildError::Failed {
+                    host: "(the switch of shared links)".to_string(),
+                    source: other,
+                },
+            })?),
+            false => None,
+        };
         let network = Network {
             topology: topology.clone(),
             namespaces,
+            switch,
         };
         let failed = |host: &str| {
             let host = host.to_string();
@@ -60,8 +75,32 @@ impl Network {
                 source => BuildError::Failed { host, source },
             }
         };
-        // Each link is made from its first host's namespace, its peer created in the other's.
-        for (link, ends) in topology.links() {
+        // Each link is made from its first host's namespace, its peer created in the other's; a
+        // link of three hosts or more is a bridge in the switch's namespace, with a veth pair
+        // from it to each host.
+        for (number, (link, ends)) in topology.links().into_iter().enumerate() {
+            if let (Some(switch), true) = (&network.switch, ends.len() > 2) {
+                let bridge = format!("br{number}");
+                run(
+                    switch,
+                    "ip",
+                    &["link", "add", &bridge, "type", "bridge"],
+                    "",
+                )
+                .and_then(|()| run(switch, "ip", &["link", "set", &bridge, "up"], ""))
+                .map_err(failed("(the switch of shared links)"))?;
+                for (index, host) in ends.iter().enumerate() {
+                    let port = format!("l{number}h{index}");
+                    let peer = network.namespaces[*host].id().to_string();
+                    let batch = format!(
+                        "link add {port} type veth peer name {link} netns {peer}\n\
+                         link set {port} master {bridge}\nlink set {port} up\n"
+                    );
+                    run(switch, "ip", &["-batch", "-"], &batch)
+                        .map_err(failed("(the switch of shared links)"))?;
+                }
+                continue;
+            }
             if let [a, b] = ends[..] {
                 let peer = network.namespaces[b].id().to_string();
                 run(

@@ -35,7 +35,7 @@ impl Topology {
     }
 
     /// The links: each interface name with the hosts that have an interface of that name, in
-    /// name order (a link joins exactly two of them once the scenario is valid).
+    /// name order (two or more once the scenario is valid: three or more share a bridge).
     pub fn links(&self) -> BTreeMap<&str, Vec<&str>> {
         let mut links: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (host, definition) in &self.hosts {
@@ -585,22 +585,15 @@ pub(crate) fn validate(
         }
     }
     for (link, ends) in topology.links() {
-        if ends.len() != 2 {
-            let host = ends[0];
+        if let [host] = ends[..] {
             let at = host_at(host, &[Seg::Key("interfaces"), Seg::Key(link)]);
-            let message = if ends.len() == 1 {
+            problems.push((
+                at,
                 format!(
-                    "host `{host}`: interface `{link}` has no other end: a link joins two hosts, \
-                     each with an interface of the link's name"
-                )
-            } else {
-                format!(
-                    "link `{link}` joins {} hosts ({}): a link joins exactly two",
-                    ends.len(),
-                    ends.join(", ")
-                )
-            };
-            problems.push((at, message));
+                    "host `{host}`: interface `{link}` has no other end: a link joins two hosts \
+                     or more, each with an interface of the link's name"
+                ),
+            ));
         }
     }
     let placed_at = |actor: &str| {
