@@ -8,14 +8,15 @@
 //!
 //! `setns` changes only the calling thread's namespace, so a thread [enters](Namespace::enter) a
 //! namespace to make its sockets there, and a process started by that thread (`fork` copies
-//! the calling thread's namespaces) runs there too. The parked thread's id names the namespace
+//! the calling thread's namespaces) runs there too: commands are run from such a thread, never
+//! entered between `fork` and `exec` (see `runner::hosts` for why). The parked thread's id names the namespace
 //! to the kernel where a process id is wanted (`ip link … netns ID`): the kernel looks a thread
 //! id up like a process id and takes that thread's namespace.
 
 use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -139,24 +140,6 @@ impl Namespace {
         Ok(())
     }
 
-    /// A command that runs `program` inside the namespace (it enters it between `fork` and
-    /// `exec`).
-    pub fn command(&self, program: &str) -> Command {
-        let fd = self.fd.as_raw_fd();
-        let mut command = Command::new(program);
-        // SAFETY: setns is async-signal-safe; `fd` stays open in the child until exec.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-                if libc::setns(fd, libc::CLONE_NEWNET) == 0 {
-                    Ok(())
-                } else {
-                    Err(io::Error::last_os_error())
-                }
-            });
-        }
-        command
-    }
-
     /// Runs `work` on a short-lived thread inside the namespace (for what is per-namespace
     /// through the calling thread, such as the files of `/proc/sys/net`).
     pub fn within<T: Send>(
@@ -268,6 +251,7 @@ fn unshare_here() -> Result<(OwnedFd, i32), NetnsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     /// Skips (returning `None`) where namespaces cannot be made, saying why.
     fn namespace() -> Option<Namespace> {

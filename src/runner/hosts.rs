@@ -192,11 +192,20 @@ impl Network {
 }
 
 /// Runs `program args…` inside `namespace`, with `input` on its standard input.
+///
+/// It is started by a thread inside the namespace (a child starts in its parent thread's
+/// namespace), not entered between `fork` and `exec`: a command with a `pre_exec` hook is
+/// started by a full `fork`, whose child holds a copy of every descriptor of sockspec — every
+/// socket of the scenarios running beside this one — until it execs, which made a closed
+/// listener still accept and a freed port still taken. Without the hook the child is started
+/// with `posix_spawn`, which shares the parent's memory and execs at once.
 fn run(namespace: &Namespace, program: &str, args: &[&str], input: &str) -> Result<(), NetnsError> {
     let shown = format!("{program} {}", args.join(" "));
-    let mut command = namespace.command(program);
-    command.args(args);
-    let output = crate::driver::run_helper(&mut command, input.as_bytes());
+    let output = namespace.within(|| {
+        let mut command = std::process::Command::new(program);
+        command.args(args);
+        Ok(crate::driver::run_helper(&mut command, input.as_bytes()))
+    })?;
     crate::netns::check_output(program, &shown, output)
 }
 
