@@ -290,7 +290,10 @@ mod tests {
     #[test]
     fn commands_run_inside_the_namespace_and_report_failures() {
         let Some(ns) = namespace() else { return };
-        let run = |args: &[&str]| check_output("ip", "ip", ns.command("ip").args(args).output());
+        let run = |args: &[&str]| {
+            let output = ns.within(|| Ok(Command::new("ip").args(args).output()))?;
+            check_output("ip", "ip", output)
+        };
         if let Err(NetnsError::MissingTool(tool)) = run(&["link", "set", "lo", "up"]) {
             eprintln!("skipped: {tool} is missing");
             return;
