@@ -140,6 +140,9 @@ impl Network {
                 }
             }
         }
+        for (name, host) in &topology.hosts {
+            wait_until_up(&network.namespaces[name], host).map_err(failed(name))?;
+        }
         Ok(network)
     }
 
@@ -207,6 +210,84 @@ fn run(namespace: &Namespace, program: &str, args: &[&str], input: &str) -> Resu
         Ok(crate::driver::run_helper(&mut command, input.as_bytes()))
     })?;
     crate::netns::check_output(program, &shown, output)
+}
+
+/// How long an interface may take to become operational once it is up.
+const UP_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits until every interface of `host` is operational. Until the kernel's link watch has
+/// handled a link that just came up, the device sends nothing (its queue discipline is still
+/// `noop`): a SYN sent then is lost, retransmitted a second later, and the connection's
+/// retransmission timeout starts at 3 s (RFC 6298's fallback after a lost SYN) — which made a
+/// peer-vanishes scenario wait 9 s instead of 1 s when many scenarios built links at once.
+/// Asked with `SIOCGIFFLAGS` (`IFF_RUNNING` is set by the link watch), not by starting `ip`
+/// again and again: every process started holds copies of sockspec's descriptors until it
+/// execs, and so delays the closing of other scenarios' sockets.
+fn wait_until_up(namespace: &Namespace, host: &Host) -> Result<(), NetnsError> {
+    if host.interfaces.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = host.interfaces.keys().map(String::as_str).collect();
+    namespace.within(|| {
+        let deadline = std::time::Instant::now() + UP_WITHIN;
+        let probe = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)
+            .map_err(|source| NetnsError::Io {
+                what: "cannot open a socket to ask for the interfaces' state".to_string(),
+                source,
+            })?;
+        loop {
+            let down: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|name| !running(&probe, name))
+                .collect();
+            if down.is_empty() {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(NetnsError::Command {
+                    command: "SIOCGIFFLAGS".to_string(),
+                    output: format!(
+                        "{} not operational within {}",
+                        down.join(", "),
+                        humantime::format_duration(UP_WITHIN)
+                    ),
+                });
+            }
+            // Polled: the link watch gives no event a thread can wait on without netlink.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    })
+}
+
+/// True when the interface `name` of the probe socket's namespace is up and operational
+/// (`IFF_UP` and `IFF_RUNNING`).
+fn running(probe: &socket2::Socket, name: &str) -> bool {
+    /// `struct ifreq` as `SIOCGIFFLAGS` reads it: the name, then the flags (the union's other
+    /// members make it 40 bytes on Linux).
+    #[repr(C)]
+    struct IfreqFlags {
+        name: [libc::c_char; libc::IFNAMSIZ],
+        flags: libc::c_short,
+        _rest: [u8; 22],
+    }
+    let mut request = IfreqFlags {
+        name: [0; libc::IFNAMSIZ],
+        flags: 0,
+        _rest: [0; 22],
+    };
+    for (slot, byte) in request
+        .name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
+        *slot = byte as libc::c_char;
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: SIOCGIFFLAGS reads the name and writes the flags of a struct of ifreq's size.
+    let ok = unsafe { libc::ioctl(probe.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) } == 0;
+    let wanted = (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+    ok && request.flags & wanted == wanted
 }
 
 /// The `ip -batch` lines that configure `host`: loopback up, each interface's MTU, addresses
