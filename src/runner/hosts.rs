@@ -92,9 +92,10 @@ impl Network {
                 for (index, host) in ends.iter().enumerate() {
                     let port = format!("l{number}h{index}");
                     let peer = network.namespaces[*host].id().to_string();
+                    let (here, there) = (index_of(number, 32 + index), index_of(number, index));
                     let batch = format!(
-                        "link add {port} type veth peer name {link} netns {peer}\n\
-                         link set {port} master {bridge}\nlink set {port} up\n"
+                        "link add {port} index {here} type veth peer name {link} index {there} \
+                         netns {peer}\nlink set {port} master {bridge}\nlink set {port} up\n"
                     );
                     run(switch, "ip", &["-batch", "-"], &batch)
                         .map_err(failed("(the switch of shared links)"))?;
@@ -107,7 +108,20 @@ impl Network {
                     &network.namespaces[a],
                     "ip",
                     &[
-                        "link", "add", link, "type", "veth", "peer", "name", link, "netns", &peer,
+                        "link",
+                        "add",
+                        link,
+                        "index",
+                        &index_of(number, 0),
+                        "type",
+                        "veth",
+                        "peer",
+                        "name",
+                        link,
+                        "index",
+                        &index_of(number, 1),
+                        "netns",
+                        &peer,
                     ],
                     "",
                 )
@@ -210,6 +224,15 @@ fn run(namespace: &Namespace, program: &str, args: &[&str], input: &str) -> Resu
         Ok(crate::driver::run_helper(&mut command, input.as_bytes()))
     })?;
     crate::netns::check_output(program, &shown, output)
+}
+
+/// The interface index of end `end` of link number `link`: distinct for the two ends of every
+/// veth pair. Each new namespace numbers its devices from 1, so both ends of a pair would
+/// otherwise get the same index, and the kernel's link watch takes a veth whose peer's index
+/// equals its own for a device of no urgency and handles it up to a second late (see
+/// [`wait_until_up`]).
+fn index_of(link: usize, end: usize) -> String {
+    (1000 + link * 64 + end).to_string()
 }
 
 /// How long an interface may take to become operational once it is up.
