@@ -10,6 +10,7 @@ pub mod driver;
 pub mod expectations;
 pub mod harness;
 pub mod implementation;
+pub mod netns;
 pub mod operation;
 pub mod properties;
 pub mod reference;

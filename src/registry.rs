@@ -128,6 +128,38 @@ impl Drivers {
         }
     }
 
+    /// The driver called `name` (`exec:COMMAND` or a configured one), its command run as
+    /// `PREFIX COMMAND` (on another machine: `ssh -T lab-a`). A built-in implementation runs in
+    /// sockspec's own process and cannot be.
+    pub fn resolve_on(&self, name: &str, prefix: &str) -> Resolved {
+        if builtin().iter().any(|i| i.name() == name) {
+            return Err(format!(
+                "`{name}` runs inside sockspec's process, not on another machine: name a driver \
+                 (`python`, `exec:COMMAND`)"
+            ));
+        }
+        if let Some(command) = name.strip_prefix("exec:") {
+            return Driver::start(name, &format!("{prefix} {command}"))
+                .map(|d| Arc::new(d) as Arc<dyn Implementation>)
+                .map_err(|e| e.to_string());
+        }
+        let config = self.config().map_err(|e| e.to_string())?;
+        let entry = config.get(name).ok_or_else(|| {
+            format!(
+                "unknown driver `{name}`; known: {}",
+                config.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let dir = match &self.commands_in {
+            CommandsIn::Current => None,
+            CommandsIn::Dir(dir) => Some(dir.clone()),
+            CommandsIn::BuiltIn => Some(crate::suite::materialised()?),
+        };
+        Driver::start_in(name, &format!("{prefix} {}", entry.command), dir.as_deref())
+            .map(|d| Arc::new(d) as Arc<dyn Implementation>)
+            .map_err(|e| e.to_string())
+    }
+
     /// Every implementation: the built-ins and every configured driver (a driver that fails its
     /// handshake is returned as the error, with its name).
     pub fn all(&self) -> Vec<(String, Resolved)> {

@@ -122,6 +122,11 @@ pub struct RunArgs {
     /// too (by default those run on the reference implementation).
     #[arg(long)]
     pub all_actors: bool,
+    /// Run scenarios with `hosts` on real machines: FILE maps each host to a driver command
+    /// prefix and the machine's addresses (spec/scenario-format.md §16.1); needs a driver
+    /// `--impl`.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
 }
 
 /// How to search an implementation for counterexamples (`properties`, `differential`).
@@ -510,10 +515,15 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
+    let machines = match &args.hosts {
+        None => None,
+        Some(file) => Some(Arc::new(machines(file, &args.implementation, &drivers)?)),
+    };
     let options = RunOptions {
         force_timeout: args.timeout,
         max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
         environment_on_reference: !args.all_actors,
+        machines,
         ..RunOptions::default()
     };
     Ok(Prepared {
@@ -523,6 +533,26 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         options,
         jobs,
     })
+}
+
+/// `--hosts FILE`: each host's machine, its driver (the one bare `--impl`) started through the
+/// machine's command prefix.
+fn machines(
+    file: &Path,
+    implementation: &[String],
+    drivers: &registry::Drivers,
+) -> Result<crate::runner::Machines, ExitCode> {
+    let name =
+        match implementation {
+            [one] if !one.contains('=') || one.starts_with("exec:") => one.as_str(),
+            _ => return Err(input_error(
+                "--hosts runs every actor of a host on one driver: name it with one --impl NAME \
+                 (a driver: `python`, `exec:COMMAND`…)",
+            )),
+        };
+    let entries = crate::runner::load_hosts_file(file).map_err(input_error)?;
+    crate::runner::Machines::start(entries, |prefix| drivers.resolve_on(name, prefix))
+        .map_err(input_error)
 }
 
 /// `--impl` values: at most one bare NAME (the default, else `reference`) and any ACTOR=NAME.

@@ -34,6 +34,8 @@ pub(crate) struct ActorRun<'a> {
     pub board: &'a Board,
     pub watchdog: &'a Watchdog,
     pub env: &'a Env,
+    /// A multi-host scenario's network: the actor's thread enters its host first.
+    pub network: Option<&'a super::hosts::Network>,
     pub step_timeout: Duration,
     /// The most a `recv_until_eof` collects (see [`RunOptions`](super::RunOptions)).
     pub max_received: usize,
@@ -51,6 +53,20 @@ impl ActorRun<'_> {
     /// Runs every step; the board learns of the first failure.
     pub fn run(self) -> Ending {
         let mut sockets: HashMap<String, Handle> = HashMap::new();
+        // Before dropping privileges: entering a namespace needs CAP_SYS_ADMIN.
+        if let Some(Err(e)) = self.network.map(|n| n.enter_for(&self.actor.name)) {
+            if let Stop::Failed(failure) = self.failure_of(
+                FailureKind::Broken,
+                0,
+                "the actor to run on its host".to_string(),
+                e.to_string(),
+                None,
+            ) {
+                self.board.fail(*failure);
+                self.watchdog.abort();
+            }
+            return Ending::Failed;
+        }
         if self.unprivileged {
             // In-process calls run on this thread; a driver's process was started unprivileged.
             if let Err(e) = crate::implementation::privileges::drop_for_this_thread() {
@@ -185,7 +201,10 @@ impl ActorRun<'_> {
             self.board.signal(name);
         }
         // A file-system step is the runner's own, quick and not the implementation's to wake.
-        if !matches!(step.op, Op::Fs(_)) {
+        if !matches!(
+            step.op,
+            Op::Fs(_) | Op::LinkDown(_) | Op::LinkUp(_) | Op::Route(_)
+        ) {
             self.watchdog.arm(self.index, index, handle, deadline);
         }
         let started = std::time::Instant::now();
@@ -441,7 +460,29 @@ impl ActorRun<'_> {
             }
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
             Op::Fs(step) => super::fs::perform(step, self.env),
+            Op::LinkDown(link) => self.change_network(|n| n.set_link(link, false)),
+            Op::LinkUp(link) => self.change_network(|n| n.set_link(link, true)),
+            Op::Route(route) => self.change_network(|n| n.route(route)),
         }
+    }
+}
+
+impl ActorRun<'_> {
+    /// A step that changes the scenario's network: the runner's own, so a failure is `broken`.
+    fn change_network(
+        &self,
+        change: impl FnOnce(&super::hosts::Network) -> Result<(), crate::netns::NetnsError>,
+    ) -> Result<Value, SockError> {
+        let network = self.network.ok_or_else(|| SockError {
+            code: ErrorCode::Broken,
+            message: "the scenario has no network of hosts to change".to_string(),
+        })?;
+        change(network)
+            .map(|()| Value::Nothing)
+            .map_err(|e| SockError {
+                code: ErrorCode::Broken,
+                message: format!("sockspec could not change the network: {e}"),
+            })
     }
 }
 

@@ -12,10 +12,14 @@ mod closed_port;
 mod env;
 mod environment;
 mod fs;
+mod hosts;
+mod machines;
 mod parameters;
 mod result;
 mod watchdog;
 
+pub use hosts::BuildError;
+pub use machines::{load_hosts_file, MachineEntry, Machines, MachinesError};
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 
 use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
@@ -44,6 +48,8 @@ pub struct RunOptions {
     /// Run the actors a scenario marks `environment` on the reference implementation (the
     /// default); `false` puts every actor on the implementation under test (`--all-actors`).
     pub environment_on_reference: bool,
+    /// Run multi-host scenarios on these machines (`--hosts FILE`) instead of namespaces.
+    pub machines: Option<Arc<Machines>>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +60,7 @@ impl Default for RunOptions {
             force_timeout: None,
             max_received: crate::scenario::DEFAULT_MAX_DATA,
             environment_on_reference: true,
+            machines: None,
         }
     }
 }
@@ -183,6 +190,8 @@ struct Shared {
     board: Board,
     watchdog: Watchdog,
     env: Env,
+    /// A multi-host scenario's network (its hosts' namespaces); dropped after the sessions.
+    network: Option<hosts::Network>,
     step_timeout: Duration,
     max_received: usize,
 }
@@ -267,7 +276,21 @@ fn execute_within(
     options: &RunOptions,
     deadline: Option<Instant>,
 ) -> (Status, Option<Failure>, Option<String>) {
-    let implementation = &placed(scenario, implementation, options);
+    // On machines, every actor runs on its host's machine's driver (none on the reference).
+    let on_machines = match (&options.machines, scenario.topology.is_empty()) {
+        (Some(machines), false) => match machines.place(scenario) {
+            Ok(mixed) => Some(mixed),
+            Err(reason) => return (Status::Unsupported, None, Some(reason)),
+        },
+        _ => None,
+    };
+    let implementation = &match &on_machines {
+        Some(mixed) => environment::WithEnvironment {
+            under_test: mixed,
+            environment: &[],
+        },
+        None => placed(scenario, implementation, options),
+    };
     if let Some(reason) = unsupported_reason_placed(scenario, implementation) {
         return (Status::Unsupported, None, Some(reason));
     }
@@ -284,6 +307,11 @@ fn execute_within(
             )
         }
     };
+    let network = match build_network(scenario, on_machines.is_some()) {
+        Ok(network) => network,
+        Err((status, reason)) => return (status, None, Some(reason)),
+    };
+    let network_ref = network.as_ref();
     // Opened side by side: a driver's start-up is most of a short scenario's time.
     let opened: Vec<_> = std::thread::scope(|scope| {
         let opening: Vec<_> = scenario
@@ -293,6 +321,14 @@ fn execute_within(
                 std::thread::Builder::new()
                     .name(format!("open {}", actor.name))
                     .spawn_scoped(scope, || {
+                        // A driver's process starts in the namespace of the thread that
+                        // starts it: its actor's host.
+                        if let Some(network) = network_ref {
+                            network.enter_for(&actor.name).map_err(|e| SessionError {
+                                implementation: implementation.name().to_string(),
+                                reason: e.to_string(),
+                            })?;
+                        }
                         if scenario.unprivileged.contains(&actor.name) {
                             implementation.open_unprivileged_session_for(&actor.name)
                         } else {
@@ -336,6 +372,7 @@ fn execute_within(
         board: Board::default(),
         watchdog: Watchdog::default(),
         env,
+        network,
         step_timeout,
         max_received: options.max_received,
     });
@@ -368,6 +405,22 @@ fn execute_within(
     // Removed now even if an abandoned thread still holds `shared`.
     shared.env.remove();
     outcome
+}
+
+/// A multi-host scenario's network, built; `None` for a loopback scenario or one on machines; the status and
+/// reason to report when it cannot be built (unsupported where namespaces cannot be made).
+fn build_network(
+    scenario: &Scenario,
+    on_machines: bool,
+) -> Result<Option<hosts::Network>, (Status, String)> {
+    if scenario.topology.is_empty() || on_machines {
+        return Ok(None);
+    }
+    match hosts::Network::build(&scenario.topology) {
+        Ok(network) => Ok(Some(network)),
+        Err(e @ BuildError::Unsupported(_)) => Err((Status::Unsupported, e.to_string())),
+        Err(e) => Err((Status::Error, e.to_string())),
+    }
 }
 
 /// Does what the watchdog asks. An implementation's `interrupt` or `abandon` runs on a thread of
@@ -498,6 +551,7 @@ fn supervise(
                     board: &shared.board,
                     watchdog: &shared.watchdog,
                     env: &shared.env,
+                    network: shared.network.as_ref(),
                     step_timeout: shared.step_timeout,
                     max_received: shared.max_received,
                     unprivileged: shared
