@@ -1,0 +1,393 @@
+//! The simulation thread: one turmoil-net `Net` (a single host: loopback only), the sockets of
+//! every session on it, the calls in flight as futures, and the virtual clock.
+//!
+//! turmoil-net's API is async and its `Net` lives in a thread-local, so everything touching it
+//! runs on this one thread. Actor threads send it calls and block on the reply. The thread polls
+//! the calls' futures itself (turmoil-net's kernel and shim need no tokio runtime: they are
+//! `poll_fn`s over the kernel), drives the fabric between polls (`egress_all`, which folds
+//! loopback packets back inline), and runs every call to quiescence before it takes the next
+//! message, so the order of events is the order of the messages.
+//!
+//! Virtual time advances only when nothing else can happen: no message waiting, every call
+//! settled, and no hold outstanding. The runner holds for each actor that is running (not
+//! blocked in a call, waiting for another actor, or finished), so time never moves under an
+//! actor that is about to act. Time then jumps to the next timer: a call in timeout mode, or a
+//! limit the runner asked to be woken at.
+
+use super::ops::{self, Table};
+use crate::implementation::clock::OnAdvance;
+use crate::implementation::Handle;
+use crate::operation::{Call, Reply};
+use crate::operation::SockResult;
+use crate::vocab::{ErrorCode, SockError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// A call's future, on the simulation thread.
+pub(super) type CallFuture = Pin<Box<dyn Future<Output = SockResult<Reply>>>>;
+
+
+/// What other threads ask of the simulation.
+pub(super) enum Msg {
+    /// A session opened. `holds`: it holds the clock while it is not in a call (a session used
+    /// outside the runner, which does not report its actors).
+    Open { session: u64, holds: bool },
+    /// A call, and where to answer it.
+    Call {
+        session: u64,
+        call: Call,
+        reply: mpsc::Sender<SockResult<Reply>>,
+    },
+    /// Wake the call blocked on this socket (the runner's watchdog).
+    Interrupt { session: u64, handle: Handle },
+    /// The session ended: its sockets close.
+    Close { session: u64, holds: bool },
+    /// An actor runs: time must not advance.
+    Hold,
+    /// An actor stopped running (it waits for another, or finished).
+    Release,
+    /// Let time stop at this instant (a limit the runner measures).
+    WakeAt(Duration),
+    /// Call this whenever time advances.
+    OnAdvance(OnAdvance),
+}
+
+/// What the simulation shares with other threads.
+pub(super) struct Shared {
+    /// Virtual time since the simulation started, in nanoseconds.
+    pub now: AtomicU64,
+    /// Where messages go.
+    pub sender: Mutex<Option<mpsc::Sender<Msg>>>,
+    /// Set when the thread has stopped (ended, or the simulation broke).
+    pub stopped: AtomicBool,
+}
+
+impl Shared {
+    /// Sends `msg`; false when the simulation is gone.
+    pub fn send(&self, msg: Msg) -> bool {
+        let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
+        sender.as_ref().is_some_and(|s| s.send(msg).is_ok())
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Duration {
+        Duration::from_nanos(self.now.load(Ordering::SeqCst))
+    }
+}
+
+/// A task's waker: turmoil-net's kernel wakes it (on this thread) when its socket is ready.
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A call in flight.
+struct Task {
+    session: u64,
+    handle: Option<Handle>,
+    future: CallFuture,
+    reply: mpsc::Sender<SockResult<Reply>>,
+    /// When a call in timeout mode gives up.
+    timer: Option<Duration>,
+    woken: Arc<Flag>,
+}
+
+/// The state the simulation thread owns.
+struct Sim {
+    shared: Arc<Shared>,
+    table: Table,
+    tasks: BTreeMap<u64, Task>,
+    next_task: u64,
+    holds: i64,
+    wakes: BTreeSet<Duration>,
+    on_advance: Vec<OnAdvance>,
+    /// Why the simulation can no longer be trusted (turmoil-net panicked).
+    broken: Option<String>,
+}
+
+/// Starts a simulation on a thread of its own.
+pub(super) fn start() -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+    let (sender, receiver) = mpsc::channel();
+    let shared = Arc::new(Shared {
+        now: AtomicU64::new(0),
+        sender: Mutex::new(Some(sender)),
+        stopped: AtomicBool::new(false),
+    });
+    let on_thread = Arc::clone(&shared);
+    let thread = std::thread::Builder::new()
+        .name("turmoil simulation".to_string())
+        .spawn(move || run(receiver, on_thread))?;
+    Ok((shared, thread))
+}
+
+fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
+    let mut net = turmoil_net::Net::new();
+    // One host with no address of its own: 127.0.0.1 and ::1 only, as fixture::lo builds.
+    net.add_host(Vec::<std::net::IpAddr>::new());
+    let guard = net.enter();
+    let mut sim = Sim {
+        shared: Arc::clone(&shared),
+        table: Table::default(),
+        tasks: BTreeMap::new(),
+        next_task: 0,
+        holds: 0,
+        wakes: BTreeSet::new(),
+        on_advance: Vec::new(),
+        broken: None,
+    };
+    loop {
+        let msg = match receiver.try_recv() {
+            Ok(msg) => msg,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                if sim.holds <= 0 && sim.guarded(&guard, |sim, guard| sim.advance(guard)) {
+                    continue;
+                }
+                match receiver.recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                }
+            }
+        };
+        sim.guarded(&guard, |sim, guard| {
+            sim.handle(msg);
+            sim.settle(guard);
+            true
+        });
+    }
+    // Every socket closes here, on the thread whose Net they belong to, before the Net goes.
+    sim.tasks.clear();
+    sim.table = Table::default();
+    shared.stopped.store(true, Ordering::SeqCst);
+    drop(guard);
+}
+
+impl Sim {
+    /// Runs `f`; a panic in turmoil-net breaks the simulation: every call in flight and every
+    /// later call fails, naming the panic, instead of taking the process down.
+    fn guarded(
+        &mut self,
+        guard: &turmoil_net::EnterGuard,
+        f: impl FnOnce(&mut Sim, &turmoil_net::EnterGuard) -> bool,
+    ) -> bool {
+        if self.broken.is_some() {
+            return f(self, guard);
+        }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, guard))) {
+            Ok(done) => done,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                self.broken = Some(format!("turmoil-net panicked: {message}"));
+                for (_, task) in std::mem::take(&mut self.tasks) {
+                    let _ = task.reply.send(Err(self.broken_error()));
+                    self.holds += 1;
+                }
+                true
+            }
+        }
+    }
+
+    fn broken_error(&self) -> SockError {
+        SockError {
+            code: ErrorCode::Broken,
+            message: self.broken.clone().unwrap_or_default(),
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Open { session, holds } => {
+                self.table.open(session);
+                if holds {
+                    self.holds += 1;
+                }
+            }
+            Msg::Close { session, holds } => {
+                let ids: Vec<u64> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.session == session)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    self.finish(id, Err(SockError::errno(nix::errno::Errno::EBADF)));
+                }
+                self.table.close(session);
+                if holds {
+                    self.holds -= 1;
+                }
+            }
+            Msg::Call {
+                session,
+                call,
+                reply,
+            } => {
+                // The caller was running; it now waits in the simulation.
+                self.holds -= 1;
+                if self.broken.is_some() {
+                    let _ = reply.send(Err(self.broken_error()));
+                    self.holds += 1;
+                    return;
+                }
+                self.start(session, call, reply);
+            }
+            Msg::Interrupt { session, handle } => {
+                let ids: Vec<u64> = self
+                    .tasks
+                    .iter()
+                    .filter(|(_, t)| t.session == session && t.handle == Some(handle))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    self.finish(id, Err(SockError::errno(nix::errno::Errno::EINTR)));
+                }
+            }
+            Msg::Hold => self.holds += 1,
+            Msg::Release => self.holds -= 1,
+            Msg::WakeAt(at) => {
+                if at > self.shared.now() {
+                    self.wakes.insert(at);
+                }
+            }
+            Msg::OnAdvance(callback) => self.on_advance.push(callback),
+        }
+    }
+
+    /// Starts a call: made at once if it does not wait, else kept as a task.
+    fn start(&mut self, session: u64, call: Call, reply: mpsc::Sender<SockResult<Reply>>) {
+        let handle = ops::handle_of(&call);
+        let prepared = ops::prepare(&mut self.table, session, call);
+        let (future, mode) = match prepared {
+            ops::Prepared::Done(result) => {
+                let _ = reply.send(result);
+                self.holds += 1;
+                return;
+            }
+            ops::Prepared::Wait(future, mode) => (future, mode),
+        };
+        let woken = Arc::new(Flag(AtomicBool::new(true)));
+        let mut task = Task {
+            session,
+            handle,
+            future,
+            reply,
+            timer: None,
+            woken,
+        };
+        match mode {
+            ops::Wait::Block => {}
+            ops::Wait::Timeout(limit) => task.timer = Some(self.shared.now() + limit),
+            ops::Wait::NonBlocking(would_block) => {
+                // One try, as the shim's try_read/try_write/poll_accept make it.
+                let waker = Waker::noop();
+                let mut cx = Context::from_waker(waker);
+                let result = match task.future.as_mut().poll(&mut cx) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => Err(would_block),
+                };
+                let _ = task.reply.send(result);
+                self.holds += 1;
+                return;
+            }
+        }
+        let id = self.next_task;
+        self.next_task += 1;
+        self.tasks.insert(id, task);
+    }
+
+    /// Answers task `id` and forgets it (dropping its future cancels the call).
+    fn finish(&mut self, id: u64, result: SockResult<Reply>) {
+        if let Some(task) = self.tasks.remove(&id) {
+            drop(task.future);
+            let _ = task.reply.send(result);
+            // The caller runs again.
+            self.holds += 1;
+        }
+    }
+
+    /// Polls woken tasks and moves packets until nothing changes.
+    fn settle(&mut self, guard: &turmoil_net::EnterGuard) {
+        let mut outbound = Vec::new();
+        loop {
+            let woken: Vec<u64> = self
+                .tasks
+                .iter()
+                .filter(|(_, t)| t.woken.0.swap(false, Ordering::SeqCst))
+                .map(|(id, _)| *id)
+                .collect();
+            for id in &woken {
+                let Some(task) = self.tasks.get_mut(id) else {
+                    continue;
+                };
+                let waker = Waker::from(Arc::clone(&task.woken));
+                let mut cx = Context::from_waker(&waker);
+                if let Poll::Ready(result) = task.future.as_mut().poll(&mut cx) {
+                    self.finish(*id, result);
+                }
+            }
+            // Loopback packets are delivered inside egress; anything else (there is no other
+            // host) goes through the rules and the fabric as turmoil's own scheduler sends it.
+            guard.egress_all(&mut outbound);
+            for packet in outbound.drain(..) {
+                match guard.evaluate(&packet) {
+                    turmoil_net::Verdict::Drop => {}
+                    _ => guard.deliver(packet),
+                }
+            }
+            let again = self.tasks.values().any(|t| t.woken.0.load(Ordering::SeqCst));
+            if woken.is_empty() && !again {
+                return;
+            }
+        }
+    }
+
+    /// Moves time to the next timer, if there is one and a call waits for time; true if it
+    /// moved. With no call in flight nothing waits on the simulation: time stands still.
+    fn advance(&mut self, guard: &turmoil_net::EnterGuard) -> bool {
+        if self.tasks.is_empty() {
+            return false;
+        }
+        let now = self.shared.now();
+        let next_timer = self.tasks.values().filter_map(|t| t.timer).min();
+        let next_wake = self.wakes.iter().copied().find(|w| *w > now);
+        let Some(next) = [next_timer, next_wake].into_iter().flatten().min() else {
+            return false;
+        };
+        let next = next.max(now);
+        self.shared
+            .now
+            .store(next.as_nanos() as u64, Ordering::SeqCst);
+        self.wakes = self.wakes.split_off(&(next + Duration::from_nanos(1)));
+        let expired: Vec<u64> = self
+            .tasks
+            .iter()
+            .filter(|(_, t)| t.timer.is_some_and(|at| at <= next))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.finish(id, Err(SockError::new(ErrorCode::Timeout)));
+        }
+        self.settle(guard);
+        // Synchronously, so that what the watchdog does at this instant (interrupting a call)
+        // is in the queue before time can move again.
+        for callback in self.on_advance.clone() {
+            callback();
+        }
+        true
+    }
+}
