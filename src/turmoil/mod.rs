@@ -98,6 +98,11 @@ fn capabilities() -> Capabilities {
             Feature::NonBlockingMode,
             Feature::TimeoutMode,
             Feature::Shutdown,
+            // MSG_PEEK (`peek`, `peek_from`) and MSG_DONTWAIT (one try, as `try_read`); a call
+            // with MSG_WAITALL or MSG_TRUNC is answered unsupported.
+            Feature::RecvFlags,
+            // Host names, resolved as the shim resolves them (its DNS knows `localhost`).
+            Feature::NameResolution,
         ]
         .into_iter()
         .collect(),

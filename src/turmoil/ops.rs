@@ -44,6 +44,8 @@ pub(super) struct Entry {
 struct SessionTable {
     next: u64,
     sockets: BTreeMap<u64, Rc<Entry>>,
+    /// Handles closed already: closing one again succeeds, as Python's `close` does.
+    closed: std::collections::BTreeSet<u64>,
 }
 
 /// Every session's sockets. Ordered maps: a session's sockets close in a fixed order.
@@ -86,14 +88,18 @@ impl Table {
     }
 
     fn remove(&self, session: u64, handle: Handle) -> SockResult<()> {
-        let removed = self
-            .0
-            .borrow_mut()
-            .get_mut(&session)
-            .and_then(|t| t.sockets.remove(&handle.0));
+        let removed = self.0.borrow_mut().get_mut(&session).and_then(|t| {
+            if t.closed.contains(&handle.0) {
+                return Some(None);
+            }
+            let removed = t.sockets.remove(&handle.0)?;
+            t.closed.insert(handle.0);
+            Some(Some(removed))
+        });
         match removed {
+            Some(None) => Ok(()),
             // Dropped outside the borrow: the shim's Drop closes the socket in the kernel.
-            Some(entry) => {
+            Some(Some(entry)) => {
                 drop(entry);
                 Ok(())
             }
@@ -177,12 +183,23 @@ pub(super) fn error(e: io::Error) -> SockError {
     SockError::errno(errno)
 }
 
+/// The address a call is given. A host name is resolved as the shim's `ToSocketAddrs` resolves
+/// it: by the simulation's DNS (`localhost` is 127.0.0.1; other names are its hosts).
 fn ip(address: &Address) -> SockResult<SocketAddr> {
     match address {
         Address::Ip(a) => Ok(*a),
-        Address::Host { .. } => Err(unsupported(
-            "resolve host names other than the hosts of its own DNS",
-        )),
+        Address::Host { host, port } => {
+            if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                return Ok(SocketAddr::new(ip, *port));
+            }
+            match turmoil_net::lookup_host(host) {
+                Some(ip) => Ok(SocketAddr::new(ip, *port)),
+                None => Err(error(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no ip address found for hostname: {host}"),
+                ))),
+            }
+        }
         other => Err(SockError {
             code: ErrorCode::Errno(libc::EAFNOSUPPORT),
             message: format!("{other} is not an IP address"),
@@ -411,6 +428,10 @@ fn prepare_call(table: &Table, session: u64, call: Call) -> SockResult<Prepared>
         Call::Recv(c) => {
             let e = entry(c.handle)?;
             let future = recv(&e, &c)?;
+            if c.flags.dontwait {
+                // MSG_DONTWAIT: this call alone is one try (`try_read`, `poll_peek`).
+                return Ok(Prepared::Wait(future, Wait::NonBlocking(eagain())));
+            }
             wait(&e, future, eagain())
         }
         Call::RecvInto(c) => {
@@ -446,6 +467,9 @@ fn prepare_call(table: &Table, session: u64, call: Call) -> SockResult<Prepared>
                     buffer: Bytes(buffer),
                 }))
             });
+            if c.flags.dontwait {
+                return Ok(Prepared::Wait(future, Wait::NonBlocking(eagain())));
+            }
             wait(&e, future, eagain())
         }
         Call::Recvfrom(c) => {
@@ -610,11 +634,13 @@ fn recv(entry: &Rc<Entry>, call: &RecvCall) -> SockResult<CallFuture> {
     let RecvFlags {
         peek,
         waitall,
-        dontwait,
+        dontwait: _,
         trunc,
     } = call.flags;
-    if waitall || dontwait || trunc {
-        return Err(unsupported("pass MSG_WAITALL, MSG_DONTWAIT or MSG_TRUNC"));
+    if waitall || trunc {
+        return Err(unsupported(
+            "pass MSG_WAITALL or MSG_TRUNC (it reads, peeks, or tries once)",
+        ));
     }
     if !matches!(&*entry.sock.borrow(), Sock::Stream(_) | Sock::Udp(_)) {
         return Err(unsupported("recv on a socket that is not connected or bound"));
