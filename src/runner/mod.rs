@@ -204,12 +204,10 @@ impl Shared {
     /// What a simulated clock's move asks: calls whose limits passed are interrupted at once
     /// (before the clock can move again), and a scenario whose limit passed is stopped.
     fn on_clock_advance(&self) {
-        for escalation in self.watchdog.due() {
-            match escalation {
-                Escalation::Interrupt(actor, handle) => self.sessions[actor].interrupt(handle),
-                Escalation::Abandon(actor) => self.sessions[actor].abandon(),
-                Escalation::GiveUp(..) => {}
-            }
+        match self.watchdog.due() {
+            Some(Escalation::Interrupt(actor, handle)) => self.sessions[actor].interrupt(handle),
+            Some(Escalation::Abandon(actor)) => self.sessions[actor].abandon(),
+            Some(Escalation::GiveUp(..)) | None => {}
         }
         let now = self.clock.now();
         let mut expiry = self.expiry.lock().unwrap_or_else(|e| e.into_inner());

@@ -151,17 +151,19 @@ impl Watchdog {
             .is_some_and(|a| a.timed_out)
     }
 
-    /// Marks every armed call whose deadline has passed on the clock and returns what to do
-    /// about each, for a simulated clock's [`on_advance`](Clock::on_advance) to do at once.
-    pub fn due(&self) -> Vec<Escalation> {
+    /// On a simulated clock: marks the call whose deadline has passed and returns what to do
+    /// about it, for the clock's [`on_advance`](Clock::on_advance) to do at once. Of calls whose
+    /// limits pass at the same instant only the first actor's is taken: its timeout stops the
+    /// scenario, so the one reported is the same on every run.
+    pub fn due(&self) -> Option<Escalation> {
         let now = self.clock.now();
         let mut state = self.lock();
         let due = state
             .armed
             .iter_mut()
             .filter(|(_, armed)| armed.interrupted.is_none() && now >= armed.deadline)
-            .map(|(&actor, armed)| armed.expire(actor, true))
-            .collect();
+            .min_by_key(|(&actor, _)| actor)
+            .map(|(&actor, armed)| armed.expire(actor, true));
         drop(state);
         // The loop sleeps towards the escalations that follow.
         self.changed.notify_all();
@@ -193,9 +195,11 @@ impl Watchdog {
             let clock_now = self.clock.now();
             let aborting = state.aborting;
             let mut actions = Vec::new();
+            // A simulated clock's deadlines are handled by `due`, at the instant they pass.
+            let simulated = self.clock.is_simulated();
             for (&actor, armed) in state.armed.iter_mut() {
                 match (armed.interrupted, armed.abandoned) {
-                    (None, _) if aborting || clock_now >= armed.deadline => {
+                    (None, _) if aborting || (!simulated && clock_now >= armed.deadline) => {
                         actions.push(armed.expire(actor, clock_now >= armed.deadline));
                     }
                     (Some(at), None) if now >= at + INTERRUPT_GRACE => {

@@ -176,7 +176,7 @@ struct World {
 
 impl World {
     fn start(managed: bool) -> Result<World, String> {
-        let (sim, thread) = sim::start()
+        let (sim, thread) = sim::start(managed)
             .map_err(|e| format!("cannot start the simulation's thread: {e}"))?;
         Ok(World {
             sim,

@@ -80,6 +80,16 @@ impl Shared {
     }
 }
 
+/// The error of a call that can never return: every session waits and nothing is scheduled.
+fn deadlock() -> SockError {
+    SockError {
+        code: ErrorCode::Library,
+        message: "deadlock: every session of the turmoil simulation waits in a call and nothing \
+                  is scheduled, so this call could never return"
+            .to_string(),
+    }
+}
+
 /// A task's waker: turmoil-net's kernel wakes it (on this thread) when its socket is ready.
 struct Flag(AtomicBool);
 
@@ -114,10 +124,19 @@ struct Sim {
     on_advance: Vec<OnAdvance>,
     /// Why the simulation can no longer be trusted (turmoil-net panicked).
     broken: Option<String>,
+    /// Outside the runner (no watchdog sets limits): calls that wait for what can never come
+    /// fail at once instead of waiting for a real-time bound.
+    fail_deadlocks: bool,
 }
 
 /// Starts a simulation on a thread of its own.
-pub(super) fn start() -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+///
+/// `managed`: the runner reports its actors to the clock and bounds every call; otherwise a
+/// state where every session waits in a call and no timer is set is a deadlock, and its calls
+/// fail at once.
+pub(super) fn start(
+    managed: bool,
+) -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::channel();
     let shared = Arc::new(Shared {
         now: AtomicU64::new(0),
@@ -127,11 +146,11 @@ pub(super) fn start() -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<(
     let on_thread = Arc::clone(&shared);
     let thread = std::thread::Builder::new()
         .name("turmoil simulation".to_string())
-        .spawn(move || run(receiver, on_thread))?;
+        .spawn(move || run(receiver, on_thread, !managed))?;
     Ok((shared, thread))
 }
 
-fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
+fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>, fail_deadlocks: bool) {
     let mut net = turmoil_net::Net::new();
     // One host with no address of its own: 127.0.0.1 and ::1 only, as fixture::lo builds.
     net.add_host(Vec::<std::net::IpAddr>::new());
@@ -145,6 +164,7 @@ fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>) {
         wakes: BTreeSet::new(),
         on_advance: Vec::new(),
         broken: None,
+        fail_deadlocks,
     };
     loop {
         let msg = match receiver.try_recv() {
@@ -366,6 +386,13 @@ impl Sim {
         let next_timer = self.tasks.values().filter_map(|t| t.timer).min();
         let next_wake = self.wakes.iter().copied().find(|w| *w > now);
         let Some(next) = [next_timer, next_wake].into_iter().flatten().min() else {
+            if self.fail_deadlocks {
+                let ids: Vec<u64> = self.tasks.keys().copied().collect();
+                for id in ids {
+                    self.finish(id, Err(deadlock()));
+                }
+                return true;
+            }
             return false;
         };
         let next = next.max(now);
