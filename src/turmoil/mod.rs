@@ -139,7 +139,7 @@ impl Implementation for Turmoil {
     }
 
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
-        self.shared_world()?.open_session(true)
+        self.shared_world()?.open_session("")
     }
 
     fn clock(&self) -> Arc<dyn Clock> {
@@ -185,8 +185,10 @@ impl World {
         })
     }
 
-    fn open_session(&self, holds: bool) -> Result<Box<dyn Session>, SessionError> {
-        TurmoilSession::open(Arc::clone(&self.sim), holds && !self.managed)
+    /// A session for the actor called `actor`: in a scenario's simulation the runner reports it
+    /// to the clock; otherwise the session holds the clock while it is not in a call.
+    fn open_session(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
+        TurmoilSession::open(Arc::clone(&self.sim), !self.managed, actor)
             .map(|s| Box::new(s) as Box<dyn Session>)
             .ok_or_else(|| SessionError {
                 implementation: "turmoil".to_string(),
@@ -234,7 +236,11 @@ impl Implementation for ScenarioWorld {
     }
 
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError> {
-        self.0.open_session(false)
+        self.0.open_session("")
+    }
+
+    fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
+        self.0.open_session(actor)
     }
 
     fn clock(&self) -> Arc<dyn Clock> {

@@ -20,11 +20,16 @@ pub(crate) struct TurmoilSession {
 }
 
 impl TurmoilSession {
-    /// Opens a session on the simulation `sim`.
-    pub fn open(sim: Arc<Shared>, holds: bool) -> Option<TurmoilSession> {
+    /// Opens a session on the simulation `sim`, for the actor called `key` (which orders the
+    /// actors' turns).
+    pub fn open(sim: Arc<Shared>, holds: bool, key: &str) -> Option<TurmoilSession> {
         let id = NEXT_SESSION.fetch_add(1, Ordering::Relaxed);
-        sim.send(Msg::Open { session: id, holds })
-            .then_some(TurmoilSession { sim, id, holds })
+        sim.send(Msg::Open {
+            session: id,
+            holds,
+            key: key.to_string(),
+        })
+        .then_some(TurmoilSession { sim, id, holds })
     }
 }
 

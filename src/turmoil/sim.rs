@@ -4,14 +4,19 @@
 //! turmoil-net's API is async and its `Net` lives in a thread-local, so everything touching it
 //! runs on this one thread. Actor threads send it calls and block on the reply. The thread polls
 //! the calls' futures itself (turmoil-net's kernel and shim need no tokio runtime: they are
-//! `poll_fn`s over the kernel), drives the fabric between polls (`egress_all`, which folds
-//! loopback packets back inline), and runs every call to quiescence before it takes the next
-//! message, so the order of events is the order of the messages.
+//! `poll_fn`s over the kernel) and drives the fabric between polls (`egress_all`, which folds
+//! loopback packets back inline), until nothing changes.
 //!
-//! Virtual time advances only when nothing else can happen: no message waiting, every call
-//! settled, and no hold outstanding. The runner holds for each actor that is running (not
-//! blocked in a call, waiting for another actor, or finished), so time never moves under an
-//! actor that is about to act. Time then jumps to the next timer: a call in timeout mode, or a
+//! For a scenario (a *managed* simulation, whose actors the runner reports to the clock) the
+//! actors take turns, so that a run is the same every time whatever the threads' timing: the
+//! simulation does something only when no actor runs (every one waits in a call, waits for
+//! another actor, or has finished), and then one thing, in a fixed order: it answers one call
+//! that has finished (the first by actor name), else starts one call that has arrived (the
+//! first by actor name), else moves time. So at most one actor runs at a time, and what it sees
+//! depends only on the scenario.
+//!
+//! Virtual time advances only when nothing else can happen: no actor runs, no call is waiting
+//! to start or to be answered. Time then jumps to the next timer: a call in timeout mode, or a
 //! limit the runner asked to be woken at.
 
 use super::ops::{self, Table};
@@ -35,8 +40,13 @@ pub(super) type CallFuture = Pin<Box<dyn Future<Output = SockResult<Reply>>>>;
 /// What other threads ask of the simulation.
 pub(super) enum Msg {
     /// A session opened. `holds`: it holds the clock while it is not in a call (a session used
-    /// outside the runner, which does not report its actors).
-    Open { session: u64, holds: bool },
+    /// outside the runner, which does not report its actors). `key`: its place in the order in
+    /// which the actors take turns (the actor's name).
+    Open {
+        session: u64,
+        holds: bool,
+        key: String,
+    },
     /// A call, and where to answer it.
     Call {
         session: u64,
@@ -125,8 +135,15 @@ struct Sim {
     /// Why the simulation can no longer be trusted (turmoil-net panicked).
     broken: Option<String>,
     /// Outside the runner (no watchdog sets limits): calls that wait for what can never come
-    /// fail at once instead of waiting for a real-time bound.
+    /// fail at once instead of waiting for a real-time bound. Such a simulation does not take
+    /// turns either: nobody reports when its sessions' threads run.
     fail_deadlocks: bool,
+    /// Each session's place in the order of turns.
+    keys: BTreeMap<u64, String>,
+    /// Calls that arrived and wait for their turn to start, in arrival order.
+    queued: Vec<(u64, Call, mpsc::Sender<SockResult<Reply>>)>,
+    /// Results that wait for their turn to be answered, in the order they came.
+    outbox: Vec<(u64, mpsc::Sender<SockResult<Reply>>, SockResult<Reply>)>,
 }
 
 /// Starts a simulation on a thread of its own.
@@ -165,13 +182,16 @@ fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>, fail_deadlocks: bool)
         on_advance: Vec::new(),
         broken: None,
         fail_deadlocks,
+        keys: BTreeMap::new(),
+        queued: Vec::new(),
+        outbox: Vec::new(),
     };
     loop {
         let msg = match receiver.try_recv() {
             Ok(msg) => msg,
             Err(mpsc::TryRecvError::Disconnected) => break,
             Err(mpsc::TryRecvError::Empty) => {
-                if sim.holds <= 0 && sim.guarded(&guard, |sim, guard| sim.advance(guard)) {
+                if sim.guarded(&guard, |sim, guard| sim.take_turn(guard)) {
                     continue;
                 }
                 match receiver.recv() {
@@ -185,6 +205,10 @@ fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>, fail_deadlocks: bool)
             sim.settle(guard);
             true
         });
+    }
+    // Calls still waiting are answered: their simulation has ended.
+    for (_, reply, _) in std::mem::take(&mut sim.queued) {
+        drop(reply);
     }
     // Every socket closes here, on the thread whose Net they belong to, before the Net goes.
     sim.tasks.clear();
@@ -214,8 +238,11 @@ impl Sim {
                     .unwrap_or_default();
                 self.broken = Some(format!("turmoil-net panicked: {message}"));
                 for (_, task) in std::mem::take(&mut self.tasks) {
-                    let _ = task.reply.send(Err(self.broken_error()));
-                    self.holds += 1;
+                    self.outbox
+                        .push((task.session, task.reply, Err(self.broken_error())));
+                }
+                for (session, _, reply) in std::mem::take(&mut self.queued) {
+                    self.outbox.push((session, reply, Err(self.broken_error())));
                 }
                 true
             }
@@ -231,8 +258,13 @@ impl Sim {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Open { session, holds } => {
+            Msg::Open {
+                session,
+                holds,
+                key,
+            } => {
                 self.table.open(session);
+                self.keys.insert(session, key);
                 if holds {
                     self.holds += 1;
                 }
@@ -247,7 +279,10 @@ impl Sim {
                 for id in ids {
                     self.finish(id, Err(SockError::errno(nix::errno::Errno::EBADF)));
                 }
+                self.queued.retain(|(s, _, _)| *s != session);
+                self.outbox.retain(|(s, _, _)| *s != session);
                 self.table.close(session);
+                self.keys.remove(&session);
                 if holds {
                     self.holds -= 1;
                 }
@@ -257,14 +292,13 @@ impl Sim {
                 call,
                 reply,
             } => {
-                // The caller was running; it now waits in the simulation.
+                // The caller was running; it now waits in the simulation, for its turn.
                 self.holds -= 1;
                 if self.broken.is_some() {
-                    let _ = reply.send(Err(self.broken_error()));
-                    self.holds += 1;
+                    self.outbox.push((session, reply, Err(self.broken_error())));
                     return;
                 }
-                self.start(session, call, reply);
+                self.queued.push((session, call, reply));
             }
             Msg::Interrupt { session, handle } => {
                 let ids: Vec<u64> = self
@@ -275,6 +309,19 @@ impl Sim {
                     .collect();
                 for id in ids {
                     self.finish(id, Err(SockError::errno(nix::errno::Errno::EINTR)));
+                }
+                // A call interrupted before its turn came never starts.
+                let (interrupted, kept): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.queued).into_iter().partition(|(s, call, _)| {
+                        *s == session && ops::handle_of(call) == Some(handle)
+                    });
+                self.queued = kept;
+                for (session, _, reply) in interrupted {
+                    self.outbox.push((
+                        session,
+                        reply,
+                        Err(SockError::errno(nix::errno::Errno::EINTR)),
+                    ));
                 }
             }
             Msg::Hold => self.holds += 1,
@@ -294,8 +341,7 @@ impl Sim {
         let prepared = ops::prepare(&mut self.table, session, call);
         let (future, mode) = match prepared {
             ops::Prepared::Done(result) => {
-                let _ = reply.send(result);
-                self.holds += 1;
+                self.outbox.push((session, reply, result));
                 return;
             }
             ops::Prepared::Wait(future, mode) => (future, mode),
@@ -320,8 +366,8 @@ impl Sim {
                     Poll::Ready(result) => result,
                     Poll::Pending => Err(would_block),
                 };
-                let _ = task.reply.send(result);
-                self.holds += 1;
+                drop(task.future);
+                self.outbox.push((session, task.reply, result));
                 return;
             }
         }
@@ -330,14 +376,53 @@ impl Sim {
         self.tasks.insert(id, task);
     }
 
-    /// Answers task `id` and forgets it (dropping its future cancels the call).
+    /// Forgets task `id` (dropping its future cancels the call); its result waits for its
+    /// turn to be answered.
     fn finish(&mut self, id: u64, result: SockResult<Reply>) {
         if let Some(task) = self.tasks.remove(&id) {
             drop(task.future);
-            let _ = task.reply.send(result);
-            // The caller runs again.
-            self.holds += 1;
+            self.outbox.push((task.session, task.reply, result));
         }
+    }
+
+    /// The place of `session` in the order of turns.
+    fn key(&self, session: u64) -> (&str, u64) {
+        (
+            self.keys.get(&session).map_or("", String::as_str),
+            session,
+        )
+    }
+
+    /// Does one thing when no actor runs (see the module's documentation), or everything that
+    /// is ready outside a managed simulation; false when there was nothing to do.
+    fn take_turn(&mut self, guard: &turmoil_net::EnterGuard) -> bool {
+        let free = self.fail_deadlocks || self.holds <= 0;
+        if !free {
+            return false;
+        }
+        if !self.outbox.is_empty() {
+            let count = if self.fail_deadlocks { self.outbox.len() } else { 1 };
+            for _ in 0..count {
+                let first = (0..self.outbox.len())
+                    .min_by_key(|&i| self.key(self.outbox[i].0))
+                    .expect("the outbox is not empty");
+                let (_, reply, result) = self.outbox.remove(first);
+                let _ = reply.send(result);
+                // The caller runs again.
+                self.holds += 1;
+            }
+            return true;
+        }
+        if !self.queued.is_empty() {
+            let first = (0..self.queued.len())
+                .min_by_key(|&i| self.key(self.queued[i].0))
+                .expect("the queue is not empty");
+            let (session, call, reply) = self.queued.remove(first);
+            self.start(session, call, reply);
+            self.settle(guard);
+            return true;
+        }
+        self.holds <= 0 && self.advance(guard)
     }
 
     /// Polls woken tasks and moves packets until nothing changes.
