@@ -247,10 +247,48 @@ fn turmoil_agrees_with_the_reference_within_its_limits() {
         ..Search::new(cases, regressions_dir())
     };
     match sockspec::differential::search(&turmoil, profile, &search) {
+        // A difference that is a known deviation (in expectations/turmoil.yaml) ends the search
+        // as any difference does; any other one fails the test.
+        Err(message) if known_difference(&message).is_some() => {}
         Err(message) => panic!("{message}"),
         Ok(agreed) => assert!(
             agreed >= 2 * cases as usize,
             "only {agreed} operations agreed in {cases} sequences"
         ),
     }
+}
+
+/// The known deviation (its scenario in expectations/turmoil.yaml) that the differential
+/// test's message shows, if it is one:
+/// - a send to a peer that closed is taken (turmoil-net's closed socket keeps receiving) where
+///   Linux has reset the connection;
+/// - a UDP socket connected to loopback still reports the wildcard address it was bound to.
+fn known_difference(message: &str) -> Option<&'static str> {
+    let first = message.lines().next().unwrap_or_default();
+    let send_taken = first.contains("(Send {")
+        && (first.contains("the reference gave error EPIPE, it gave ok")
+            || first.contains("the reference gave error ECONNRESET, it gave ok"));
+    let wildcard_name = first.contains("(Getsockname {")
+        && first.contains("the reference gave ok, 127.0.0.1:")
+        && first.contains("it gave ok, 0.0.0.0:");
+    if send_taken {
+        Some("data/send-after-peer-close-first-succeeds-then-epipe")
+    } else if wildcard_name {
+        Some("udp/connect-of-wildcard-bound-socket-reports-loopback-linux")
+    } else {
+        None
+    }
+}
+
+#[test]
+fn only_the_known_deviations_count_as_known_differences() {
+    let send = "Test failed: turmoil differs from the reference at step 21 (Send { socket: 2, \
+                len: 158 }): the reference gave error EPIPE, it gave ok, 158.\nminimal…";
+    assert!(known_difference(send).is_some());
+    let name = "Test failed: turmoil differs from the reference at step 3 (Getsockname { \
+                socket: 0 }): the reference gave ok, 127.0.0.1:E0, it gave ok, 0.0.0.0:E0.";
+    assert!(known_difference(name).is_some());
+    let other = "Test failed: turmoil differs from the reference at step 4 (Recv { socket: 1, \
+                 bufsize: 10 }): the reference gave ok, b\"a\", it gave error EAGAIN.";
+    assert!(known_difference(other).is_none());
 }
