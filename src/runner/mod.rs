@@ -502,11 +502,7 @@ fn supervise(
     let simulated = shared.clock.is_simulated();
     if simulated {
         let at = shared.clock.now().saturating_add(scenario_timeout);
-        shared
-            .expiry
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .at = Some(at);
+        shared.expiry.lock().unwrap_or_else(|e| e.into_inner()).at = Some(at);
         shared.clock.wake_at(at);
         let weak = Arc::downgrade(shared);
         shared.clock.on_advance(Arc::new(move || {

@@ -54,7 +54,9 @@ impl Armed {
         match (self.interrupted, self.abandoned) {
             (None, _) if clock.is_simulated() => None,
             (None, _) => Some(self.deadline.saturating_sub(now)),
-            (Some(at), None) => Some((at + INTERRUPT_GRACE).saturating_duration_since(Instant::now())),
+            (Some(at), None) => {
+                Some((at + INTERRUPT_GRACE).saturating_duration_since(Instant::now()))
+            }
             (Some(_), Some(at)) if !self.given_up => {
                 Some((at + ABANDON_GRACE).saturating_duration_since(Instant::now()))
             }

@@ -84,7 +84,9 @@ impl Turmoil {
 fn capabilities() -> Capabilities {
     Capabilities {
         families: [Family::Inet, Family::Inet6].into_iter().collect(),
-        types: [SocketType::Stream, SocketType::Dgram].into_iter().collect(),
+        types: [SocketType::Stream, SocketType::Dgram]
+            .into_iter()
+            .collect(),
         // `set_nodelay` (TcpStream), `set_broadcast` (UdpSocket), `set_ttl` (all three).
         options: [
             SocketOption::TcpNoDelay,

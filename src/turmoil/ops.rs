@@ -1,12 +1,18 @@
 //! The operations, on the simulation thread: each call made through turmoil-net's tokio-shaped
 //! shim (`TcpListener`, `TcpStream`, `UdpSocket`), or answered `unsupported` where the shim has
 //! no form of it.
+//!
+//! A call's future borrows its socket for as long as it waits: the shim's streams are read and
+//! written through `Pin<&mut TcpStream>`. The borrow cannot clash: a socket belongs to one
+//! session, whose actor makes one call at a time, and a call that is interrupted or abandoned
+//! is dropped, which ends its borrow.
+#![allow(clippy::await_holding_refcell_ref)]
 
 use super::sim::CallFuture;
 use crate::implementation::Handle;
 use crate::operation::{
-    SockResult, Accepted, Bytes, Call, Filled, FilledFrom, Named, Opened, Received, ReceivedFrom, RecvCall,
-    RecvfromCall, Reply,
+    Accepted, Bytes, Call, Filled, FilledFrom, Named, Opened, Received, ReceivedFrom, RecvCall,
+    RecvfromCall, Reply, SockResult,
 };
 use crate::vocab::{
     Address, ErrorCode, Family, Mode, RecvFlags, Shutdown, SockError, SocketOption, SocketType,
@@ -245,12 +251,15 @@ fn prepare_call(table: &Table, session: u64, call: Call) -> SockResult<Prepared>
     Ok(match call {
         Call::Socket(c) => done(
             match (c.family, c.kind) {
-            (Family::Inet | Family::Inet6, SocketType::Stream | SocketType::Dgram) => {
-                Ok(Opened {
-                    handle: table.insert(session, Sock::Fresh(c.family, c.kind)),
-                })
-            }
-                _ => Err(unsupported(&format!("create {} {} sockets", c.family, c.kind))),
+                (Family::Inet | Family::Inet6, SocketType::Stream | SocketType::Dgram) => {
+                    Ok(Opened {
+                        handle: table.insert(session, Sock::Fresh(c.family, c.kind)),
+                    })
+                }
+                _ => Err(unsupported(&format!(
+                    "create {} {} sockets",
+                    c.family, c.kind
+                ))),
             },
             Reply::Socket,
         ),
@@ -421,7 +430,9 @@ fn prepare_call(table: &Table, session: u64, call: Call) -> SockResult<Prepared>
                 let Sock::Udp(u) = &*sock else {
                     return Err(SockError::errno(Errno::EBADF));
                 };
-                Ok(Reply::Sendto(u.send_to(&data, address).await.map_err(error)?))
+                Ok(Reply::Sendto(
+                    u.send_to(&data, address).await.map_err(error)?,
+                ))
             });
             wait(&e, future, eagain())
         }
@@ -508,7 +519,9 @@ fn prepare_call(table: &Table, session: u64, call: Call) -> SockResult<Prepared>
         Call::Shutdown(c) => {
             let e = entry(c.handle)?;
             if !matches!(&*e.sock.borrow(), Sock::Stream(_)) {
-                return Err(unsupported("shut down a socket that is not a connected stream"));
+                return Err(unsupported(
+                    "shut down a socket that is not a connected stream",
+                ));
             }
             if c.how != Shutdown::Write {
                 return Err(unsupported(
@@ -643,7 +656,9 @@ fn recv(entry: &Rc<Entry>, call: &RecvCall) -> SockResult<CallFuture> {
         ));
     }
     if !matches!(&*entry.sock.borrow(), Sock::Stream(_) | Sock::Udp(_)) {
-        return Err(unsupported("recv on a socket that is not connected or bound"));
+        return Err(unsupported(
+            "recv on a socket that is not connected or bound",
+        ));
     }
     let (target, bufsize) = (Rc::clone(entry), call.bufsize);
     Ok(Box::pin(async move {

@@ -22,8 +22,8 @@
 use super::ops::{self, Table};
 use crate::implementation::clock::OnAdvance;
 use crate::implementation::Handle;
-use crate::operation::{Call, Reply};
 use crate::operation::SockResult;
+use crate::operation::{Call, Reply};
 use crate::vocab::{ErrorCode, SockError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -35,7 +35,6 @@ use std::time::Duration;
 
 /// A call's future, on the simulation thread.
 pub(super) type CallFuture = Pin<Box<dyn Future<Output = SockResult<Reply>>>>;
-
 
 /// What other threads ask of the simulation.
 pub(super) enum Msg {
@@ -151,9 +150,7 @@ struct Sim {
 /// `managed`: the runner reports its actors to the clock and bounds every call; otherwise a
 /// state where every session waits in a call and no timer is set is a deadlock, and its calls
 /// fail at once.
-pub(super) fn start(
-    managed: bool,
-) -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+pub(super) fn start(managed: bool) -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
     let (sender, receiver) = mpsc::channel();
     let shared = Arc::new(Shared {
         now: AtomicU64::new(0),
@@ -311,8 +308,9 @@ impl Sim {
                     self.finish(id, Err(SockError::errno(nix::errno::Errno::EINTR)));
                 }
                 // A call interrupted before its turn came never starts.
-                let (interrupted, kept): (Vec<_>, Vec<_>) =
-                    std::mem::take(&mut self.queued).into_iter().partition(|(s, call, _)| {
+                let (interrupted, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.queued)
+                    .into_iter()
+                    .partition(|(s, call, _)| {
                         *s == session && ops::handle_of(call) == Some(handle)
                     });
                 self.queued = kept;
@@ -360,8 +358,9 @@ impl Sim {
             ops::Wait::Timeout(limit) => task.timer = Some(self.shared.now() + limit),
             ops::Wait::NonBlocking(would_block) => {
                 // One try, as the shim's try_read/try_write/poll_accept make it.
-                let waker = Waker::noop();
-                let mut cx = Context::from_waker(waker);
+                // A waker nobody keeps: the call is not polled again.
+                let waker = Waker::from(Arc::new(Flag(AtomicBool::new(false))));
+                let mut cx = Context::from_waker(&waker);
                 let result = match task.future.as_mut().poll(&mut cx) {
                     Poll::Ready(result) => result,
                     Poll::Pending => Err(would_block),
@@ -387,10 +386,7 @@ impl Sim {
 
     /// The place of `session` in the order of turns.
     fn key(&self, session: u64) -> (&str, u64) {
-        (
-            self.keys.get(&session).map_or("", String::as_str),
-            session,
-        )
+        (self.keys.get(&session).map_or("", String::as_str), session)
     }
 
     /// Does one thing when no actor runs (see the module's documentation), or everything that
@@ -401,7 +397,11 @@ impl Sim {
             return false;
         }
         if !self.outbox.is_empty() {
-            let count = if self.fail_deadlocks { self.outbox.len() } else { 1 };
+            let count = if self.fail_deadlocks {
+                self.outbox.len()
+            } else {
+                1
+            };
             for _ in 0..count {
                 let first = (0..self.outbox.len())
                     .min_by_key(|&i| self.key(self.outbox[i].0))
@@ -454,7 +454,10 @@ impl Sim {
                     _ => guard.deliver(packet),
                 }
             }
-            let again = self.tasks.values().any(|t| t.woken.0.load(Ordering::SeqCst));
+            let again = self
+                .tasks
+                .values()
+                .any(|t| t.woken.0.load(Ordering::SeqCst));
             if woken.is_empty() && !again {
                 return;
             }
