@@ -26,7 +26,6 @@ use crate::operation::Call;
 use crate::vocab::{Family, Feature, SocketOption, SocketType};
 use session::TurmoilSession;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -172,17 +171,20 @@ impl Implementation for Turmoil {
 struct World {
     sim: Arc<sim::Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Disconnects when the thread has ended (in a mutex: an implementation is shared).
+    ended: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
     /// Its sessions are the runner's actors, which the runner reports to the clock.
     managed: bool,
 }
 
 impl World {
     fn start(managed: bool) -> Result<World, String> {
-        let (sim, thread) = sim::start(managed)
+        let (sim, thread, ended) = sim::start(managed)
             .map_err(|e| format!("cannot start the simulation's thread: {e}"))?;
         Ok(World {
             sim,
             thread: Some(thread),
+            ended: std::sync::Mutex::new(ended),
             managed,
         })
     }
@@ -210,14 +212,12 @@ impl Drop for World {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let started = std::time::Instant::now();
-        while !thread.is_finished() && started.elapsed() < STOP_GRACE {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        if thread.is_finished() {
+        // Bounded: a simulation stuck in turmoil-net is left behind rather than hang the run.
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(std::sync::mpsc::RecvTimeoutError::Disconnected) = ended.recv_timeout(STOP_GRACE)
+        {
             let _ = thread.join();
         }
-        // Else it is left behind: a simulation stuck in turmoil-net must not hang the run.
     }
 }
 
@@ -267,7 +267,7 @@ impl Clock for SimClock {
     }
 
     fn is_simulated(&self) -> bool {
-        !self.0.stopped.load(Ordering::SeqCst)
+        true
     }
 
     fn wake_at(&self, at: Duration) {

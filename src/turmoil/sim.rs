@@ -72,8 +72,6 @@ pub(super) struct Shared {
     pub now: AtomicU64,
     /// Where messages go.
     pub sender: Mutex<Option<mpsc::Sender<Msg>>>,
-    /// Set when the thread has stopped (ended, or the simulation broke).
-    pub stopped: AtomicBool,
 }
 
 impl Shared {
@@ -149,19 +147,25 @@ struct Sim {
 ///
 /// `managed`: the runner reports its actors to the clock and bounds every call; otherwise a
 /// state where every session waits in a call and no timer is set is a deadlock, and its calls
-/// fail at once.
-pub(super) fn start(managed: bool) -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>)> {
+/// fail at once. Returns what it shares, its thread, and a receiver that disconnects when the
+/// thread has closed every socket and ended.
+pub(super) fn start(
+    managed: bool,
+) -> std::io::Result<(Arc<Shared>, std::thread::JoinHandle<()>, mpsc::Receiver<()>)> {
     let (sender, receiver) = mpsc::channel();
     let shared = Arc::new(Shared {
         now: AtomicU64::new(0),
         sender: Mutex::new(Some(sender)),
-        stopped: AtomicBool::new(false),
     });
     let on_thread = Arc::clone(&shared);
+    let (ended, ending) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("turmoil simulation".to_string())
-        .spawn(move || run(receiver, on_thread, !managed))?;
-    Ok((shared, thread))
+        .spawn(move || {
+            run(receiver, on_thread, !managed);
+            drop(ended);
+        })?;
+    Ok((shared, thread, ending))
 }
 
 fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>, fail_deadlocks: bool) {
@@ -210,7 +214,6 @@ fn run(receiver: mpsc::Receiver<Msg>, shared: Arc<Shared>, fail_deadlocks: bool)
     // Every socket closes here, on the thread whose Net they belong to, before the Net goes.
     sim.tasks.clear();
     sim.table = Table::default();
-    shared.stopped.store(true, Ordering::SeqCst);
     drop(guard);
 }
 
