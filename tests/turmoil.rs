@@ -292,3 +292,34 @@ fn only_the_known_deviations_count_as_known_differences() {
                  bufsize: 10 }): the reference gave ok, b\"a\", it gave error EAGAIN.";
     assert!(known_difference(other).is_none());
 }
+
+#[test]
+fn turmoil_cannot_be_mixed_with_an_implementation_on_the_host_network() {
+    let output = common::sockspec(&[
+        "run",
+        "--impl",
+        "server=reference",
+        "--impl",
+        "client=turmoil",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = common::text(&output.stderr);
+    assert!(
+        stderr.contains("`turmoil` runs on a simulated network of its own"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sockspec_run_impl_turmoil_fails_nothing_beyond_its_known_deviations() {
+    // Every deviation is in expectations/turmoil.yaml, so the run exits 0; a new one (or a
+    // stale entry) fails it.
+    let output = common::sockspec(&["run", "--impl", "turmoil"]);
+    let stdout = common::text(&output.stdout);
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{summary}");
+    assert!(
+        summary.contains(" 0 failed, ") && summary.contains(" 0 errors, 0 timeouts"),
+        "{summary}"
+    );
+}

@@ -557,6 +557,17 @@ fn resolve_assignment(
     if by_actor.is_empty() {
         return Ok(default);
     }
+    // A simulation's sockets cannot reach the others' (nor theirs it): no scenario could run.
+    if let Some(own) = std::iter::once(&default)
+        .chain(by_actor.values())
+        .find(|i| i.own_network())
+    {
+        return Err(input_error(format!(
+            "`{}` runs on a simulated network of its own, which other implementations' sockets \
+             cannot reach: it cannot share a scenario with them",
+            own.name()
+        )));
+    }
     Ok(Arc::new(crate::implementation::Mixed::new(
         default, by_actor,
     )))
