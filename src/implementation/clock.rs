@@ -73,3 +73,23 @@ impl Clock for RealClock {
         self.start.elapsed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_clock_is_not_simulated_and_moves_with_real_time() {
+        let clock = RealClock::new();
+        assert!(!clock.is_simulated());
+        let before = clock.now();
+        let slept = Duration::from_millis(5);
+        std::thread::sleep(slept);
+        assert!(clock.now() >= before + slept);
+        // The hooks for simulated clocks do nothing to it.
+        clock.hold();
+        clock.release();
+        clock.wake_at(Duration::from_secs(1));
+        assert!(clock.now() < Duration::from_secs(3600));
+    }
+}
