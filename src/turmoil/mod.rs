@@ -5,7 +5,8 @@
 //! Each scenario runs on a fresh simulated network with one host (loopback only) and a virtual
 //! clock ([`Implementation::for_scenario`]): calls wait on the simulation, never on real time,
 //! and a scenario that waits out a timeout takes no real time. The simulation lives on a thread
-//! of its own, since turmoil-net's `Net` is thread-local and its API async (see [`sim`]).
+//! of its own, since turmoil-net's `Net` is thread-local and its API async (see
+//! `src/turmoil/sim.rs`).
 //!
 //! What the shim cannot express is declared (→ `unsupported`), never emulated by hand: Unix
 //! sockets, socketpairs, backlogs, most options, `shutdown` of the reading side, receive flags
