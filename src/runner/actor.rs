@@ -187,8 +187,8 @@ impl ActorRun<'_> {
         if let Some(name) = &step.announce {
             self.board.signal(name);
         }
-        // A file-system step is the runner's own, quick and not the implementation's to wake.
         let started = self.clock.now();
+        // A file-system step is the runner's own, quick and not the implementation's to wake.
         if !matches!(step.op, Op::Fs(_)) {
             let call_deadline = started.saturating_add(limit);
             self.watchdog.arm(self.index, index, handle, call_deadline);
