@@ -21,5 +21,7 @@ pub mod runner;
 pub mod scenario;
 pub mod stdnet;
 pub mod suite;
+#[cfg(feature = "turmoil")]
+pub mod turmoil;
 pub mod vocab;
 pub mod yaml;

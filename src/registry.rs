@@ -14,7 +14,11 @@ pub const DEFAULT_DRIVERS: &str = "drivers/drivers.yaml";
 
 /// The implementations built into this crate, the default (`reference`) first.
 pub fn builtin() -> Vec<Arc<dyn Implementation>> {
-    vec![Arc::new(Reference), Arc::new(StdNet)]
+    #[allow(unused_mut)]
+    let mut builtin: Vec<Arc<dyn Implementation>> = vec![Arc::new(Reference), Arc::new(StdNet)];
+    #[cfg(feature = "turmoil")]
+    builtin.push(Arc::new(crate::turmoil::Turmoil::new()));
+    builtin
 }
 
 /// A named drivers' configuration: where it is read from, and where its commands run.

@@ -91,8 +91,8 @@ pub struct RunArgs {
     /// Which scenarios.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// The implementation to test: `reference`, `std`, a driver named in --drivers, or
-    /// `exec:COMMAND` for any driver. Repeat as ACTOR=NAME to put one actor on another
+    /// The implementation to test: `reference`, `std`, `turmoil` (when built with the `turmoil`
+    /// feature), a driver named in --drivers, or `exec:COMMAND` for any driver. Repeat as ACTOR=NAME to put one actor on another
     /// implementation (`--impl server=reference --impl client=python`).
     #[arg(
         long = "impl",
@@ -132,8 +132,8 @@ pub struct RunArgs {
 /// How to search an implementation for counterexamples (`properties`, `differential`).
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
-    /// The implementation to search: `reference`, `std`, a driver named in --drivers, or
-    /// `exec:COMMAND`.
+    /// The implementation to search: `reference`, `std`, `turmoil` (when built with the
+    /// `turmoil` feature), a driver named in --drivers, or `exec:COMMAND`.
     #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
     pub implementation: String,
     /// The suite whose named drivers to use (see `sockspec --help`).
@@ -586,6 +586,17 @@ fn resolve_assignment(
         .map_err(input_error)?;
     if by_actor.is_empty() {
         return Ok(default);
+    }
+    // A simulation's sockets cannot reach the others' (nor theirs it): no scenario could run.
+    if let Some(own) = std::iter::once(&default)
+        .chain(by_actor.values())
+        .find(|i| i.own_network())
+    {
+        return Err(input_error(format!(
+            "`{}` runs on a simulated network of its own, which other implementations' sockets \
+             cannot reach: it cannot share a scenario with them",
+            own.name()
+        )));
     }
     Ok(Arc::new(crate::implementation::Mixed::new(
         default, by_actor,

@@ -5,7 +5,7 @@ use super::check::{check, describe_outcome, Outcome, Pattern, Value};
 use super::env::Env;
 use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
-use crate::implementation::{dispatch, Handle, Session};
+use crate::implementation::{dispatch, Clock, Handle, Session};
 use crate::operation::{
     Accepted, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received, ReceivedFrom,
     RecvCall, Reply, SettimeoutCall,
@@ -36,6 +36,8 @@ pub(crate) struct ActorRun<'a> {
     pub env: &'a Env,
     /// A multi-host scenario's network: the actor's thread enters its host first.
     pub network: Option<&'a super::hosts::Network>,
+    /// The implementation's clock, which limits and `min_elapsed` are measured in.
+    pub clock: &'a dyn Clock,
     pub step_timeout: Duration,
     /// The most a `recv_until_eof` collects (see [`RunOptions`](super::RunOptions)).
     pub max_received: usize,
@@ -144,6 +146,7 @@ impl ActorRun<'_> {
         sockets: &mut HashMap<String, Handle>,
     ) -> Result<(), Stop> {
         let limit = super::step_limit(self.scenario, step, self.step_timeout);
+        // In real time: bounds waits for other actors (which act in real time).
         let deadline = super::deadline_after(limit);
         let waited = |what: String, e: WaitError| {
             match e {
@@ -200,16 +203,18 @@ impl ActorRun<'_> {
         if let Some(name) = &step.announce {
             self.board.signal(name);
         }
+        let started = self.clock.now();
         // A file-system step is the runner's own, quick and not the implementation's to wake.
         if !matches!(
             step.op,
             Op::Fs(_) | Op::LinkDown(_) | Op::LinkUp(_) | Op::Route(_)
         ) {
-            self.watchdog.arm(self.index, index, handle, deadline);
+            let call_deadline = started.saturating_add(limit);
+            self.watchdog.arm(self.index, index, handle, call_deadline);
         }
-        let started = std::time::Instant::now();
         let outcome = self.call(&step.op, handle, &addresses, sockets);
-        let elapsed = started.elapsed();
+        // In the implementation's time: a simulated timeout takes no real time.
+        let elapsed = self.clock.now().saturating_sub(started);
         let timed_out = self.watchdog.disarm(self.index);
         if self.board.is_aborted() {
             return Err(Stop::Stopped);
