@@ -323,3 +323,31 @@ fn sockspec_run_impl_turmoil_fails_nothing_beyond_its_known_deviations() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_multi_host_scenario_is_unsupported_on_a_simulation_with_the_reason() {
+    let multi_host = scenario(
+        r#"
+title: two hosts
+requirements: [net.remote.connect]
+hosts:
+  alpha:
+    interfaces:
+      wire: {addresses: [198.18.0.1/24]}
+  beta:
+    interfaces:
+      wire: {addresses: [198.18.0.2/24]}
+host: {client: alpha}
+actors:
+  client:
+    - socket: {family: inet, type: stream, as: c}
+"#,
+    );
+    let result = run_scenario(&multi_host, &Turmoil::new(), &RunOptions::default());
+    assert_eq!(result.status, Status::Unsupported, "{}", result.explanation());
+    assert!(
+        result.explanation().contains("a network of its own"),
+        "{}",
+        result.explanation()
+    );
+}
