@@ -10,6 +10,7 @@ pub mod driver;
 pub mod expectations;
 pub mod harness;
 pub mod implementation;
+pub mod netns;
 pub mod operation;
 pub mod properties;
 pub mod reference;
@@ -20,5 +21,7 @@ pub mod runner;
 pub mod scenario;
 pub mod stdnet;
 pub mod suite;
+#[cfg(feature = "turmoil")]
+pub mod turmoil;
 pub mod vocab;
 pub mod yaml;

@@ -14,7 +14,11 @@ pub const DEFAULT_DRIVERS: &str = "drivers/drivers.yaml";
 
 /// The implementations built into this crate, the default (`reference`) first.
 pub fn builtin() -> Vec<Arc<dyn Implementation>> {
-    vec![Arc::new(Reference), Arc::new(StdNet)]
+    #[allow(unused_mut)]
+    let mut builtin: Vec<Arc<dyn Implementation>> = vec![Arc::new(Reference), Arc::new(StdNet)];
+    #[cfg(feature = "turmoil")]
+    builtin.push(Arc::new(crate::turmoil::Turmoil::new()));
+    builtin
 }
 
 /// A named drivers' configuration: where it is read from, and where its commands run.
@@ -126,6 +130,38 @@ impl Drivers {
                 self.names().join(", ")
             )),
         }
+    }
+
+    /// The driver called `name` (`exec:COMMAND` or a configured one), its command run as
+    /// `PREFIX COMMAND` (on another machine: `ssh -T lab-a`). A built-in implementation runs in
+    /// sockspec's own process and cannot be.
+    pub fn resolve_on(&self, name: &str, prefix: &str) -> Resolved {
+        if builtin().iter().any(|i| i.name() == name) {
+            return Err(format!(
+                "`{name}` runs inside sockspec's process, not on another machine: name a driver \
+                 (`python`, `exec:COMMAND`)"
+            ));
+        }
+        if let Some(command) = name.strip_prefix("exec:") {
+            return Driver::start(name, &format!("{prefix} {command}"))
+                .map(|d| Arc::new(d) as Arc<dyn Implementation>)
+                .map_err(|e| e.to_string());
+        }
+        let config = self.config().map_err(|e| e.to_string())?;
+        let entry = config.get(name).ok_or_else(|| {
+            format!(
+                "unknown driver `{name}`; known: {}",
+                config.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        let dir = match &self.commands_in {
+            CommandsIn::Current => None,
+            CommandsIn::Dir(dir) => Some(dir.clone()),
+            CommandsIn::BuiltIn => Some(crate::suite::materialised()?),
+        };
+        Driver::start_in(name, &format!("{prefix} {}", entry.command), dir.as_deref())
+            .map(|d| Arc::new(d) as Arc<dyn Implementation>)
+            .map_err(|e| e.to_string())
     }
 
     /// Every implementation: the built-ins and every configured driver (a driver that fails its

@@ -45,15 +45,17 @@ OPTIONS = {
     "tcp_keepidle": ("IPPROTO_TCP", "TCP_KEEPIDLE"),
     "tcp_keepintvl": ("IPPROTO_TCP", "TCP_KEEPINTVL"),
     "tcp_keepcnt": ("IPPROTO_TCP", "TCP_KEEPCNT"),
+    "tcp_user_timeout": ("IPPROTO_TCP", "TCP_USER_TIMEOUT"),
     "ip_ttl": ("IPPROTO_IP", "IP_TTL"),
     "ip_recverr": ("IPPROTO_IP", "IP_RECVERR"),
     "ip_freebind": ("IPPROTO_IP", "IP_FREEBIND"),
     "ip_recvtos": ("IPPROTO_IP", "IP_RECVTOS"),
+    "ip_mtu_discover": ("IPPROTO_IP", "IP_MTU_DISCOVER"),
     "ipv6_v6only": ("IPPROTO_IPV6", "IPV6_V6ONLY"),
 }
 # Linux constants that older Pythons do not export (3.11 lacks IP_RECVERR and IP_FREEBIND); the
-# values are <linux/in.h>'s.
-LINUX_CONSTANTS = {"IP_RECVERR": 11, "IP_FREEBIND": 15}
+# values are <linux/in.h>'s. (3.11 lacks IP_MTU_DISCOVER too.)
+LINUX_CONSTANTS = {"IP_RECVERR": 11, "IP_FREEBIND": 15, "IP_MTU_DISCOVER": 10}
 # Options whose value is a struct timeval; the protocol carries milliseconds.
 TIMEVAL_OPTIONS = ("recv_timeout_ms", "send_timeout_ms")
 TIMEVAL = "ll"  # struct timeval { time_t tv_sec; suseconds_t tv_usec; } on Linux and the BSDs

@@ -93,8 +93,8 @@ pub struct RunArgs {
     /// Which scenarios.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// The implementation to test: `reference`, `std`, a driver named in --drivers, or
-    /// `exec:COMMAND` for any driver. Repeat as ACTOR=NAME to put one actor on another
+    /// The implementation to test: `reference`, `std`, `turmoil` (when built with the `turmoil`
+    /// feature), a driver named in --drivers, or `exec:COMMAND` for any driver. Repeat as ACTOR=NAME to put one actor on another
     /// implementation (`--impl server=reference --impl client=python`).
     #[arg(
         long = "impl",
@@ -124,13 +124,18 @@ pub struct RunArgs {
     /// too (by default those run on the reference implementation).
     #[arg(long)]
     pub all_actors: bool,
+    /// Run scenarios with `hosts` on real machines: FILE maps each host to a driver command
+    /// prefix and the machine's addresses (spec/scenario-format.md §16.1); needs a driver
+    /// `--impl`.
+    #[arg(long, value_name = "FILE")]
+    pub hosts: Option<PathBuf>,
 }
 
 /// How to search an implementation for counterexamples (`properties`, `differential`).
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
-    /// The implementation to search: `reference`, `std`, a driver named in --drivers, or
-    /// `exec:COMMAND`.
+    /// The implementation to search: `reference`, `std`, `turmoil` (when built with the
+    /// `turmoil` feature), a driver named in --drivers, or `exec:COMMAND`.
     #[arg(long = "impl", value_name = "NAME", default_value = "reference")]
     pub implementation: String,
     /// The suite whose named drivers to use (see `sockspec --help`).
@@ -487,10 +492,15 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| crate::runner::default_jobs(implementation.as_ref()));
+    let machines = match &args.hosts {
+        None => None,
+        Some(file) => Some(Arc::new(machines(file, &args.implementation, &drivers)?)),
+    };
     let options = RunOptions {
         force_timeout: args.timeout,
         max_received: args.inputs.max_data.unwrap_or(DEFAULT_MAX_DATA),
         environment_on_reference: !args.all_actors,
+        machines,
         ..RunOptions::default()
     };
     Ok(Prepared {
@@ -500,6 +510,26 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
         options,
         jobs,
     })
+}
+
+/// `--hosts FILE`: each host's machine, its driver (the one bare `--impl`) started through the
+/// machine's command prefix.
+fn machines(
+    file: &Path,
+    implementation: &[String],
+    drivers: &registry::Drivers,
+) -> Result<crate::runner::Machines, ExitCode> {
+    let name =
+        match implementation {
+            [one] if !one.contains('=') || one.starts_with("exec:") => one.as_str(),
+            _ => return Err(input_error(
+                "--hosts runs every actor of a host on one driver: name it with one --impl NAME \
+                 (a driver: `python`, `exec:COMMAND`…)",
+            )),
+        };
+    let entries = crate::runner::load_hosts_file(file).map_err(input_error)?;
+    crate::runner::Machines::start(entries, |prefix| drivers.resolve_on(name, prefix))
+        .map_err(input_error)
 }
 
 /// `--impl` values: at most one bare NAME (the default, else `reference`) and any ACTOR=NAME.
@@ -533,6 +563,17 @@ fn resolve_assignment(
         .map_err(input_error)?;
     if by_actor.is_empty() {
         return Ok(default);
+    }
+    // A simulation's sockets cannot reach the others' (nor theirs it): no scenario could run.
+    if let Some(own) = std::iter::once(&default)
+        .chain(by_actor.values())
+        .find(|i| i.own_network())
+    {
+        return Err(input_error(format!(
+            "`{}` runs on a simulated network of its own, which other implementations' sockets \
+             cannot reach: it cannot share a scenario with them",
+            own.name()
+        )));
     }
     Ok(Arc::new(crate::implementation::Mixed::new(
         default, by_actor,

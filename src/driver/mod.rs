@@ -194,9 +194,12 @@ impl Driver {
     /// A session: a warm process from the pool if the driver has `reset` and one is idle, else a
     /// new process, privileged or not, that has passed its handshake.
     fn open(&self, unprivileged: bool) -> Result<Box<dyn Session>, SessionError> {
+        // A warm process lives in this machine's network; an actor on a scenario's host gets a
+        // process started there (by this thread, which is inside), never pooled.
         let pool = self
             .pools
             .as_ref()
+            .filter(|_| !crate::netns::entered())
             .map(|pools| Arc::clone(&pools[usize::from(unprivileged)]));
         if let Some(process) = pool.as_ref().and_then(|pool| pool.take()) {
             return Ok(Box::new(DriverSession::new(process, pool)));
@@ -205,7 +208,10 @@ impl Driver {
             implementation: self.name.clone(),
             reason,
         };
-        let spare = (!unprivileged).then(|| self.spare.take()).flatten();
+        // The spare was started in this machine's network: never for an actor on a host.
+        let spare = (!unprivileged && !crate::netns::entered())
+            .then(|| self.spare.take())
+            .flatten();
         let process = match spare {
             Some(process) => process,
             None => DriverProcess::spawn_in(
@@ -219,6 +225,36 @@ impl Driver {
         handshake(&process).map_err(failed)?;
         Ok(Box::new(DriverSession::new(Arc::new(process), pool)))
     }
+}
+
+/// Runs one of sockspec's own short-lived helper programs (iproute2 building a scenario's
+/// network) to its end, with `input` on its standard input, and returns its output. It is
+/// registered with the drivers while it runs, so that the orphan reaper (which kills every
+/// other child of a subreaper sockspec) leaves it alone.
+pub(crate) fn run_helper(
+    command: &mut std::process::Command,
+    input: &[u8],
+) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    let child = {
+        let mut registered = tree::drivers();
+        let child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        registered.push(child.id());
+        child
+    };
+    let pid = child.id();
+    let mut child = child;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A failure to write shows as the helper's own failure.
+        let _ = stdin.write_all(input);
+    }
+    let output = child.wait_with_output();
+    tree::drivers().retain(|p| *p != pid);
+    output
 }
 
 /// `hello` (within [`hello_limit`]): checks the version and reads the capabilities.

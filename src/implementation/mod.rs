@@ -34,11 +34,13 @@
 //! assert_eq!(result.status, Status::Pass, "{}", result.explanation());
 //! ```
 
+pub mod clock;
 mod mixed;
 mod plain;
 pub mod privileges;
 
 pub use crate::vocab::{Capabilities, Feature};
+pub use clock::{Clock, RealClock};
 pub use mixed::Mixed;
 pub use plain::Plain;
 
@@ -49,6 +51,7 @@ use crate::operation::{
     ReceivedFrom, Reply,
 };
 use crate::vocab::Mode;
+use std::sync::Arc;
 
 pub use crate::operation::{Handle, SockResult};
 
@@ -108,6 +111,34 @@ pub trait Implementation: Send + Sync {
     /// CPU elsewhere (a driver's processes) gives a bound near the number of cores, so that its
     /// processes are not starved into missing the scenarios' timing checks.
     fn scenarios_at_once(&self) -> Option<usize> {
+        None
+    }
+
+    /// The clock this implementation's calls take time on, in which the runner measures limits
+    /// and `min_elapsed`: real time, unless the implementation simulates its own.
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::new(RealClock::new())
+    }
+
+    /// A fresh instance for one scenario, on which the runner opens that scenario's sessions and
+    /// reads its [`clock`](Implementation::clock), or `None` to use this one. A simulation gives
+    /// each scenario a network (and a clock) of its own, gone when the instance is dropped.
+    fn for_scenario(&self) -> Result<Option<Arc<dyn Implementation>>, SessionError> {
+        Ok(None)
+    }
+
+    /// True when its sockets live on a network of its own (a simulation) that the operating
+    /// system's sockets cannot reach: the runner then puts a scenario's `environment` actors on
+    /// it too (the reference could not talk to it), and `closed:IP` names
+    /// [`closed_port`](Implementation::closed_port) instead of a port the runner holds.
+    fn own_network(&self) -> bool {
+        false
+    }
+
+    /// On an implementation with its [own network](Implementation::own_network): a port on
+    /// `ip` where nothing is and nothing will be bound during a scenario.
+    fn closed_port(&self, ip: std::net::IpAddr) -> Option<std::net::SocketAddr> {
+        let _ = ip;
         None
     }
 }

@@ -764,10 +764,12 @@ fn raw_option(option: SocketOption) -> (libc::c_int, libc::c_int) {
         SocketOption::TcpKeepIdle => libc::TCP_KEEPIDLE,
         SocketOption::TcpKeepIntvl => libc::TCP_KEEPINTVL,
         SocketOption::TcpKeepCnt => libc::TCP_KEEPCNT,
+        SocketOption::TcpUserTimeout => libc::TCP_USER_TIMEOUT,
         SocketOption::IpTtl => libc::IP_TTL,
         SocketOption::IpRecvErr => libc::IP_RECVERR,
         SocketOption::IpRecvTos => libc::IP_RECVTOS,
         SocketOption::IpFreeBind => libc::IP_FREEBIND,
+        SocketOption::IpMtuDiscover => libc::IP_MTU_DISCOVER,
         SocketOption::Ipv6V6Only => libc::IPV6_V6ONLY,
     };
     (level, name)

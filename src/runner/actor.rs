@@ -5,7 +5,7 @@ use super::check::{check, describe_outcome, Outcome, Pattern, Value};
 use super::env::Env;
 use super::result::{Failure, FailureKind};
 use super::watchdog::Watchdog;
-use crate::implementation::{dispatch, Handle, Session};
+use crate::implementation::{dispatch, Clock, Handle, Session};
 use crate::operation::{
     Accepted, Filled, FilledFrom, Message, Named, Opened, Pair, Ready, Received, ReceivedFrom,
     RecvCall, Reply, SettimeoutCall,
@@ -34,6 +34,10 @@ pub(crate) struct ActorRun<'a> {
     pub board: &'a Board,
     pub watchdog: &'a Watchdog,
     pub env: &'a Env,
+    /// A multi-host scenario's network: the actor's thread enters its host first.
+    pub network: Option<&'a super::hosts::Network>,
+    /// The implementation's clock, which limits and `min_elapsed` are measured in.
+    pub clock: &'a dyn Clock,
     pub step_timeout: Duration,
     /// The most a `recv_until_eof` collects (see [`RunOptions`](super::RunOptions)).
     pub max_received: usize,
@@ -51,6 +55,20 @@ impl ActorRun<'_> {
     /// Runs every step; the board learns of the first failure.
     pub fn run(self) -> Ending {
         let mut sockets: HashMap<String, Handle> = HashMap::new();
+        // Before dropping privileges: entering a namespace needs CAP_SYS_ADMIN.
+        if let Some(Err(e)) = self.network.map(|n| n.enter_for(&self.actor.name)) {
+            if let Stop::Failed(failure) = self.failure_of(
+                FailureKind::Broken,
+                0,
+                "the actor to run on its host".to_string(),
+                e.to_string(),
+                None,
+            ) {
+                self.board.fail(*failure);
+                self.watchdog.abort();
+            }
+            return Ending::Failed;
+        }
         if self.unprivileged {
             // In-process calls run on this thread; a driver's process was started unprivileged.
             if let Err(e) = crate::implementation::privileges::drop_for_this_thread() {
@@ -128,6 +146,7 @@ impl ActorRun<'_> {
         sockets: &mut HashMap<String, Handle>,
     ) -> Result<(), Stop> {
         let limit = super::step_limit(self.scenario, step, self.step_timeout);
+        // In real time: bounds waits for other actors (which act in real time).
         let deadline = super::deadline_after(limit);
         let waited = |what: String, e: WaitError| {
             match e {
@@ -184,13 +203,18 @@ impl ActorRun<'_> {
         if let Some(name) = &step.announce {
             self.board.signal(name);
         }
+        let started = self.clock.now();
         // A file-system step is the runner's own, quick and not the implementation's to wake.
-        if !matches!(step.op, Op::Fs(_)) {
-            self.watchdog.arm(self.index, index, handle, deadline);
+        if !matches!(
+            step.op,
+            Op::Fs(_) | Op::LinkDown(_) | Op::LinkUp(_) | Op::Route(_)
+        ) {
+            let call_deadline = started.saturating_add(limit);
+            self.watchdog.arm(self.index, index, handle, call_deadline);
         }
-        let started = std::time::Instant::now();
         let outcome = self.call(&step.op, handle, &addresses, sockets);
-        let elapsed = started.elapsed();
+        // In the implementation's time: a simulated timeout takes no real time.
+        let elapsed = self.clock.now().saturating_sub(started);
         let timed_out = self.watchdog.disarm(self.index);
         if self.board.is_aborted() {
             return Err(Stop::Stopped);
@@ -441,7 +465,29 @@ impl ActorRun<'_> {
             }
             Op::Signal(_) | Op::Wait(_) => Ok(Value::Nothing),
             Op::Fs(step) => super::fs::perform(step, self.env),
+            Op::LinkDown(link) => self.change_network(|n| n.set_link(link, false)),
+            Op::LinkUp(link) => self.change_network(|n| n.set_link(link, true)),
+            Op::Route(route) => self.change_network(|n| n.route(route)),
         }
+    }
+}
+
+impl ActorRun<'_> {
+    /// A step that changes the scenario's network: the runner's own, so a failure is `broken`.
+    fn change_network(
+        &self,
+        change: impl FnOnce(&super::hosts::Network) -> Result<(), crate::netns::NetnsError>,
+    ) -> Result<Value, SockError> {
+        let network = self.network.ok_or_else(|| SockError {
+            code: ErrorCode::Broken,
+            message: "the scenario has no network of hosts to change".to_string(),
+        })?;
+        change(network)
+            .map(|()| Value::Nothing)
+            .map_err(|e| SockError {
+                code: ErrorCode::Broken,
+                message: format!("sockspec could not change the network: {e}"),
+            })
     }
 }
 

@@ -2,9 +2,10 @@
 //! failure, which stops everyone.
 
 use super::result::Failure;
+use crate::implementation::Clock;
 use crate::vocab::Address;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// Why a wait on the board ended without its value.
@@ -31,37 +32,98 @@ struct State {
     given_up: HashSet<usize>,
     /// The step each actor is at (its index), to say where a scenario that ran out of time was.
     at_step: HashMap<usize, usize>,
+    /// Actors waiting on the board that released a simulated clock (see [`Board::wait_for`]).
+    parked: usize,
+    /// Counts the updates that held the clock again for the parked actors.
+    generation: u64,
 }
 
 /// Shared between a scenario's actors. Every wait is bounded by a deadline and ends early when the
 /// scenario aborts.
+///
+/// On a simulated clock, an actor that waits here releases the clock (it will not act until
+/// another actor does something), and whoever updates the board holds it again for every such
+/// actor before waking them, so the clock cannot move between the update and their waking.
 #[derive(Default)]
 pub(crate) struct Board {
     state: Mutex<State>,
     changed: Condvar,
+    /// A simulated clock, told which actors wait.
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl Board {
+    /// A board whose waiting actors release `clock` (a simulated one) while they wait.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Board {
+        Board {
+            clock: clock.is_simulated().then_some(clock),
+            ..Board::default()
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
-        f(&mut self.lock());
+        let mut state = self.lock();
+        f(&mut state);
+        if let Some(clock) = &self.clock {
+            for _ in 0..state.parked {
+                clock.hold();
+            }
+            state.parked = 0;
+            state.generation += 1;
+        }
+        drop(state);
         self.changed.notify_all();
     }
 
-    /// Waits until `ready` yields a value, the scenario aborts, or the deadline passes.
+    /// Waits until `ready` yields a value, the scenario aborts, or the deadline passes. The
+    /// caller is an actor: on a simulated clock it is parked (the clock released) while it
+    /// waits, and running again (held) when this returns.
     fn wait_for<T>(
         &self,
         deadline: Instant,
         mut ready: impl FnMut(&State) -> Option<T>,
     ) -> Result<T, WaitError> {
-        self.wait_until(deadline, |state| match ready(state) {
+        let mut ready = |state: &State| match ready(state) {
             Some(value) => Some(Ok(value)),
             None => state.aborted.then_some(Err(WaitError::Aborted)),
-        })
-        .unwrap_or(Err(WaitError::Deadline))
+        };
+        let Some(clock) = &self.clock else {
+            return self
+                .wait_until(deadline, ready)
+                .unwrap_or(Err(WaitError::Deadline));
+        };
+        let mut state = self.lock();
+        // The generation at which this actor parked, while it is parked.
+        let mut parked: Option<u64> = None;
+        loop {
+            // An update since parking held the clock again for this actor.
+            if parked.is_some_and(|at| at != state.generation) {
+                parked = None;
+            }
+            let outcome = ready(&state);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if outcome.is_some() || left.is_zero() {
+                if parked.is_some() {
+                    state.parked -= 1;
+                    clock.hold();
+                }
+                return outcome.unwrap_or(Err(WaitError::Deadline));
+            }
+            if parked.is_none() {
+                state.parked += 1;
+                parked = Some(state.generation);
+                clock.release();
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Waits until `ready` yields something or the deadline passes (`None`).

@@ -5,7 +5,7 @@ use super::closed_port::ClosedPort;
 use crate::scenario::AddressExpr;
 use crate::vocab::Address;
 use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -37,7 +37,14 @@ pub(crate) struct Env {
     /// The ports held closed, one per loopback address a `closed:IP` named, made when first
     /// resolved (most scenarios need none).
     closed: Mutex<Vec<ClosedPort>>,
+    /// An implementation with a network of its own names its closed ports itself (the runner
+    /// cannot hold a port there); the ports it named, for [`display`](Env::display).
+    own_closed: Option<OwnClosedPorts>,
+    named_closed: Mutex<Vec<SocketAddr>>,
 }
+
+/// The closed port an implementation with a network of its own names on an IP.
+pub(crate) type OwnClosedPorts = Box<dyn Fn(IpAddr) -> Option<SocketAddr> + Send + Sync>;
 
 impl Env {
     /// Creates the temporary directory.
@@ -56,7 +63,15 @@ impl Env {
             path,
             dir: Mutex::new(Some(dir)),
             closed: Mutex::new(Vec::new()),
+            own_closed: None,
+            named_closed: Mutex::new(Vec::new()),
         })
+    }
+
+    /// `closed:IP` names what `ports` says, on an implementation whose network is its own.
+    pub fn with_own_closed_ports(mut self, ports: OwnClosedPorts) -> Env {
+        self.own_closed = Some(ports);
+        self
     }
 
     fn dir(&self) -> &Path {
@@ -103,6 +118,19 @@ impl Env {
     /// The address of `closed:IP`: the same port for every step of the scenario, held from its
     /// first use until the scenario ends.
     pub fn closed_port(&self, ip: IpAddr) -> Result<Address, String> {
+        if let Some(own) = &self.own_closed {
+            let address = own(ip).ok_or_else(|| {
+                format!(
+                    "the implementation names no closed port for `{}`",
+                    AddressExpr::ClosedPort(ip)
+                )
+            })?;
+            self.named_closed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(address);
+            return Ok(Address::Ip(address));
+        }
         let mut closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(held) = closed.iter().find(|c| c.address.ip() == ip) {
             return Ok(Address::Ip(held.address));
@@ -156,7 +184,8 @@ impl Env {
             // A held port is named as the scenario wrote it, so a failure reads `closed:…`.
             Address::Ip(a) => {
                 let closed = self.closed.lock().unwrap_or_else(|e| e.into_inner());
-                match closed.iter().any(|c| c.address == *a) {
+                let named = self.named_closed.lock().unwrap_or_else(|e| e.into_inner());
+                match closed.iter().any(|c| c.address == *a) || named.contains(a) {
                     true => format!("{address} ({})", AddressExpr::ClosedPort(a.ip())),
                     false => address.to_string(),
                 }

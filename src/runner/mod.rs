@@ -12,15 +12,19 @@ mod closed_port;
 mod env;
 mod environment;
 mod fs;
+mod hosts;
+mod machines;
 mod parameters;
 mod result;
 mod schedule;
 mod watchdog;
 
+pub use hosts::BuildError;
+pub use machines::{load_hosts_file, MachineEntry, Machines, MachinesError};
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
 pub use schedule::{run_all, run_planned, Planned, DATA_IN_FLIGHT, LARGE_DATA};
 
-use crate::implementation::{Implementation, Session, SessionEndError, SessionError};
+use crate::implementation::{Clock, Implementation, Mixed, Session, SessionEndError, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
@@ -46,6 +50,8 @@ pub struct RunOptions {
     /// Run the actors a scenario marks `environment` on the reference implementation (the
     /// default); `false` puts every actor on the implementation under test (`--all-actors`).
     pub environment_on_reference: bool,
+    /// Run multi-host scenarios on these machines (`--hosts FILE`) instead of namespaces.
+    pub machines: Option<Arc<Machines>>,
 }
 
 impl Default for RunOptions {
@@ -56,6 +62,7 @@ impl Default for RunOptions {
             force_timeout: None,
             max_received: crate::scenario::DEFAULT_MAX_DATA,
             environment_on_reference: true,
+            machines: None,
         }
     }
 }
@@ -129,6 +136,23 @@ pub fn implementation_of_actor(
     .implementation_of(actor)
 }
 
+/// Where a scenario's actors run: every actor on its host's machine when the run maps hosts to
+/// machines, otherwise as [`placed`] says.
+fn place<'a>(
+    scenario: &'a Scenario,
+    under_test: &'a dyn Implementation,
+    options: &RunOptions,
+    on_machines: Option<&'a Mixed>,
+) -> environment::WithEnvironment<'a> {
+    match on_machines {
+        Some(mixed) => environment::WithEnvironment {
+            under_test: mixed,
+            environment: &[],
+        },
+        None => placed(scenario, under_test, options),
+    }
+}
+
 /// The implementation each actor of `scenario` runs on: `implementation`, or the reference for
 /// an environment actor when `options` say so.
 fn placed<'a>(
@@ -138,7 +162,8 @@ fn placed<'a>(
 ) -> environment::WithEnvironment<'a> {
     environment::WithEnvironment {
         under_test: implementation,
-        environment: if options.environment_on_reference {
+        // The reference cannot reach a network of the implementation's own (a simulation).
+        environment: if options.environment_on_reference && !implementation.own_network() {
             &scenario.environment
         } else {
             &[]
@@ -204,11 +229,43 @@ struct Shared {
     board: Board,
     watchdog: Watchdog,
     env: Env,
+    /// A multi-host scenario's network (its hosts' namespaces); dropped after the sessions.
+    network: Option<hosts::Network>,
     step_timeout: Duration,
     max_received: usize,
+    /// The implementation's clock.
+    clock: Arc<dyn Clock>,
+    /// On a simulated clock: when (in its time) the scenario's limit passes, and, once it has,
+    /// where each unfinished actor was then.
+    expiry: Mutex<Expiry>,
+}
+
+/// The scenario's limit on a simulated clock.
+#[derive(Default)]
+struct Expiry {
+    at: Option<Duration>,
+    unfinished: Option<Vec<(usize, Option<usize>)>>,
 }
 
 impl Shared {
+    /// What a simulated clock's move asks: calls whose limits passed are interrupted at once
+    /// (before the clock can move again), and a scenario whose limit passed is stopped.
+    fn on_clock_advance(&self) {
+        match self.watchdog.due() {
+            Some(Escalation::Interrupt(actor, handle)) => self.sessions[actor].interrupt(handle),
+            Some(Escalation::Abandon(actor)) => self.sessions[actor].abandon(),
+            Some(Escalation::GiveUp(..)) | None => {}
+        }
+        let now = self.clock.now();
+        let mut expiry = self.expiry.lock().unwrap_or_else(|e| e.into_inner());
+        if expiry.unfinished.is_none() && expiry.at.is_some_and(|at| now >= at) {
+            expiry.unfinished = Some(self.board.unfinished(self.scenario.actors.len()));
+            drop(expiry);
+            self.board.abort();
+            self.watchdog.abort();
+        }
+    }
+
     /// The failure of a step whose call outlasted every escalation of the watchdog.
     fn given_up(&self, actor: usize, step: usize) -> Failure {
         let actor_def = &self.scenario.actors[actor];
@@ -288,15 +345,49 @@ fn execute_within(
     options: &RunOptions,
     deadline: Option<Instant>,
 ) -> (Status, Option<Failure>, Option<String>) {
-    let implementation = &placed(scenario, implementation, options);
-    if let Some(reason) = unsupported_reason_placed(scenario, implementation) {
+    // A simulation's network has none of a multi-host scenario's hosts (they are namespaces of
+    // the real kernel), so such a scenario cannot run on it.
+    if !scenario.topology.is_empty() && implementation.own_network() {
+        let reason = format!(
+            "{} runs on a network of its own, which has none of the scenario's hosts (multi-host \
+             scenarios run in network namespaces of the real kernel)",
+            implementation.name()
+        );
+        return (Status::Unsupported, None, Some(reason));
+    }
+    // On machines, every actor runs on its host's machine's driver (none on the reference).
+    let on_machines = match (&options.machines, scenario.topology.is_empty()) {
+        (Some(machines), false) => match machines.place(scenario) {
+            Ok(mixed) => Some(mixed),
+            Err(reason) => return (Status::Unsupported, None, Some(reason)),
+        },
+        _ => None,
+    };
+    if let Some(reason) = unsupported_reason_placed(
+        scenario,
+        &place(scenario, implementation, options, on_machines.as_ref()),
+    ) {
         return (Status::Unsupported, None, Some(reason));
     }
     if is_cancelled() {
         return (Status::Interrupted, None, Some(INTERRUPTED.to_string()));
     }
+    // A simulation runs each scenario on a network and a clock of its own.
+    let world = match implementation.for_scenario() {
+        Ok(world) => world,
+        Err(e) => return (Status::Error, None, Some(e.to_string())),
+    };
+    let under_test: &dyn Implementation = world.as_deref().unwrap_or(implementation);
+    let clock = under_test.clock();
+    let implementation = &place(scenario, under_test, options, on_machines.as_ref());
     let env = match Env::new() {
-        Ok(env) => env,
+        Ok(env) => match world.as_ref().filter(|w| w.own_network()) {
+            Some(world) => {
+                let world = Arc::clone(world);
+                env.with_own_closed_ports(Box::new(move |ip| world.closed_port(ip)))
+            }
+            None => env,
+        },
         Err(e) => {
             return (
                 Status::Error,
@@ -305,6 +396,11 @@ fn execute_within(
             )
         }
     };
+    let network = match build_network(scenario, on_machines.is_some()) {
+        Ok(network) => network,
+        Err((status, reason)) => return (status, None, Some(reason)),
+    };
+    let network_ref = network.as_ref();
     // Opened side by side: a driver's start-up is most of a short scenario's time.
     let opened: Vec<_> = std::thread::scope(|scope| {
         let opening: Vec<_> = scenario
@@ -314,6 +410,14 @@ fn execute_within(
                 std::thread::Builder::new()
                     .name(format!("open {}", actor.name))
                     .spawn_scoped(scope, || {
+                        // A driver's process starts in the namespace of the thread that
+                        // starts it: its actor's host.
+                        if let Some(network) = network_ref {
+                            network.enter_for(&actor.name).map_err(|e| SessionError {
+                                implementation: implementation.name().to_string(),
+                                reason: e.to_string(),
+                            })?;
+                        }
                         if scenario.unprivileged.contains(&actor.name) {
                             implementation.open_unprivileged_session_for(&actor.name)
                         } else {
@@ -354,11 +458,14 @@ fn execute_within(
     let shared = Arc::new(Shared {
         scenario: force_step_timeouts(scenario, options.force_timeout),
         sessions,
-        board: Board::default(),
-        watchdog: Watchdog::default(),
+        board: Board::with_clock(Arc::clone(&clock)),
+        watchdog: Watchdog::new(Arc::clone(&clock)),
         env,
+        network,
         step_timeout,
         max_received: options.max_received,
+        clock,
+        expiry: Mutex::default(),
     });
     RUNNING
         .lock()
@@ -389,6 +496,22 @@ fn execute_within(
     // Removed now even if an abandoned thread still holds `shared`.
     shared.env.remove();
     outcome
+}
+
+/// A multi-host scenario's network, built; `None` for a loopback scenario or one on machines; the status and
+/// reason to report when it cannot be built (unsupported where namespaces cannot be made).
+fn build_network(
+    scenario: &Scenario,
+    on_machines: bool,
+) -> Result<Option<hosts::Network>, (Status, String)> {
+    if scenario.topology.is_empty() || on_machines {
+        return Ok(None);
+    }
+    match hosts::Network::build(&scenario.topology) {
+        Ok(network) => Ok(Some(network)),
+        Err(e @ BuildError::Unsupported(_)) => Err((Status::Unsupported, e.to_string())),
+        Err(e) => Err((Status::Error, e.to_string())),
+    }
 }
 
 /// Does what the watchdog asks. An implementation's `interrupt` or `abandon` runs on a thread of
@@ -469,8 +592,21 @@ fn supervise(
     shared: &Arc<Shared>,
     scenario_timeout: Duration,
 ) -> (Status, Option<Failure>, Option<String>) {
+    // In real time: on a simulated clock, a bound on the simulation itself.
     let deadline = deadline_after(scenario_timeout);
     let count = shared.scenario.actors.len();
+    let simulated = shared.clock.is_simulated();
+    if simulated {
+        let at = shared.clock.now().saturating_add(scenario_timeout);
+        shared.expiry.lock().unwrap_or_else(|e| e.into_inner()).at = Some(at);
+        shared.clock.wake_at(at);
+        let weak = Arc::downgrade(shared);
+        shared.clock.on_advance(Arc::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.on_clock_advance();
+            }
+        }));
+    }
 
     let (watchdog_ended, watchdog_ended_rx) = mpsc::channel::<()>();
     let watchdog_thread = {
@@ -495,6 +631,11 @@ fn supervise(
         }
     };
 
+    // Every actor runs from now: a simulated clock stands still until each waits or ends (all
+    // held before any starts, so that the first one's call cannot move time under the others).
+    for _ in 0..count {
+        shared.clock.hold();
+    }
     let mut actors = Vec::with_capacity(count);
     let mut spawn_error = None;
     for index in 0..count {
@@ -503,14 +644,16 @@ fn supervise(
             .name(format!("actor {}", shared.scenario.actors[index].name))
             .spawn(move || {
                 let shared = thread_shared;
-                // Counted as done even if the implementation panics, so the wait ends.
-                struct Done<'b>(&'b Board, usize);
+                // Counted as done even if the implementation panics, so the wait ends; and no
+                // longer running, for a simulated clock.
+                struct Done<'b>(&'b Board, usize, &'b dyn Clock);
                 impl Drop for Done<'_> {
                     fn drop(&mut self) {
+                        self.2.release();
                         self.0.done(self.1);
                     }
                 }
-                let _done = Done(&shared.board, index);
+                let _done = Done(&shared.board, index, shared.clock.as_ref());
                 ActorRun {
                     index,
                     actor: &shared.scenario.actors[index],
@@ -519,6 +662,8 @@ fn supervise(
                     board: &shared.board,
                     watchdog: &shared.watchdog,
                     env: &shared.env,
+                    network: shared.network.as_ref(),
+                    clock: shared.clock.as_ref(),
                     step_timeout: shared.step_timeout,
                     max_received: shared.max_received,
                     unprivileged: shared
@@ -531,6 +676,9 @@ fn supervise(
         match spawned {
             Ok(thread) => actors.push(Some(thread)),
             Err(e) => {
+                for _ in index..count {
+                    shared.clock.release();
+                }
                 spawn_error = Some(format!(
                     "cannot start a thread for actor {}: {e}",
                     shared.scenario.actors[index].name
@@ -550,6 +698,17 @@ fn supervise(
     let in_time = shared.board.wait_done(count, deadline);
     // Where each actor was when time ran out, before stopping moves them on.
     let unfinished = shared.board.unfinished(count);
+    // A simulated clock's limit passed: the actors were stopped then, and were where it says.
+    let expired = shared
+        .expiry
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .unfinished
+        .take();
+    let (in_time, unfinished) = match expired {
+        Some(then) => (false, then),
+        None => (in_time, unfinished),
+    };
     if !in_time {
         shared.board.abort();
         shared.watchdog.abort();

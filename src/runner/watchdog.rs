@@ -12,10 +12,14 @@
 //!    out and stops waiting for its thread.
 //!
 //! So a call always ends, for the runner, within its limit plus [`ESCALATION`].
+//!
+//! Deadlines are in the implementation's [`Clock`]'s time; the escalations after them in real
+//! time. On a simulated clock the watchdog does not sleep towards a deadline: the clock calls
+//! [`due`](Watchdog::due) each time its time moves, and the runner acts on what is due at once.
 
-use crate::implementation::Handle;
+use crate::implementation::{Clock, Handle, RealClock};
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long an interrupted call has to return before its session is abandoned.
@@ -30,7 +34,8 @@ struct Armed {
     handle: Option<Handle>,
     /// The step's index in its actor, to name it if the actor is given up.
     step: usize,
-    deadline: Instant,
+    /// In the clock's time.
+    deadline: Duration,
     /// The deadline passed before the call returned.
     timed_out: bool,
     /// When the implementation was asked to wake the call.
@@ -42,13 +47,35 @@ struct Armed {
 }
 
 impl Armed {
-    /// When this call next needs the watchdog, if ever.
-    fn next_escalation(&self) -> Option<Instant> {
+    /// How long (in real time) until this call next needs the watchdog, if ever; `now` is the
+    /// clock's time. A deadline on a simulated clock is not slept towards: the clock says when
+    /// its time moves.
+    fn next_escalation(&self, clock: &dyn Clock, now: Duration) -> Option<Duration> {
         match (self.interrupted, self.abandoned) {
-            (None, _) => Some(self.deadline),
-            (Some(at), None) => Some(at + INTERRUPT_GRACE),
-            (Some(_), Some(at)) if !self.given_up => Some(at + ABANDON_GRACE),
+            (None, _) if clock.is_simulated() => None,
+            (None, _) => Some(self.deadline.saturating_sub(now)),
+            (Some(at), None) => {
+                Some((at + INTERRUPT_GRACE).saturating_duration_since(Instant::now()))
+            }
+            (Some(_), Some(at)) if !self.given_up => {
+                Some((at + ABANDON_GRACE).saturating_duration_since(Instant::now()))
+            }
             _ => None,
+        }
+    }
+
+    /// Marks the call's deadline passed (or the scenario aborting) and says what to do first.
+    fn expire(&mut self, actor: usize, timed_out: bool) -> Escalation {
+        let now = Instant::now();
+        self.timed_out = timed_out;
+        self.interrupted = Some(now);
+        match self.handle {
+            Some(handle) => Escalation::Interrupt(actor, handle),
+            None => {
+                // Nothing to interrupt: straight to abandoning.
+                self.abandoned = Some(now);
+                Escalation::Abandon(actor)
+            }
         }
     }
 }
@@ -72,19 +99,37 @@ pub(crate) enum Escalation {
 }
 
 /// One per scenario run; actors are known by index.
-#[derive(Default)]
 pub(crate) struct Watchdog {
     state: Mutex<State>,
     changed: Condvar,
+    /// The implementation's clock, which deadlines are in.
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for Watchdog {
+    fn default() -> Self {
+        Watchdog::new(Arc::new(RealClock::new()))
+    }
 }
 
 impl Watchdog {
+    /// A watchdog whose deadlines are in `clock`'s time.
+    pub fn new(clock: Arc<dyn Clock>) -> Watchdog {
+        Watchdog {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            clock,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Bounds the call actor `actor` is about to make, at its step `step`, on `handle`.
-    pub fn arm(&self, actor: usize, step: usize, handle: Option<Handle>, deadline: Instant) {
+    /// Bounds the call actor `actor` is about to make, at its step `step`, on `handle`, until
+    /// `deadline` in the clock's time.
+    pub fn arm(&self, actor: usize, step: usize, handle: Option<Handle>, deadline: Duration) {
+        self.clock.wake_at(deadline);
         self.lock().armed.insert(
             actor,
             Armed {
@@ -106,6 +151,25 @@ impl Watchdog {
             .armed
             .remove(&actor)
             .is_some_and(|a| a.timed_out)
+    }
+
+    /// On a simulated clock: marks the call whose deadline has passed and returns what to do
+    /// about it, for the clock's [`on_advance`](Clock::on_advance) to do at once. Of calls whose
+    /// limits pass at the same instant only the first actor's is taken: its timeout stops the
+    /// scenario, so the one reported is the same on every run.
+    pub fn due(&self) -> Option<Escalation> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let due = state
+            .armed
+            .iter_mut()
+            .filter(|(_, armed)| armed.interrupted.is_none() && now >= armed.deadline)
+            .min_by_key(|(&actor, _)| actor)
+            .map(|(&actor, armed)| armed.expire(actor, true));
+        drop(state);
+        // The loop sleeps towards the escalations that follow.
+        self.changed.notify_all();
+        due
     }
 
     /// Interrupts every armed call: the scenario is stopping.
@@ -130,21 +194,15 @@ impl Watchdog {
                 return;
             }
             let now = Instant::now();
+            let clock_now = self.clock.now();
             let aborting = state.aborting;
             let mut actions = Vec::new();
+            // A simulated clock's deadlines are handled by `due`, at the instant they pass.
+            let simulated = self.clock.is_simulated();
             for (&actor, armed) in state.armed.iter_mut() {
                 match (armed.interrupted, armed.abandoned) {
-                    (None, _) if aborting || now >= armed.deadline => {
-                        armed.timed_out = now >= armed.deadline;
-                        armed.interrupted = Some(now);
-                        actions.push(match armed.handle {
-                            Some(handle) => Escalation::Interrupt(actor, handle),
-                            None => {
-                                // Nothing to interrupt: straight to abandoning.
-                                armed.abandoned = Some(now);
-                                Escalation::Abandon(actor)
-                            }
-                        });
+                    (None, _) if aborting || (!simulated && clock_now >= armed.deadline) => {
+                        actions.push(armed.expire(actor, clock_now >= armed.deadline));
                     }
                     (Some(at), None) if now >= at + INTERRUPT_GRACE => {
                         armed.abandoned = Some(now);
@@ -166,14 +224,14 @@ impl Watchdog {
                 state = self.lock();
                 continue;
             }
+            let clock_now = self.clock.now();
             let next = state
                 .armed
                 .values()
-                .filter_map(Armed::next_escalation)
+                .filter_map(|armed| armed.next_escalation(self.clock.as_ref(), clock_now))
                 .min();
             state = match next {
-                Some(at) => {
-                    let left = at.saturating_duration_since(Instant::now());
+                Some(left) => {
                     self.changed
                         .wait_timeout(state, left)
                         .unwrap_or_else(|e| e.into_inner())

@@ -6,6 +6,7 @@ mod address_expr;
 mod call_step;
 mod deadlock;
 mod fs;
+mod hosts;
 mod limits;
 mod load;
 mod model;
@@ -21,6 +22,10 @@ pub use call_step::{
 };
 pub use fs::{
     FileCheck, FileStatus, FileType, FsPath, FsStep, ModeCheck, OutsidePath, Permissions,
+};
+pub use hosts::{
+    is_scenario_network_address, Host, Interface, MacAddress, Neighbour, Prefix, Rate, Route,
+    RouteStep, RouteType, SysctlValue, Topology, MAX_HOSTS, SCENARIO_NETWORK_RANGES,
 };
 pub use limits::{Limits, DEFAULT_MAX_DATA, SCENARIO_DATA_PER_STEP_LIMIT};
 pub use load::{

@@ -45,6 +45,9 @@ pub struct Scenario {
     /// port, a full listener. They run on the reference implementation unless the run puts
     /// every actor on the implementation under test, and what they need is not asked of it.
     pub environment: Vec<String>,
+    /// The hosts it declares and the host of each actor (`hosts:` and `host:`); empty for a
+    /// scenario on this machine's loopback.
+    pub topology: super::Topology,
     /// The time limit for the whole scenario, if it sets one.
     pub timeout: Option<Duration>,
     /// The default time limit for each step, if it sets one.
@@ -90,6 +93,7 @@ impl Scenario {
             fixed_port_why: None,
             unprivileged: Vec::new(),
             environment: Vec::new(),
+            topology: super::Topology::default(),
             timeout: None,
             step_timeout: None,
             actors,
@@ -540,6 +544,12 @@ composite_steps! {
     "wait" => Wait(String),
     /// A file-system step the runner performs in the scenario's directory (no socket call).
     "fs" => Fs(super::FsStep),
+    /// Take a link of the scenario's network down, both ends (no socket call).
+    "link_down" => LinkDown(String),
+    /// Bring a link of the scenario's network back up, with its addresses and routes.
+    "link_up" => LinkUp(String),
+    /// Add, replace or delete a route of a host of the scenario (no socket call).
+    "route" => Route(super::RouteStep),
 }
 
 impl<T: Into<CallStep>> From<T> for Op {
@@ -574,7 +584,12 @@ impl Op {
                 bufsize: Some(a.bufsize),
                 ..on(&a.socket)
             },
-            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => Parts::default(),
+            Op::Signal(_)
+            | Op::Wait(_)
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => Parts::default(),
         }
     }
 
@@ -587,7 +602,10 @@ impl Op {
             | Op::RecvUntilEof(_)
             | Op::Signal(_)
             | Op::Wait(_)
-            | Op::Fs(_) => None,
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => None,
         }
     }
 
@@ -635,7 +653,13 @@ impl Op {
             Op::Call(call) => call.returns(),
             Op::RecvExact(_) | Op::RecvUntilEof(_) => Returns::Data,
             Op::Fs(super::FsStep::Stat(_)) => Returns::File,
-            Op::Setblocking(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => Returns::Nothing,
+            Op::Setblocking(_)
+            | Op::Signal(_)
+            | Op::Wait(_)
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => Returns::Nothing,
         }
     }
 
@@ -647,7 +671,14 @@ impl Op {
                     needs.features.insert(Feature::NonBlockingMode);
                 }
             }
-            Op::RecvExact(_) | Op::RecvUntilEof(_) | Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => {}
+            Op::RecvExact(_)
+            | Op::RecvUntilEof(_)
+            | Op::Signal(_)
+            | Op::Wait(_)
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => {}
         }
     }
 }
@@ -668,7 +699,12 @@ fn socket_needs(actor: &Actor, needs: &mut Capabilities) {
             Op::Call(call) => Some(call.name()),
             Op::Setblocking(_) => Some("settimeout"),
             Op::RecvExact(_) | Op::RecvUntilEof(_) => Some("recv"),
-            Op::Signal(_) | Op::Wait(_) | Op::Fs(_) => None,
+            Op::Signal(_)
+            | Op::Wait(_)
+            | Op::Fs(_)
+            | Op::LinkDown(_)
+            | Op::LinkUp(_)
+            | Op::Route(_) => None,
         };
         if let (Some(operation), Some(operations)) = (operation, needs.operations.as_mut()) {
             operations.insert(operation.to_string());

@@ -18,6 +18,8 @@ pub const TOP_KEYS: &[&str] = &[
     "fixed_port_why",
     "unprivileged",
     "environment",
+    "hosts",
+    "host",
     "parameters",
     "cases",
     "timeout",
@@ -82,6 +84,8 @@ pub(crate) fn scenario(
             "fixed_port_why" => read(&mut errors, field(value, &mut scenario.fixed_port_why)),
             "unprivileged" => read(&mut errors, field(value, &mut scenario.unprivileged)),
             "environment" => read(&mut errors, field(value, &mut scenario.environment)),
+            "hosts" => read(&mut errors, field(value, &mut scenario.topology.hosts)),
+            "host" => read(&mut errors, field(value, &mut scenario.topology.placement)),
             "timeout" => read(
                 &mut errors,
                 optional_duration_node(value).map(|d| scenario.timeout = d),

@@ -77,6 +77,14 @@ pub(crate) fn validate(
         ));
     }
 
+    let actor_names: Vec<&str> = scenario.actors.iter().map(|a| a.name.as_str()).collect();
+    problems.extend(super::hosts::validate(
+        &scenario.topology,
+        &actor_names,
+        positions,
+    ));
+    let has_hosts = !scenario.topology.is_empty();
+
     // Values flow between actors through captures and signals; collect who provides what.
     let mut captured: BTreeMap<&str, Location> = BTreeMap::new();
     let mut raised: HashSet<&str> = HashSet::new();
@@ -132,6 +140,27 @@ pub(crate) fn validate(
                     ),
                 ))
             };
+            let network_change = match &step.op {
+                Op::LinkDown(link) | Op::LinkUp(link) => Some((Some(link.as_str()), None)),
+                Op::Route(route) => Some((None, Some(route))),
+                _ => None,
+            };
+            if let Some((link, route)) = network_change {
+                for message in super::hosts::step_problems(&scenario.topology, link, route) {
+                    problem(message);
+                }
+            }
+            if has_hosts {
+                for address in step.op.addresses() {
+                    if let AddressExpr::ClosedPort(_) = address {
+                        problem(format!(
+                            "`{address}`: the runner holds closed ports on this machine's \
+                             loopback, which a scenario with `hosts` does not reach; bind a \
+                             port on a host and leave it unlistened instead"
+                        ));
+                    }
+                }
+            }
             if let Some(socket) = step
                 .op
                 .socket()
@@ -171,7 +200,7 @@ pub(crate) fn validate(
                 }
             } else {
                 for address in step.op.addresses() {
-                    if let Some(reason) = off_machine(address) {
+                    if let Some(reason) = off_machine(address, has_hosts) {
                         problem(reason);
                     }
                 }
@@ -416,10 +445,13 @@ fn new_checks(e: &crate::scenario::ExpectFields) -> bool {
 
 /// Why a destination could reach beyond this machine, if it could. Scenarios send only to
 /// loopback (or the unspecified address, which Linux treats as loopback), to `localhost`, and to
-/// `.invalid` names that never resolve (RFC 6761).
-fn off_machine(address: &AddressExpr) -> Option<String> {
+/// `.invalid` names that never resolve (RFC 6761); a scenario with `hosts` also to the ranges
+/// its hosts' addresses come from, which exist only inside its own namespaces (an address no
+/// host owns there is an absent host, never one elsewhere).
+fn off_machine(address: &AddressExpr, has_hosts: bool) -> Option<String> {
     let local_ip = |ip: std::net::IpAddr| {
-        ip.is_loopback()
+        (has_hosts && super::hosts::is_scenario_network_address(ip))
+            || ip.is_loopback()
             || ip.is_unspecified()
             || matches!(ip, std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()))
     };
@@ -441,7 +473,9 @@ fn off_machine(address: &AddressExpr) -> Option<String> {
     (!ok).then(|| {
         format!(
             "`{address}` is not on this machine: scenarios connect and send only to loopback \
-             (127.0.0.0/8, ::1), `localhost`, or `.invalid` names"
+             (127.0.0.0/8, ::1), `localhost`, `.invalid` names, or, with `hosts`, addresses \
+             of the scenario's network ({})",
+            super::hosts::SCENARIO_NETWORK_RANGES
         )
     })
 }

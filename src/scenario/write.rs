@@ -56,6 +56,12 @@ impl Serialize for Document<'_> {
         if !s.environment.is_empty() {
             map.serialize_entry("environment", &s.environment)?;
         }
+        if !s.topology.hosts.is_empty() {
+            map.serialize_entry("hosts", &s.topology.hosts)?;
+        }
+        if !s.topology.placement.is_empty() {
+            map.serialize_entry("host", &s.topology.placement)?;
+        }
         if let Some(timeout) = s.timeout {
             map.serialize_entry("timeout", &DurationText(timeout))?;
         }

@@ -218,7 +218,14 @@ impl Capabilities {
             }
         }
         if let (Some(have), Some(need)) = (&self.operations, &needed.operations) {
-            missing.extend(need.difference(have).map(|op| format!("operation {op}")));
+            // A feature named like the operation (`socketpair`) says it already.
+            let said_as_feature = |op: &str| missing.iter().any(|m| m == &format!("feature {op}"));
+            let operations: Vec<String> = need
+                .difference(have)
+                .filter(|op| !said_as_feature(op))
+                .map(|op| format!("operation {op}"))
+                .collect();
+            missing.extend(operations);
         }
         if let (Some(have), Some(need)) = (&self.sockets, &needed.sockets) {
             missing.extend(
@@ -324,5 +331,18 @@ mod tests {
                 "what a stream socket's bind does on its own (deferred_bind: a stream socket's address is applied at listen/connect)",
             ]
         );
+    }
+
+    #[test]
+    fn an_operation_missing_as_a_feature_of_the_same_name_is_said_once() {
+        let mut have = Capabilities::everything();
+        have.features.remove(&Feature::Socketpair);
+        have.operations = Some(["socket".to_string()].into());
+        let needs = Capabilities {
+            features: [Feature::Socketpair].into(),
+            operations: Some(["socket", "socketpair"].map(String::from).into()),
+            ..Capabilities::default()
+        };
+        assert_eq!(have.missing(&needs), ["feature socketpair"]);
     }
 }

@@ -122,6 +122,9 @@ socket_options! {
     TcpKeepIntvl = "tcp_keepintvl", "TCP_KEEPINTVL", Tcp, Int;
     /// `TCP_KEEPCNT`, a number of probes.
     TcpKeepCnt = "tcp_keepcnt", "TCP_KEEPCNT", Tcp, Int;
+    /// `TCP_USER_TIMEOUT`, in milliseconds: how long sent data may stay unacknowledged (and a
+    /// connect unanswered) before the connection fails with `ETIMEDOUT` (Linux).
+    TcpUserTimeout = "tcp_user_timeout", "TCP_USER_TIMEOUT", Tcp, Int;
     /// `IP_TTL`, hops (1 to 255; Linux: -1 restores the default).
     IpTtl = "ip_ttl", "IP_TTL", Ip, Int;
     /// `IP_RECVERR` (boolean; Linux).
@@ -130,6 +133,9 @@ socket_options! {
     IpRecvTos = "ip_recvtos", "IP_RECVTOS", Ip, Bool;
     /// `IP_FREEBIND` (boolean; Linux).
     IpFreeBind = "ip_freebind", "IP_FREEBIND", Ip, Bool;
+    /// `IP_MTU_DISCOVER` (Linux): 0 `IP_PMTUDISC_DONT`, 1 `WANT`, 2 `DO` (datagrams beyond the
+    /// path MTU are refused with `EMSGSIZE`), 3 `PROBE`.
+    IpMtuDiscover = "ip_mtu_discover", "IP_MTU_DISCOVER", Ip, Int;
     /// `IPV6_V6ONLY` (boolean).
     Ipv6V6Only = "ipv6_v6only", "IPV6_V6ONLY", Ipv6, Bool;
 }
