@@ -344,7 +344,12 @@ actors:
 "#,
     );
     let result = run_scenario(&multi_host, &Turmoil::new(), &RunOptions::default());
-    assert_eq!(result.status, Status::Unsupported, "{}", result.explanation());
+    assert_eq!(
+        result.status,
+        Status::Unsupported,
+        "{}",
+        result.explanation()
+    );
     assert!(
         result.explanation().contains("a network of its own"),
         "{}",

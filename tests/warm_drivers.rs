@@ -197,8 +197,9 @@ fn a_socket_left_open_by_one_session_is_closed_before_the_next() {
     );
     second.end().unwrap();
     drop(second);
-    // The handshake's process served both sessions.
-    assert_eq!(pids(&log).len(), 1, "{:?}", pids(&log));
+    // The handshake's process served both sessions: no process started beside it and the
+    // second that starts with it (which waited, unused).
+    assert!(pids(&log).len() <= 2, "{:?}", pids(&log));
     let started = pids(&log);
     driver.shut_down();
     assert_all_gone(&started);
@@ -257,9 +258,10 @@ fn an_interrupted_run_leaves_no_warm_process() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Interrupted once scenarios are running on warm processes (the handshake's and another).
+    // Interrupted once scenarios are running on warm processes (the handshake's, the second
+    // started beside it, and another).
     let deadline = Instant::now() + Duration::from_secs(30);
-    while pids(&log).len() < 2 {
+    while pids(&log).len() < 3 {
         assert!(Instant::now() < deadline, "no scenario started");
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -309,7 +311,8 @@ fn an_unprivileged_actor_never_gets_a_privileged_warm_process() {
     assert!(report.contains("3 scenarios against"), "{report}");
     let started = pids(&log);
     assert_all_gone(&started);
-    // Two privileged processes (the handshake's and one more), and the unprivileged ones of the
-    // second scenario, which served the third's unprivileged actors too.
+    // Two privileged processes (the handshake's and the one started beside it), and the
+    // unprivileged ones of the second scenario, which served the third's unprivileged actors
+    // too.
     assert!(started.len() <= 4, "{started:?}");
 }

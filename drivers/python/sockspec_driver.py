@@ -16,7 +16,6 @@ import base64
 import errno
 import json
 import os
-import platform
 import select
 import socket
 import struct
@@ -320,7 +319,7 @@ class Driver:
         if request.get("protocol") != PROTOCOL:
             log("the runner asked for protocol %r; this driver speaks %d"
                 % (request.get("protocol"), PROTOCOL))
-        return {"protocol": PROTOCOL, "name": "cpython", "version": platform.python_version(),
+        return {"protocol": PROTOCOL, "name": "cpython", "version": sys.version.split()[0],
                 "capabilities": capabilities(), "reset": self.DECLARES_RESET}
 
     def op_socket(self, request):

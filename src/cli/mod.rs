@@ -15,10 +15,11 @@ use crate::report::{
     tap, Coverage, Summary,
 };
 use crate::requirements::Requirements;
-use crate::runner::{run_all, RunOptions, ScenarioResult};
-use crate::scenario::{load_all_with_limits, Limits, Scenario, DEFAULT_MAX_DATA};
+use crate::runner::{run_planned, RunOptions, ScenarioResult};
+use crate::scenario::{Limits, Scenario, DEFAULT_MAX_DATA};
 use crate::suite::Suite;
 use clap::{Parser, Subcommand, ValueEnum};
+use scenarios::{each_scenario, Scenarios};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -44,6 +45,7 @@ macro_rules! errln {
 
 // After the macros, which it uses.
 mod report;
+mod scenarios;
 
 /// Where the suite comes from, for `--help`.
 const SUITE_HELP: &str = "\
@@ -420,12 +422,6 @@ fn input_error(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Loads the scenarios `inputs` names; on any error, prints every one as `path:line:col: message`.
-fn load(inputs: &Inputs) -> Result<Vec<Scenario>, ExitCode> {
-    let suite = suite(inputs.suite.as_deref())?;
-    load_with_spec(inputs, &suite).map(|(scenarios, _)| scenarios)
-}
-
 /// The suite a command uses: `--suite DIR`, the current directory's checkout, or the built-in one.
 fn suite(chosen: Option<&Path>) -> Result<Suite, ExitCode> {
     Suite::locate(chosen).map_err(input_error)
@@ -449,38 +445,17 @@ fn requirements(inputs: &Inputs, suite: &Suite) -> Result<Requirements, ExitCode
     Ok(requirements)
 }
 
-/// [`load`], also returning the spec's requirements.
+/// Loads the scenarios `inputs` names, and the spec's requirements; on any error, prints every
+/// one as `path:line:col: message`.
 fn load_with_spec(
     inputs: &Inputs,
     suite: &Suite,
 ) -> Result<(Vec<Scenario>, Requirements), ExitCode> {
     let requirements = requirements(inputs, suite)?;
-    let limits = Limits::with_max_data(inputs.max_data.unwrap_or(DEFAULT_MAX_DATA));
-    let (scenarios, errors) = if inputs.paths.is_empty() {
-        suite
-            .scenarios(&requirements, &limits)
-            .map_err(input_error)?
-    } else {
-        load_all_with_limits(&inputs.paths, &requirements, &limits)
-    };
-    if !errors.is_empty() {
-        for e in &errors {
-            errln!("{e}");
-        }
-        errln!("sockspec: {} error(s) in scenario files", errors.len());
-        return Err(ExitCode::from(2));
-    }
-    let scenarios: Vec<Scenario> = match &inputs.filter {
-        None => scenarios,
-        Some(text) => scenarios
-            .into_iter()
-            .filter(|s| {
-                s.id.contains(text.as_str())
-                    || s.tags.contains(text)
-                    || s.requirements.contains(text)
-            })
-            .collect(),
-    };
+    let mut scenarios = Vec::new();
+    each_scenario(inputs, suite, &requirements, |_, scenario| {
+        scenarios.push(scenario)
+    })?;
     Ok((scenarios, requirements))
 }
 
@@ -488,7 +463,8 @@ fn load_with_spec(
 struct Prepared {
     suite: Suite,
     implementation: Arc<dyn Implementation>,
-    scenarios: Vec<Scenario>,
+    /// Validated, each loaded again when it runs.
+    scenarios: Arc<Scenarios>,
     options: RunOptions,
     jobs: usize,
 }
@@ -506,8 +482,9 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     let suite = suite(args.inputs.suite.as_deref())?;
     let drivers = drivers(args.drivers.as_deref(), &suite);
     let implementation = resolve_assignment(&args.implementation, &drivers)?;
-    let (scenarios, _) = load_with_spec(&args.inputs, &suite)?;
-    if scenarios.is_empty() {
+    let requirements = requirements(&args.inputs, &suite)?;
+    let scenarios = Scenarios::read(&args.inputs, &suite, requirements)?;
+    if scenarios.entries.is_empty() {
         return Err(input_error(
             "no scenarios to run (check the paths and --filter)",
         ));
@@ -529,7 +506,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, ExitCode> {
     Ok(Prepared {
         suite,
         implementation,
-        scenarios,
+        scenarios: Arc::new(scenarios),
         options,
         jobs,
     })
@@ -653,24 +630,30 @@ fn execute(
     mut on_result: impl FnMut(&ScenarioResult),
 ) -> Vec<ScenarioResult> {
     let name = prepared.implementation.name();
-    let (skipped, to_run): (Vec<&Scenario>, Vec<&Scenario>) = prepared
+    let (skipped, to_run): (Vec<_>, Vec<_>) = prepared
         .scenarios
+        .entries
         .iter()
-        .partition(|s| expectations.skip(&s.id).is_some());
+        .partition(|e| expectations.skip(e.id()).is_some());
     let mut results: Vec<ScenarioResult> = skipped
         .into_iter()
-        .map(|s| {
-            let mut r = ScenarioResult::new(s, name);
-            r.expectation = expectations.skip(&s.id).map(|e| e.reason.clone());
+        .map(|e| {
+            let mut r = e.not_run(name);
+            r.expectation = expectations.skip(e.id()).map(|e| e.reason.clone());
             on_result(&r);
             r
         })
         .collect();
-    let to_run: Vec<Scenario> = to_run.into_iter().cloned().collect();
-    let implementation = prepared.implementation.as_ref();
-    results.extend(run_all(
-        &to_run,
-        implementation,
+    let plans: Vec<_> = to_run.iter().map(|e| e.plan).collect();
+    let scenarios = prepared.scenarios.as_ref();
+    results.extend(run_planned(
+        &plans,
+        |index| {
+            scenarios
+                .load(to_run[index], name)
+                .map(std::borrow::Cow::Owned)
+        },
+        prepared.implementation.as_ref(),
         &prepared.options,
         prepared.jobs,
         |r| {
@@ -688,9 +671,9 @@ fn placement(
     results: &[ScenarioResult],
 ) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
-    for scenario in &prepared.scenarios {
+    for entry in &prepared.scenarios.entries {
         let ran = results.iter().any(|r| {
-            r.scenario == scenario.id
+            r.scenario == entry.id()
                 && !matches!(
                     r.status,
                     crate::runner::Status::Unsupported | crate::runner::Status::Skip
@@ -699,19 +682,7 @@ fn placement(
         if !ran {
             continue;
         }
-        let on: std::collections::BTreeSet<String> = scenario
-            .actors
-            .iter()
-            .map(|actor| {
-                crate::runner::implementation_of(
-                    scenario,
-                    prepared.implementation.as_ref(),
-                    &prepared.options,
-                    &actor.name,
-                )
-            })
-            .collect();
-        for implementation in on {
+        for implementation in entry.placed_on(prepared.implementation.as_ref(), &prepared.options) {
             *counts.entry(implementation).or_insert(0) += 1;
         }
     }
@@ -722,7 +693,7 @@ fn run(args: &RunArgs, format: Format) -> Result<ExitCode, ExitCode> {
     let prepared = prepare(args)?;
     let name = prepared.implementation.name().to_string();
     let expectations = expectations_for(args, &prepared.suite, &name)?;
-    let ids: Vec<&str> = prepared.scenarios.iter().map(|s| s.id.as_str()).collect();
+    let ids: Vec<&str> = prepared.scenarios.entries.iter().map(|e| e.id()).collect();
     // Only a run of every scenario can tell that an entry names none.
     if args.inputs.paths.is_empty() && args.inputs.filter.is_none() {
         let unknown = expectations.unknown(&ids);
@@ -812,16 +783,34 @@ fn expectations(args: &RunArgs, write: bool) -> Result<ExitCode, ExitCode> {
 }
 
 fn check(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
-    let scenarios = load(inputs)?;
-    outln!("{} scenario(s) OK", scenarios.len());
+    let mut count = 0;
+    each_of(inputs, |_| count += 1)?;
+    outln!("{count} scenario(s) OK");
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(inputs: &Inputs) -> Result<ExitCode, ExitCode> {
-    for s in &load(inputs)? {
-        outln!("{}\t{}\t{}", s.id, s.title, s.requirements.join(","));
+    // Printed once every file is known to be valid.
+    let mut lines = Vec::new();
+    each_of(inputs, |s| {
+        lines.push(format!(
+            "{}\t{}\t{}",
+            s.id,
+            s.title,
+            s.requirements.join(",")
+        ))
+    })?;
+    for line in lines {
+        outln!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every scenario `inputs` names, one at a time (none is kept): see [`each_scenario`].
+fn each_of(inputs: &Inputs, mut each: impl FnMut(Scenario)) -> Result<(), ExitCode> {
+    let suite = suite(inputs.suite.as_deref())?;
+    let requirements = requirements(inputs, &suite)?;
+    each_scenario(inputs, &suite, &requirements, |_, scenario| each(scenario))
 }
 
 fn coverage(inputs: &Inputs, json: bool) -> Result<ExitCode, ExitCode> {

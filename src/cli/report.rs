@@ -1,13 +1,15 @@
 //! `sockspec report` (the site from saved runs) and `sockspec matrix` (run every implementation,
 //! save each run, then report).
 
+use super::scenarios::Scenarios;
 use super::stopping;
-use super::{drivers, execute, input_error, load_with_spec, suite, Inputs, Prepared};
+use super::{drivers, execute, input_error, requirements, suite, Inputs, Prepared};
 use crate::report::{markdown_summary, summary_line, Matrix, Run, Site};
 use crate::runner::{RunOptions, ScenarioResult};
 use crate::suite::Suite;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The saved form of a run of `prepared`: with the implementation's version where it says one
 /// (a driver's `hello`), else sockspec's for the built-in implementations.
@@ -101,7 +103,8 @@ pub(super) fn matrix(
     out: &Path,
 ) -> Result<ExitCode, ExitCode> {
     let suite = suite(inputs.suite.as_deref())?;
-    let (scenarios, requirements) = load_with_spec(inputs, &suite)?;
+    let requirements = requirements(inputs, &suite)?;
+    let scenarios = Arc::new(Scenarios::read(inputs, &suite, requirements.clone())?);
     let drivers = drivers(drivers_file, &suite);
     let names = if names.is_empty() {
         drivers.names()
@@ -119,11 +122,11 @@ pub(super) fn matrix(
         let prepared = Prepared {
             suite: suite.clone(),
             implementation,
-            scenarios: scenarios.clone(),
+            scenarios: Arc::clone(&scenarios),
             options: RunOptions::default(),
             jobs,
         };
-        let bar = progress_bar(scenarios.len() as u64, name);
+        let bar = progress_bar(scenarios.entries.len() as u64, name);
         let results = execute(&prepared, &expectations, |_| bar.inc(1));
         bar.finish_and_clear();
         errln!("{}", summary_line(name, &results));

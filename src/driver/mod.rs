@@ -28,7 +28,7 @@ use serde_json::json;
 use session::DriverSession;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The protocol version this runner speaks, and asks for in `hello`.
@@ -103,6 +103,26 @@ pub struct Driver {
     /// started without capabilities never serves a privileged actor, nor the reverse). Shared by
     /// the clones; the last one dropped says `bye` to every idle process.
     pools: Option<Arc<[Arc<Pool>; 2]>>,
+    /// A privileged process started beside the handshake's and not yet used: the next session
+    /// that would start a process takes it instead (and does its handshake). Shared by the
+    /// clones; ended with the last of them if no session took it.
+    spare: Arc<Spare>,
+}
+
+/// [`Driver::spare`]'s slot.
+#[derive(Default)]
+struct Spare(Mutex<Option<DriverProcess>>);
+
+impl Spare {
+    fn take(&self) -> Option<DriverProcess> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Spare")
+    }
 }
 
 impl Driver {
@@ -114,6 +134,11 @@ impl Driver {
 
     /// [`start`](Driver::start), with every process of the driver run in `dir` (the current
     /// directory if `None`): the directory a configured command's relative paths start from.
+    ///
+    /// A second process starts beside the handshake's, for the first session that needs a new
+    /// one: most scenarios have two actors, and the first scenario's second process would
+    /// otherwise start only after the first's handshake (a conformance test of one CPython
+    /// scenario in a process of its own spent half its time so).
     pub fn start_in(name: &str, command: &str, dir: Option<&Path>) -> Result<Driver, DriverError> {
         let failed = |reason: String| DriverError::Handshake {
             name: name.to_string(),
@@ -121,6 +146,8 @@ impl Driver {
             reason,
         };
         let process = DriverProcess::spawn_in(name, command, false, dir).map_err(failed)?;
+        // One that cannot start is no error yet: the session that needs it starts its own.
+        let spare = DriverProcess::spawn_in(name, command, false, dir).ok();
         let hello = handshake(&process).map_err(failed)?;
         let pools = hello
             .reset
@@ -136,6 +163,7 @@ impl Driver {
             dir: dir.map(Path::to_path_buf),
             hello,
             pools,
+            spare: Arc::new(Spare(Mutex::new(spare))),
         })
     }
 
@@ -145,6 +173,9 @@ impl Driver {
     pub fn shut_down(&self) {
         for pool in self.pools.iter().flat_map(|pools| pools.iter()) {
             pool.shut_down();
+        }
+        if let Some(spare) = self.spare.take() {
+            let _ = spare.finish();
         }
     }
 
@@ -177,9 +208,20 @@ impl Driver {
             implementation: self.name.clone(),
             reason,
         };
-        let process =
-            DriverProcess::spawn_in(&self.name, &self.command, unprivileged, self.dir.as_deref())
-                .map_err(failed)?;
+        // The spare was started in this machine's network: never for an actor on a host.
+        let spare = (!unprivileged && !crate::netns::entered())
+            .then(|| self.spare.take())
+            .flatten();
+        let process = match spare {
+            Some(process) => process,
+            None => DriverProcess::spawn_in(
+                &self.name,
+                &self.command,
+                unprivileged,
+                self.dir.as_deref(),
+            )
+            .map_err(failed)?,
+        };
         handshake(&process).map_err(failed)?;
         Ok(Box::new(DriverSession::new(Arc::new(process), pool)))
     }

@@ -16,18 +16,20 @@ mod hosts;
 mod machines;
 mod parameters;
 mod result;
+mod schedule;
 mod watchdog;
 
 pub use hosts::BuildError;
 pub use machines::{load_hosts_file, MachineEntry, Machines, MachinesError};
 pub use result::{Failure, FailureKind, ScenarioResult, Status};
+pub use schedule::{run_all, run_planned, Planned, DATA_IN_FLIGHT, LARGE_DATA};
 
 use crate::implementation::{Clock, Implementation, Mixed, Session, SessionEndError, SessionError};
 use crate::scenario::Scenario;
 use actor::{ActorRun, Ending};
 use board::Board;
 use env::Env;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use watchdog::{Escalation, Watchdog, ESCALATION};
@@ -112,7 +114,26 @@ pub fn implementation_of(
     options: &RunOptions,
     actor: &str,
 ) -> String {
-    placed(scenario, implementation, options).implementation_of(actor)
+    implementation_of_actor(&scenario.environment, implementation, options, actor)
+}
+
+/// [`implementation_of`] for a scenario whose environment actors are `environment` (without
+/// the scenario itself, for a run that keeps only what it needs of scenarios not running).
+pub fn implementation_of_actor(
+    environment: &[String],
+    implementation: &dyn Implementation,
+    options: &RunOptions,
+    actor: &str,
+) -> String {
+    environment::WithEnvironment {
+        under_test: implementation,
+        environment: if options.environment_on_reference {
+            environment
+        } else {
+            &[]
+        },
+    }
+    .implementation_of(actor)
 }
 
 /// Where a scenario's actors run: every actor on its host's machine when the run maps hosts to
@@ -816,74 +837,4 @@ pub fn default_jobs(implementation: &dyn Implementation) -> usize {
         .scenarios_at_once()
         .unwrap_or(WAITING_SCENARIOS_AT_ONCE)
         .max(cores())
-}
-
-/// The order to start scenarios in: longest expected first ([`Scenario::expected_wait`]), so
-/// that the long waits overlap the many short scenarios instead of trailing after them; ties
-/// keep the scenarios' order.
-fn longest_first(scenarios: &[Scenario]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..scenarios.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(scenarios[i].expected_wait()));
-    order
-}
-
-/// Runs scenarios on `jobs` threads, longest expected first, calling `on_result` as each
-/// finishes (in completion order; it may amend the result, e.g. apply expectations); returns the
-/// results in the scenarios' order. After [`cancel`], no scenario starts: the results hold only
-/// those that ran.
-pub fn run_all(
-    scenarios: &[Scenario],
-    implementation: &dyn Implementation,
-    options: &RunOptions,
-    jobs: usize,
-    mut on_result: impl FnMut(&mut ScenarioResult),
-) -> Vec<ScenarioResult> {
-    let next = AtomicUsize::new(0);
-    let (sender, receiver) = mpsc::channel();
-    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
-    let next = &next;
-    let order = longest_first(scenarios);
-    let order = &order;
-    // One worker: takes scenarios until none is left (or the run is cancelled).
-    let work = move |sender: mpsc::Sender<(usize, ScenarioResult)>| loop {
-        // A cancelled run starts nothing more; what never started is not reported.
-        if is_cancelled() {
-            break;
-        }
-        let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-            break;
-        };
-        let scenario = &scenarios[index];
-        if sender
-            .send((index, run_scenario(scenario, implementation, options)))
-            .is_err()
-        {
-            break;
-        }
-    };
-    std::thread::scope(|scope| {
-        let mut started = 0;
-        for _ in 0..jobs.clamp(1, scenarios.len().max(1)) {
-            let sender = sender.clone();
-            // Fewer workers than asked for when the system has no more threads to give.
-            match std::thread::Builder::new()
-                .name("scenarios".to_string())
-                .spawn_scoped(scope, move || work(sender))
-            {
-                Ok(_) => started += 1,
-                Err(_) => break,
-            }
-        }
-        if started == 0 {
-            // Not even one: the scenarios run here, one after another (their results are
-            // reported once all have run).
-            work(sender.clone());
-        }
-        drop(sender);
-        for (index, mut result) in receiver {
-            on_result(&mut result);
-            results[index] = Some(result);
-        }
-    });
-    results.into_iter().flatten().collect()
 }

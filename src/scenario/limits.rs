@@ -187,6 +187,20 @@ pub(crate) fn check(
     problems
 }
 
+impl Scenario {
+    /// The bytes of data this scenario makes the runner hold, all steps of all actors together,
+    /// as counted against [`Limits::max_scenario_data`] (payloads sent and expected, receive
+    /// buffers). An upper estimate of the memory its data takes while it runs (expected data is
+    /// compared without being made), for the runner's memory budget.
+    pub fn data_held(&self) -> usize {
+        self.actors
+            .iter()
+            .flat_map(|actor| &actor.steps)
+            .flat_map(held)
+            .fold(0, usize::saturating_add)
+    }
+}
+
 /// The sizes a step asks for, each with what it is.
 fn sizes(step: &Step) -> Vec<(&'static str, usize)> {
     let mut sizes = Vec::new();

@@ -44,7 +44,13 @@ impl Payload {
             Payload::Text(t) => bytes.extend_from_slice(t.as_bytes()),
             Payload::Hex(b) => bytes.extend_from_slice(b),
             Payload::Repeat { pattern, len } => {
-                bytes.extend(pattern.iter().copied().cycle().take(*len));
+                // Doubled by copying what is already made (whole patterns, so each copy continues
+                // the repetition): memcpy's speed, where a byte at a time took a fifth of a run's
+                // CPU making the suite's 8 MiB payloads.
+                bytes.extend_from_slice(&pattern[..pattern.len().min(*len)]);
+                while bytes.len() < *len {
+                    bytes.extend_from_within(..bytes.len().min(*len - bytes.len()));
+                }
             }
         }
         Ok(bytes)
@@ -188,6 +194,21 @@ mod tests {
         assert!(!p.matches(b"abcabc"));
         assert!(!p.matches(b"abcabcb"));
         assert!(!p.matches(b"abcabcab"));
+    }
+
+    #[test]
+    fn repeat_is_the_pattern_over_and_over_at_every_length() {
+        for pattern in [&b"x"[..], b"ab", b"The quick brown fox. "] {
+            for len in (0..200).chain([4095, 4096, 65537, 1 << 20]) {
+                let p = Payload::Repeat {
+                    pattern: pattern.to_vec(),
+                    len,
+                };
+                let expected: Vec<u8> = pattern.iter().copied().cycle().take(len).collect();
+                assert_eq!(p.bytes().unwrap(), expected, "{pattern:?} to {len} bytes");
+                assert!(p.matches(&expected));
+            }
+        }
     }
 
     #[test]
