@@ -125,15 +125,7 @@ pub fn implementation_of_actor(
     options: &RunOptions,
     actor: &str,
 ) -> String {
-    environment::WithEnvironment {
-        under_test: implementation,
-        environment: if options.environment_on_reference {
-            environment
-        } else {
-            &[]
-        },
-    }
-    .implementation_of(actor)
+    on_environment(environment, implementation, options).implementation_of(actor)
 }
 
 /// Where a scenario's actors run: every actor on its host's machine when the run maps hosts to
@@ -160,11 +152,21 @@ fn placed<'a>(
     implementation: &'a dyn Implementation,
     options: &RunOptions,
 ) -> environment::WithEnvironment<'a> {
+    on_environment(&scenario.environment, implementation, options)
+}
+
+/// `implementation`, with the `environment` actors on the reference when `options` say so and
+/// the reference can reach the implementation's sockets.
+fn on_environment<'a>(
+    environment: &'a [String],
+    implementation: &'a dyn Implementation,
+    options: &RunOptions,
+) -> environment::WithEnvironment<'a> {
     environment::WithEnvironment {
         under_test: implementation,
         // The reference cannot reach a network of the implementation's own (a simulation).
         environment: if options.environment_on_reference && !implementation.own_network() {
-            &scenario.environment
+            environment
         } else {
             &[]
         },
