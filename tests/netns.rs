@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::root;
+use common::{descendants, root};
 
 /// True where namespaces can be made (root); prints why a test skips otherwise.
 fn namespaces_work() -> bool {
@@ -75,33 +75,6 @@ fn scenario_namespaces_of(pid: u32) -> BTreeSet<String> {
     }
     found.remove(&machine);
     found
-}
-
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(1)?.parse().ok()
-}
-
-fn descendants(ancestor: u32) -> Vec<u32> {
-    let pids: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.into_iter()
-        .filter(|&pid| {
-            let mut at = pid;
-            for _ in 0..64 {
-                match parent_of(at) {
-                    Some(p) if p == ancestor => return true,
-                    Some(p) if p > 1 => at = p,
-                    _ => return false,
-                }
-            }
-            false
-        })
-        .collect()
 }
 
 /// `sockspec run ARGS` from the repository root, its output piped.

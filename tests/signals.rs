@@ -8,37 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::root;
-
-/// The parent of process `pid`, from /proc/PID/stat.
-fn parent_of(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may contain spaces.
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split(' ').nth(1)?.parse().ok()
-}
-
-/// Every live process descended from `ancestor`.
-fn descendants(ancestor: u32) -> Vec<u32> {
-    let pids: Vec<u32> = std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.into_iter()
-        .filter(|&pid| {
-            let mut at = pid;
-            for _ in 0..64 {
-                match parent_of(at) {
-                    Some(p) if p == ancestor => return true,
-                    Some(p) if p > 1 => at = p,
-                    _ => return false,
-                }
-            }
-            false
-        })
-        .collect()
-}
+use common::{descendants, root};
 
 /// True while process `pid` exists and is not a zombie.
 fn is_running(pid: u32) -> bool {

@@ -372,6 +372,16 @@ macro_rules! define_calls {
             /// Every operation's name, as the driver protocol writes it, in table order.
             pub const NAMES: &'static [&'static str] = &[$($name),*];
 
+            /// Every operation's name but those in `unexpressible`: the operations an
+            /// implementation declares when its API has no form of those.
+            pub fn names_except(unexpressible: &[&str]) -> std::collections::BTreeSet<String> {
+                Self::NAMES
+                    .iter()
+                    .filter(|op| !unexpressible.contains(op))
+                    .map(|op| op.to_string())
+                    .collect()
+            }
+
             /// The operation's name, as the driver protocol writes it.
             pub fn name(&self) -> &'static str {
                 match self {

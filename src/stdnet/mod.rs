@@ -69,13 +69,7 @@ impl Implementation for StdNet {
             .collect(),
             features: features.into_iter().collect(),
             // The calls std's types have no form of (see UNEXPRESSIBLE_OPERATIONS).
-            operations: Some(
-                Call::NAMES
-                    .iter()
-                    .filter(|op| !UNEXPRESSIBLE_OPERATIONS.contains(op))
-                    .map(|op| op.to_string())
-                    .collect(),
-            ),
+            operations: Some(Call::names_except(UNEXPRESSIBLE_OPERATIONS)),
             sockets: None,
             // `set_nodelay` is TcpStream's; `set_broadcast` is UdpSocket's.
             option_types: [

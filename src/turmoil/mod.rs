@@ -108,13 +108,7 @@ fn capabilities() -> Capabilities {
         ]
         .into_iter()
         .collect(),
-        operations: Some(
-            Call::NAMES
-                .iter()
-                .filter(|op| !UNEXPRESSIBLE_OPERATIONS.contains(op))
-                .map(|op| op.to_string())
-                .collect(),
-        ),
+        operations: Some(Call::names_except(UNEXPRESSIBLE_OPERATIONS)),
         sockets: None,
         option_types: [
             (SocketOption::TcpNoDelay, [SocketType::Stream]),

@@ -110,3 +110,33 @@ pub fn content(scenario: &Scenario) -> String {
         steps.join("\n")
     )
 }
+
+/// The parent of process `pid`, from /proc/PID/stat.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may contain spaces.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(1)?.parse().ok()
+}
+
+/// Every live process descended from `ancestor`.
+pub fn descendants(ancestor: u32) -> Vec<u32> {
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.into_iter()
+        .filter(|&pid| {
+            let mut at = pid;
+            for _ in 0..64 {
+                match parent_of(at) {
+                    Some(p) if p == ancestor => return true,
+                    Some(p) if p > 1 => at = p,
+                    _ => return false,
+                }
+            }
+            false
+        })
+        .collect()
+}
