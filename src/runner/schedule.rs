@@ -37,6 +37,12 @@ pub struct Planned {
     /// The data it holds while it runs ([`Scenario::data_held`]) when that is [`LARGE_DATA`]
     /// or more, else 0: what counts against [`DATA_IN_FLIGHT`].
     pub data_held: usize,
+    /// Whether the runner starts processes while it runs (a multi-host scenario's `ip` and
+    /// `tc`): such scenarios never run beside the others. A process starts as a copy of the
+    /// runner, holding every socket open in it until it executes its program, so a socket
+    /// another scenario closes meanwhile stays open (a listener still listening, a port still
+    /// taken) when that scenario's next step looks.
+    pub spawns: bool,
 }
 
 impl Planned {
@@ -47,6 +53,7 @@ impl Planned {
             data_held: Some(scenario.data_held())
                 .filter(|&data| data >= LARGE_DATA)
                 .unwrap_or(0),
+            spawns: !scenario.topology.is_empty(),
         }
     }
 }
@@ -58,6 +65,9 @@ struct Queue {
     /// Running scenarios that hold any data (one that holds more than the budget runs only when
     /// this is 0).
     running_with_data: usize,
+    /// Running scenarios that start processes ([`Planned::spawns`]), and the others.
+    running_spawning: usize,
+    running_others: usize,
 }
 
 /// The queue workers take scenarios from; a finished scenario's data is given back and wakes the
@@ -76,11 +86,12 @@ impl<'p> Scheduler<'p> {
         // worker passes over one that does not fit), and the largest, which may have to run
         // alone, does not wait for the smaller ones to end. The others longest expected first,
         // so that the long waits overlap the many short scenarios instead of trailing after
-        // them. Ties keep the scenarios' order.
+        // them. Ties keep the scenarios' order. Before all of that, the scenarios that start
+        // processes, a phase of their own (they are the multi-host ones, waiting the longest).
         let mut waiting: Vec<usize> = (0..plans.len()).collect();
         waiting.sort_by_key(|&i| {
             let plan = plans[i];
-            std::cmp::Reverse((plan.data_held, plan.expected_wait))
+            std::cmp::Reverse((plan.spawns, plan.data_held, plan.expected_wait))
         });
         Scheduler {
             plans,
@@ -89,6 +100,8 @@ impl<'p> Scheduler<'p> {
                 waiting,
                 data_in_flight: 0,
                 running_with_data: 0,
+                running_spawning: 0,
+                running_others: 0,
             }),
             room: Condvar::new(),
         }
@@ -104,21 +117,17 @@ impl<'p> Scheduler<'p> {
             if is_cancelled() || queue.waiting.is_empty() {
                 return None;
             }
-            let fits = |data: usize| {
-                data == 0
-                    || queue.running_with_data == 0
-                    || queue.data_in_flight.saturating_add(data) <= self.budget
-            };
-            if let Some(at) = queue
-                .waiting
-                .iter()
-                .position(|&i| fits(self.plans[i].data_held))
-            {
+            if let Some(at) = self.next(&queue) {
                 let index = queue.waiting.remove(at);
-                let data = self.plans[index].data_held;
-                if data > 0 {
-                    queue.data_in_flight = queue.data_in_flight.saturating_add(data);
+                let plan = self.plans[index];
+                if plan.data_held > 0 {
+                    queue.data_in_flight = queue.data_in_flight.saturating_add(plan.data_held);
                     queue.running_with_data += 1;
+                }
+                if plan.spawns {
+                    queue.running_spawning += 1;
+                } else {
+                    queue.running_others += 1;
                 }
                 return Some(Started {
                     scheduler: self,
@@ -133,6 +142,32 @@ impl<'p> Scheduler<'p> {
     }
 }
 
+impl Scheduler<'_> {
+    /// Where in `queue.waiting` the scenario to start now is: the first in order of the phase
+    /// the queue is in (starting processes or not: the first waiting scenario's) whose data fits
+    /// beside the running ones'; none while a scenario of the other phase still runs.
+    fn next(&self, queue: &Queue) -> Option<usize> {
+        let phase = self.plans[*queue.waiting.first()?].spawns;
+        let other_phase_running = if phase {
+            queue.running_others
+        } else {
+            queue.running_spawning
+        };
+        if other_phase_running > 0 {
+            return None;
+        }
+        let fits = |data: usize| {
+            data == 0
+                || queue.running_with_data == 0
+                || queue.data_in_flight.saturating_add(data) <= self.budget
+        };
+        queue.waiting.iter().position(|&i| {
+            let plan = self.plans[i];
+            plan.spawns == phase && fits(plan.data_held)
+        })
+    }
+}
+
 /// A scenario taken from the queue; its data is given back when this is dropped (also if the
 /// scenario's run panicked).
 struct Started<'s, 'p> {
@@ -142,17 +177,21 @@ struct Started<'s, 'p> {
 
 impl Drop for Started<'_, '_> {
     fn drop(&mut self) {
-        let data = self.scheduler.plans[self.index].data_held;
-        if data == 0 {
-            return;
-        }
+        let plan = self.scheduler.plans[self.index];
         let mut queue = self
             .scheduler
             .queue
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        queue.data_in_flight = queue.data_in_flight.saturating_sub(data);
-        queue.running_with_data = queue.running_with_data.saturating_sub(1);
+        if plan.data_held > 0 {
+            queue.data_in_flight = queue.data_in_flight.saturating_sub(plan.data_held);
+            queue.running_with_data = queue.running_with_data.saturating_sub(1);
+        }
+        if plan.spawns {
+            queue.running_spawning = queue.running_spawning.saturating_sub(1);
+        } else {
+            queue.running_others = queue.running_others.saturating_sub(1);
+        }
         drop(queue);
         self.scheduler.room.notify_all();
     }
@@ -246,6 +285,14 @@ mod tests {
         Planned {
             expected_wait: Duration::from_millis(wait_ms),
             data_held: data,
+            spawns: false,
+        }
+    }
+
+    fn spawning(wait_ms: u64) -> Planned {
+        Planned {
+            spawns: true,
+            ..plan(wait_ms, 0)
         }
     }
 
@@ -254,12 +301,7 @@ mod tests {
         let mut started = Vec::new();
         loop {
             let queue = scheduler.queue.lock().unwrap();
-            let next_fits = queue.waiting.iter().any(|&i| {
-                let data = scheduler.plans[i].data_held;
-                data == 0
-                    || queue.running_with_data == 0
-                    || queue.data_in_flight + data <= scheduler.budget
-            });
+            let next_fits = scheduler.next(&queue).is_some();
             drop(queue);
             if !next_fits {
                 return started;
@@ -359,5 +401,22 @@ mod tests {
             );
         });
         assert!(scheduler.take().is_none(), "every scenario has started");
+    }
+
+    #[test]
+    fn scenarios_that_start_processes_run_first_and_never_beside_the_others() {
+        let plans = [plan(900, 0), spawning(300), plan(0, 0), spawning(3000)];
+        let scheduler = Scheduler::new(&plans, 100);
+        let first = startable(&scheduler);
+        assert_eq!(first.iter().map(|s| s.index).collect::<Vec<_>>(), [3, 1]);
+        let mut first = first.into_iter();
+        drop(first.next());
+        assert!(
+            startable(&scheduler).is_empty(),
+            "a scenario that starts processes still runs"
+        );
+        drop(first.next());
+        let next = startable(&scheduler);
+        assert_eq!(next.iter().map(|s| s.index).collect::<Vec<_>>(), [0, 2]);
     }
 }
