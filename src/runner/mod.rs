@@ -103,7 +103,7 @@ pub fn unsupported_reason_with(
     implementation: &dyn Implementation,
     options: &RunOptions,
 ) -> Option<String> {
-    unsupported_reason_placed(scenario, &placed(scenario, implementation, options))
+    unsupported_reason_placed(scenario, &place(scenario, implementation, options, None))
 }
 
 /// The name of the implementation that runs the actor called `actor` of `scenario` in a run
@@ -129,7 +129,7 @@ pub fn implementation_of_actor(
 }
 
 /// Where a scenario's actors run: every actor on its host's machine when the run maps hosts to
-/// machines, otherwise as [`placed`] says.
+/// machines, otherwise on `under_test` with the environment actors as [`on_environment`] says.
 fn place<'a>(
     scenario: &'a Scenario,
     under_test: &'a dyn Implementation,
@@ -141,18 +141,8 @@ fn place<'a>(
             under_test: mixed,
             environment: &[],
         },
-        None => placed(scenario, under_test, options),
+        None => on_environment(&scenario.environment, under_test, options),
     }
-}
-
-/// The implementation each actor of `scenario` runs on: `implementation`, or the reference for
-/// an environment actor when `options` say so.
-fn placed<'a>(
-    scenario: &'a Scenario,
-    implementation: &'a dyn Implementation,
-    options: &RunOptions,
-) -> environment::WithEnvironment<'a> {
-    on_environment(&scenario.environment, implementation, options)
 }
 
 /// `implementation`, with the `environment` actors on the reference when `options` say so and

@@ -30,8 +30,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// The version of turmoil-net this is built against, for reports.
-const TURMOIL_NET_VERSION: &str = "0.1.0";
+/// The turmoil-net this is built against, for reports.
+const VERSION: &str = "turmoil-net 0.1.0";
+
+/// The implementation's name, on the command line and in reports.
+const NAME: &str = "turmoil";
 
 /// The port `closed:IP` names: nothing in a scenario binds it, and turmoil-net picks ephemeral
 /// ports from 49152 up, so nothing is ever there.
@@ -74,7 +77,7 @@ impl Turmoil {
             .get_or_init(|| World::start(false).map(Arc::new))
             .clone()
             .map_err(|reason| SessionError {
-                implementation: "turmoil".to_string(),
+                implementation: NAME.to_string(),
                 reason,
             })
     }
@@ -123,11 +126,11 @@ fn capabilities() -> Capabilities {
 
 impl Implementation for Turmoil {
     fn name(&self) -> &str {
-        "turmoil"
+        NAME
     }
 
     fn version(&self) -> Option<String> {
-        Some(format!("turmoil-net {TURMOIL_NET_VERSION}"))
+        Some(VERSION.to_string())
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -147,7 +150,7 @@ impl Implementation for Turmoil {
 
     fn for_scenario(&self) -> Result<Option<Arc<dyn Implementation>>, SessionError> {
         let world = World::start(true).map_err(|reason| SessionError {
-            implementation: "turmoil".to_string(),
+            implementation: NAME.to_string(),
             reason,
         })?;
         Ok(Some(Arc::new(ScenarioWorld(world))))
@@ -190,7 +193,7 @@ impl World {
         TurmoilSession::open(Arc::clone(&self.sim), !self.managed, actor)
             .map(|s| Box::new(s) as Box<dyn Session>)
             .ok_or_else(|| SessionError {
-                implementation: "turmoil".to_string(),
+                implementation: NAME.to_string(),
                 reason: "the simulation has ended".to_string(),
             })
     }
@@ -221,11 +224,11 @@ struct ScenarioWorld(World);
 
 impl Implementation for ScenarioWorld {
     fn name(&self) -> &str {
-        "turmoil"
+        NAME
     }
 
     fn version(&self) -> Option<String> {
-        Some(format!("turmoil-net {TURMOIL_NET_VERSION}"))
+        Some(VERSION.to_string())
     }
 
     fn capabilities(&self) -> Capabilities {
