@@ -24,9 +24,10 @@
 //   it is unsupported (Node listens on a path only).
 // - libuv accepts connections as soon as they arrive; `accept` takes the next connection the
 //   server emitted ('connection'), waiting for one if there is none.
-// - `recv` on a stream waits until the stream is readable and calls `socket.read(n)` with
-//   n = min(bufsize, what is buffered): at most bufsize bytes, at least one, or '' once 'end'
-//   came. Receive flags, `recv(0)`, `recvmsg`, `recv_into` and `recvfrom_into` are unsupported.
+// - `recv` on a stream first lets Node read what the kernel holds, up to bufsize
+//   (`socket.read(bufsize)` raises the high-water mark and restarts reading), then waits until
+//   the stream is readable and calls `socket.read(n)` with n = min(bufsize, what is buffered):
+//   at most bufsize bytes, at least one, or '' once 'end' came. Receive flags, `recv(0)`, `recvmsg`, `recv_into` and `recvfrom_into` are unsupported.
 // - `send` and `sendall` are `socket.write(data, callback)`, answered when the callback comes:
 //   Node takes the whole buffer, so `send` answers its length.
 // - Stream sockets are made with `allowHalfOpen: true`: without it Node ends the writing side by
@@ -138,6 +139,12 @@ function ebadf(handle) {
 // Waiting for events
 
 // Resolves with [event, args] for the first of `events` that `emitter` emits.
+// Resolves in the check phase of the event loop: after the poll phase that is under way (or the
+// next one), so I/O the kernel already reported has been handled.
+function nextTurn() {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function once(emitter, events) {
   return new Promise((resolve) => {
     const listeners = {};
@@ -605,6 +612,17 @@ class Driver {
     if (bufsize === 0) {
       throw new Unsupported("Node has no recv(0): socket.read(0) reads nothing and returns null");
     }
+    if (socket.readableLength < bufsize && !entry.ended && !entry.error && !socket.destroyed) {
+      // What Node has buffered is not what the kernel holds: Node stops reading once its buffer
+      // passes the high-water mark (16 KiB), so bytes a kernel recv would return can still sit in
+      // the kernel. read(bufsize) raises the mark to cover bufsize and restarts reading (it
+      // returns null, consuming nothing, unless the stream ended); libuv reads in the next poll
+      // phase, which has run by the second check phase from here.
+      const whole = socket.read(bufsize);
+      if (whole !== null) return whole;
+      await nextTurn();
+      await nextTurn();
+    }
     for (;;) {
       if (socket.readableLength > 0) {
         return socket.read(Math.min(bufsize, socket.readableLength));
@@ -723,7 +741,7 @@ class Driver {
       server.close((err) => {
         if (err) failure = err;
       });
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (failure) throw failure;
       return null;
     }
