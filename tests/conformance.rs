@@ -12,7 +12,8 @@
 //! its position, and an unsupported scenario is an ignored test (`--include-ignored` says why).
 //!
 //! A process that runs one test (`--exact NAME`, what `cargo nextest run` starts for each test)
-//! starts only that test's implementation and loads only that test's fixture.
+//! starts only that test's implementation and loads only that test's fixture; under nextest, a
+//! driver's handshake is made once per run ([`sockspec::driver::remember_handshakes`]).
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use sockspec::harness::Harness;
@@ -24,6 +25,13 @@ use std::sync::Arc;
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // nextest runs each test in a process of its own: after the run's first, a driver starts
+    // no process for its handshake, and its actors' processes start from the program it declared
+    // (`exec`), not through pyenv's shim.
+    if let Ok(run) = std::env::var("NEXTEST_RUN_ID") {
+        let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sockspec-handshakes.json");
+        sockspec::driver::remember_handshakes(file, run);
+    }
     let drivers = root.join(sockspec::registry::DEFAULT_DRIVERS);
     let mut trials = Vec::new();
     for name in sockspec::registry::names(&drivers) {

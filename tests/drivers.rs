@@ -212,7 +212,7 @@ fn driver_check_passes_the_cpython_driver() {
     let (code, report) = driver_check("python3 drivers/python/sockspec_driver.py");
     assert_eq!(code, Some(0), "{report}");
     assert!(
-        report.contains("14 checks: 14 passed, 0 failed, 0 skipped"),
+        report.contains("15 checks: 15 passed, 0 failed, 0 skipped"),
         "{report}"
     );
 }
@@ -225,7 +225,7 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
     }
     let (code, report) = driver_check("node drivers/node/sockspec_driver.js");
     assert!(
-        report.contains("14 checks: 5 passed, 2 failed, 7 skipped"),
+        report.contains("15 checks: 7 passed, 2 failed, 6 skipped"),
         "{report}"
     );
     assert_eq!(code, Some(1), "{report}");
@@ -233,6 +233,9 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
         "ok    handshake: node ",
         "ok    an unknown op is answered `unsupported`",
         "ok    `bye` is answered and the driver exits with status 0",
+        "ok    a process started from the declared `exec` answers `hello` the same",
+        // reset destroys every Node object and awaits its 'close'.
+        "ok    `reset` closes every socket and forgets every handle",
         "ok    a TCP connection",
         "ok    shutdown",
         // Node delivers whole datagrams and has no receive size to truncate them to.
@@ -286,7 +289,7 @@ fn driver_check_runs_what_a_modest_driver_declares_and_skips_the_rest_saying_why
         "{report}"
     );
     assert!(
-        report.contains("14 checks: 8 passed, 0 failed, 6 skipped"),
+        report.contains("15 checks: 9 passed, 0 failed, 6 skipped"),
         "{report}"
     );
 }

@@ -10,12 +10,11 @@ use sockspec::driver::Driver;
 use sockspec::implementation::Implementation;
 use sockspec::implementation::{dispatch, Session};
 use sockspec::operation::{Call, Reply};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::root;
+use common::{assert_all_gone, counted, pids, root};
 
 /// The scenarios the counting runs use: two dozen or so, of one to three actors each.
 const SCENARIOS: &str = "fixtures/tcp/client";
@@ -25,31 +24,6 @@ const TWO: [&str; 2] = [
     "fixtures/tutorial/echo.yaml",
     "fixtures/tcp/client/connect-twice-fails-with-eisconn.yaml",
 ];
-
-/// The command of `counted.py` logging to `log`, treating `reset` as `mode` says.
-fn counted(log: &Path, mode: &str) -> String {
-    format!("python3 tests/drivers/counted.py {} {mode}", log.display())
-}
-
-/// The pids `counted.py` logged.
-fn pids(log: &Path) -> Vec<u32> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| line.parse().expect("a pid per line"))
-        .collect()
-}
-
-/// None of `pids` is still a `counted.py` process.
-fn assert_all_gone(pids: &[u32]) {
-    for pid in pids {
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        assert!(
-            !String::from_utf8_lossy(&cmdline).contains("counted.py"),
-            "driver process {pid} was left running"
-        );
-    }
-}
 
 /// `sockspec run --jobs 2 --impl exec:COMMAND INPUTS…`: its exit code, report, and the pids
 /// its driver processes logged (all of which have exited by then).

@@ -138,13 +138,13 @@ function ebadf(handle) {
 // ------------------------------------------------------------------------------------------
 // Waiting for events
 
-// Resolves with [event, args] for the first of `events` that `emitter` emits.
 // Resolves in the check phase of the event loop: after the poll phase that is under way (or the
 // next one), so I/O the kernel already reported has been handled.
 function nextTurn() {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// Resolves with [event, args] for the first of `events` that `emitter` emits.
 function once(emitter, events) {
   return new Promise((resolve) => {
     const listeners = {};
@@ -314,6 +314,9 @@ class Driver {
         // ... and libuv accepts every connection as it arrives; socket.setTimeout is an idle timer.
         shapes: ['auto_accept', 'idle_timeout'],
       },
+      reset: true,
+      // Another process of this driver, started without the shell in front of this one.
+      exec: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
     };
   }
 
@@ -865,6 +868,50 @@ class Driver {
 
   op_bye() {
     return null;
+  }
+
+  // spec/driver-protocol.md §1: back to the state just after hello. Every Node object is closed
+  // (connections a server accepted and nobody took included) and its 'close' awaited, so that
+  // no descriptor outlives the reply; handles start again from 1. The driver changes no
+  // process-wide setting, so there is nothing else to restore.
+  async op_reset() {
+    const closing = [];
+    for (const entry of this.entries.values()) {
+      if (entry.kind === 'server') {
+        for (const queued of entry.queue) closing.push(closeEntryObject(queued));
+      }
+      closing.push(closeEntryObject(entry));
+    }
+    await Promise.all(closing);
+    this.entries.clear();
+    this.nextHandle = 1;
+    return null;
+  }
+}
+
+// Closes an entry's Node object if it is still open, resolving once Node says it is closed.
+function closeEntryObject(entry) {
+  const obj = entry.obj;
+  switch (entry.kind) {
+    case 'stream':
+      if (obj.closed) return Promise.resolve();
+      return new Promise((resolve) => {
+        obj.once('close', resolve);
+        obj.destroy();
+      });
+    case 'server':
+      if (!obj.listening) return Promise.resolve();
+      return new Promise((resolve) => obj.close(() => resolve()));
+    case 'udp':
+      return new Promise((resolve) => {
+        try {
+          obj.close(resolve);
+        } catch (err) {
+          resolve(); // ERR_SOCKET_DGRAM_NOT_RUNNING: closed already
+        }
+      });
+    default:
+      return Promise.resolve();
   }
 }
 

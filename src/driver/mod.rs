@@ -7,6 +7,7 @@
 //! waits in a pool for the next session (`pool.rs` says which may), instead of a new process for
 //! every actor of every scenario.
 
+mod handshakes;
 mod pipes;
 mod pool;
 mod probe;
@@ -15,6 +16,7 @@ pub mod schema;
 mod session;
 mod tree;
 
+pub use handshakes::remember_handshakes;
 pub use pipes::{MAX_LINE, STDERR_TAIL};
 pub use probe::{check_protocol, check_reset, Finding, Verdict};
 pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
@@ -22,7 +24,7 @@ pub use tree::{become_subreaper, kill_all_drivers, TOKEN_VARIABLE};
 use crate::implementation::{Capabilities, Implementation, Session, SessionError};
 use crate::vocab::SockError;
 use pool::Pool;
-use process::DriverProcess;
+use process::{DriverProcess, Launch};
 use serde::Deserialize;
 use serde_json::json;
 use session::DriverSession;
@@ -71,6 +73,21 @@ pub struct Hello {
     /// sessions. A driver that leaves it out gets one process per actor.
     #[serde(default)]
     pub reset: bool,
+    /// The program (an absolute path) and arguments that start another process of this same
+    /// driver directly, without a shell or launcher (driver-protocol.md §3): the runner MAY start
+    /// the driver's further processes with it.
+    #[serde(default)]
+    pub exec: Option<Vec<String>>,
+}
+
+impl Hello {
+    /// How to start another process of the driver that said this, started by `command`.
+    fn launch<'a>(&'a self, command: &'a str) -> Launch<'a> {
+        match &self.exec {
+            Some(argv) => Launch::Direct(argv),
+            None => Launch::Command(command),
+        }
+    }
 }
 
 /// A driver that cannot be used.
@@ -99,6 +116,8 @@ pub struct Driver {
     command: String,
     dir: Option<PathBuf>,
     hello: Hello,
+    /// The `hello` reply as it came: every later process of the driver must give the same.
+    reply: serde_json::Value,
     /// The warm processes of a driver with `reset`, privileged and unprivileged (a process
     /// started without capabilities never serves a privileged actor, nor the reverse). Shared by
     /// the clones; the last one dropped says `bye` to every idle process.
@@ -137,34 +156,50 @@ impl Driver {
     ///
     /// A second process starts beside the handshake's, for the first session that needs a new
     /// one: most scenarios have two actors, and the first scenario's second process would
-    /// otherwise start only after the first's handshake (a conformance test of one CPython
-    /// scenario in a process of its own spent half its time so).
+    /// otherwise start only after the first's handshake.
+    ///
+    /// Where [`remember_handshakes`] is in force and this run already saw the command's driver
+    /// answer `hello`, no process starts here: the remembered reply says what the driver is and
+    /// supports, and each session's process starts when the session opens (from the program the
+    /// driver declared in `exec`, if it did), and must answer `hello` the same.
     pub fn start_in(name: &str, command: &str, dir: Option<&Path>) -> Result<Driver, DriverError> {
+        let driver = |hello: Hello, reply, process: Option<DriverProcess>, spare| {
+            let pools = hello
+                .reset
+                .then(|| Arc::new([Arc::new(Pool::default()), Arc::new(Pool::default())]));
+            match (&pools, process) {
+                // Just past its handshake, it can serve the first session.
+                (Some(pools), Some(process)) => pools[0].put(Arc::new(process)),
+                (_, process) => drop(process),
+            }
+            Driver {
+                name: name.to_string(),
+                command: command.to_string(),
+                dir: dir.map(Path::to_path_buf),
+                hello,
+                reply,
+                pools,
+                spare: Arc::new(Spare(Mutex::new(spare))),
+            }
+        };
+        // A record that no longer reads as a valid reply is ignored (and replaced below).
+        if let Some(reply) = handshakes::recalled(command, dir) {
+            if let Ok(hello) = read_hello(&reply) {
+                return Ok(driver(hello, reply, None, None));
+            }
+        }
         let failed = |reason: String| DriverError::Handshake {
             name: name.to_string(),
             command: command.to_string(),
             reason,
         };
-        let process = DriverProcess::spawn_in(name, command, false, dir).map_err(failed)?;
+        let launch = Launch::Command(command);
+        let process = DriverProcess::launch(name, launch, false, dir).map_err(failed)?;
         // One that cannot start is no error yet: the session that needs it starts its own.
-        let spare = DriverProcess::spawn_in(name, command, false, dir).ok();
-        let hello = handshake(&process).map_err(failed)?;
-        let pools = hello
-            .reset
-            .then(|| Arc::new([Arc::new(Pool::default()), Arc::new(Pool::default())]));
-        match &pools {
-            // Just past its handshake, it can serve the first session.
-            Some(pools) => pools[0].put(Arc::new(process)),
-            None => drop(process),
-        }
-        Ok(Driver {
-            name: name.to_string(),
-            command: command.to_string(),
-            dir: dir.map(Path::to_path_buf),
-            hello,
-            pools,
-            spare: Arc::new(Spare(Mutex::new(spare))),
-        })
+        let spare = DriverProcess::launch(name, launch, false, dir).ok();
+        let (hello, reply) = handshake(&process).map_err(failed)?;
+        handshakes::remember(command, dir, &reply);
+        Ok(driver(hello, reply, Some(process), spare))
     }
 
     /// Says `bye` to every idle warm process (a driver with `reset`), and waits, bounded, until
@@ -214,15 +249,23 @@ impl Driver {
             .flatten();
         let process = match spare {
             Some(process) => process,
-            None => DriverProcess::spawn_in(
+            None => DriverProcess::launch(
                 &self.name,
-                &self.command,
+                self.hello.launch(&self.command),
                 unprivileged,
                 self.dir.as_deref(),
             )
             .map_err(failed)?,
         };
-        handshake(&process).map_err(failed)?;
+        let (_, reply) = handshake(&process).map_err(failed)?;
+        if reply != self.reply {
+            // Dropping `process` kills it.
+            return Err(failed(format!(
+                "a process of the driver answered `hello` differently from its first: {reply} \
+                 against {}; every process of a driver must say the same",
+                self.reply
+            )));
+        }
         Ok(Box::new(DriverSession::new(Arc::new(process), pool)))
     }
 }
@@ -257,8 +300,8 @@ pub(crate) fn run_helper(
     output
 }
 
-/// `hello` (within [`hello_limit`]): checks the version and reads the capabilities.
-fn handshake(process: &DriverProcess) -> Result<Hello, String> {
+/// `hello` (within [`hello_limit`]): the reply as it came, and read by [`read_hello`].
+fn handshake(process: &DriverProcess) -> Result<(Hello, serde_json::Value), String> {
     let ok = process
         .request_within(
             "hello",
@@ -266,6 +309,12 @@ fn handshake(process: &DriverProcess) -> Result<Hello, String> {
             hello_limit(),
         )
         .map_err(|e: SockError| e.message)?;
+    Ok((read_hello(&ok)?, ok))
+}
+
+/// Reads a `hello` reply: checks the version, what a version 1 reply may hold, and a declared
+/// `exec`.
+fn read_hello(ok: &serde_json::Value) -> Result<Hello, String> {
     let hello: Hello = serde_json::from_value(ok.clone())
         .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;
     if !ACCEPTED_VERSIONS.contains(&hello.protocol) {
@@ -273,6 +322,9 @@ fn handshake(process: &DriverProcess) -> Result<Hello, String> {
             "it speaks protocol version {}; this runner speaks versions 1 and 2",
             hello.protocol
         ));
+    }
+    if let Some(argv) = &hello.exec {
+        handshakes::check_declared(argv)?;
     }
     if hello.protocol == 1 {
         let c = &hello.capabilities;

@@ -4,7 +4,7 @@
 
 use super::handshake;
 use super::hello_limit;
-use super::process::DriverProcess;
+use super::process::{DriverProcess, Launch};
 use crate::vocab::ErrorCode;
 use serde_json::{json, Value};
 
@@ -68,10 +68,13 @@ pub fn check_protocol(command: &str) -> Vec<Finding> {
         Err(e) => return vec![Finding::wrong("start", e)],
     };
     match handshake(&process) {
-        Ok(hello) => findings.push(Finding::ok(&format!(
-            "handshake: {} {} speaks protocol {}",
-            hello.name, hello.version, hello.protocol
-        ))),
+        Ok((hello, reply)) => {
+            findings.push(Finding::ok(&format!(
+                "handshake: {} {} speaks protocol {}",
+                hello.name, hello.version, hello.protocol
+            )));
+            findings.push(check_exec(command, hello.exec.as_deref(), &reply));
+        }
         Err(e) => {
             findings.push(Finding::wrong("handshake", e));
             return findings;
@@ -99,6 +102,34 @@ pub fn check_protocol(command: &str) -> Vec<Finding> {
     findings
 }
 
+/// What [`check_exec`] checks.
+const EXEC_SAME: &str = "a process started from the declared `exec` answers `hello` the same";
+
+/// A process started directly from the program and arguments the driver declared in `exec`
+/// (no shell) passes its handshake with the very reply of the process `command` started.
+fn check_exec(command: &str, exec: Option<&[String]>, reply: &Value) -> Finding {
+    let Some(argv) = exec else {
+        return Finding::skipped(
+            EXEC_SAME,
+            "the driver declares no `exec` (every process starts through its command)",
+        );
+    };
+    let process = match DriverProcess::launch(command, Launch::Direct(argv), false, None) {
+        Ok(process) => process,
+        Err(e) => return Finding::wrong(EXEC_SAME, e),
+    };
+    let finding = match handshake(&process) {
+        Ok((_, again)) if again == *reply => Finding::ok(EXEC_SAME),
+        Ok((_, again)) => Finding::wrong(
+            EXEC_SAME,
+            format!("it answered {again}, and the process its command started {reply}"),
+        ),
+        Err(e) => Finding::wrong(EXEC_SAME, e),
+    };
+    let _ = process.goodbye();
+    finding
+}
+
 /// What [`check_reset`] checks.
 const RESET_CLOSES: &str =
     "`reset` closes every socket and forgets every handle (a listener's port is free again)";
@@ -111,7 +142,7 @@ pub fn check_reset(command: &str) -> Vec<Finding> {
         Err(e) => return vec![Finding::wrong(RESET_CLOSES, e)],
     };
     match handshake(&process) {
-        Ok(hello) if hello.reset => check_reset_of(&process),
+        Ok((hello, _)) if hello.reset => check_reset_of(&process),
         Ok(_) => vec![Finding::skipped(
             RESET_CLOSES,
             "the driver does not declare `reset` (it gets one process per actor)",
@@ -127,7 +158,8 @@ fn check_reset_of(process: &DriverProcess) -> Vec<Finding> {
     let listener = (|| {
         let handle = ask("socket", json!({"family": "inet", "type": "stream"}))?["handle"].clone();
         ask("bind", json!({"handle": handle, "address": "127.0.0.1:0"}))?;
-        ask("listen", json!({"handle": handle, "backlog": 1}))?;
+        // No backlog: an API without one (Node's `auto_accept`) can still make the listener.
+        ask("listen", json!({"handle": handle}))?;
         let address = ask("getsockname", json!({"handle": handle}))?["address"].clone();
         Ok::<_, crate::vocab::SockError>((handle, address))
     })();

@@ -88,27 +88,57 @@ fn shell_command(command: &str) -> String {
     }
 }
 
+/// How a driver process is started.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Launch<'a> {
+    /// Its configured command, run by `/bin/sh -c`.
+    Command(&'a str),
+    /// A program and its arguments, run directly: what the driver declared in `hello` as
+    /// starting another process of itself (`exec`, driver-protocol.md §3), which skips the shell
+    /// and any launcher in front of the program (pyenv's shims are a tree of bash scripts).
+    Direct(&'a [String]),
+}
+
+impl Launch<'_> {
+    fn command(self) -> Command {
+        match self {
+            Launch::Command(command) => {
+                let mut starting = Command::new("/bin/sh");
+                starting.arg("-c").arg(shell_command(command));
+                starting
+            }
+            Launch::Direct(argv) => {
+                let mut starting = Command::new(argv.first().map_or("", String::as_str));
+                starting.args(argv.iter().skip(1));
+                starting
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Launch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Launch::Command(command) => f.write_str(command),
+            Launch::Direct(argv) => write!(f, "{}", argv.join(" ")),
+        }
+    }
+}
+
 impl DriverProcess {
     /// Starts `command` with `/bin/sh -c`, in a process group of its own and with a [`Token`] in
     /// its environment, so that ending it kills everything it started.
     pub fn spawn(name: &str, command: &str) -> Result<DriverProcess, String> {
-        Self::spawn_as(name, command, false)
+        Self::launch(name, Launch::Command(command), false, None)
     }
 
-    /// [`spawn`](DriverProcess::spawn), and with `unprivileged` without any capability, for good
-    /// (checked once it runs: a driver that kept one is not used).
-    pub fn spawn_as(
+    /// Starts the driver as `launch` says, in `dir` (the current directory if `None`), in a
+    /// process group of its own and with a [`Token`] in its environment, so that ending it kills
+    /// everything it started; with `unprivileged`, without any capability, for good (checked
+    /// once it runs: a driver that kept one is not used).
+    pub fn launch(
         name: &str,
-        command: &str,
-        unprivileged: bool,
-    ) -> Result<DriverProcess, String> {
-        Self::spawn_in(name, command, unprivileged, None)
-    }
-
-    /// [`spawn_as`](DriverProcess::spawn_as), run in `dir` (the current directory if `None`).
-    pub fn spawn_in(
-        name: &str,
-        command: &str,
+        launch: Launch<'_>,
         unprivileged: bool,
         dir: Option<&std::path::Path>,
     ) -> Result<DriverProcess, String> {
@@ -117,10 +147,8 @@ impl DriverProcess {
         let (child, pid) = {
             // Registered before the orphan reaper can see it (see `tree::drivers`).
             let mut drivers = tree::drivers();
-            let mut starting = Command::new("/bin/sh");
+            let mut starting = launch.command();
             starting
-                .arg("-c")
-                .arg(shell_command(command))
                 .env(TOKEN_VARIABLE, token.value())
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -137,7 +165,7 @@ impl DriverProcess {
             }
             let child = starting
                 .spawn()
-                .map_err(|e| format!("cannot start `{command}`: {e}"))?;
+                .map_err(|e| format!("cannot start `{launch}`: {e}"))?;
             drivers.push(child.id());
             let pid = child.id();
             (child, pid)

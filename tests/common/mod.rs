@@ -140,3 +140,40 @@ pub fn descendants(ancestor: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+/// The command of `tests/drivers/counted.py` logging to `log`, treating `reset` as `mode` says.
+pub fn counted(log: &std::path::Path, mode: &str) -> String {
+    format!("python3 tests/drivers/counted.py {} {mode}", log.display())
+}
+
+/// The pids `counted.py` logged, one per process it started.
+pub fn pids(log: &std::path::Path) -> Vec<u32> {
+    counted_lines(log).into_iter().map(|(pid, _)| pid).collect()
+}
+
+/// What `counted.py` logged of each process: its pid, and how it was started (`COUNTED_VIA`
+/// from its environment, else `exec`).
+pub fn counted_lines(log: &std::path::Path) -> Vec<(u32, String)> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let (pid, via) = line.split_once(' ').unwrap_or((line, ""));
+            (
+                pid.parse().expect("a pid first on each line"),
+                via.to_string(),
+            )
+        })
+        .collect()
+}
+
+/// None of `pids` is still a `counted.py` process.
+pub fn assert_all_gone(pids: &[u32]) {
+    for pid in pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmdline).contains("counted.py"),
+            "driver process {pid} was left running"
+        );
+    }
+}
