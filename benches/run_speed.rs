@@ -9,10 +9,10 @@
 //! 2. **One conformance test's process**: the `conformance` test binary of the test profile
 //!    (`target/debug/deps/conformance-*`, built by `cargo test`) running one test with
 //!    `--exact`, as `cargo nextest run` starts it: `tcp/server/accept-blocks-until-a-client-connects`
-//!    on the reference, std and CPython. Skipped, saying so, when the test binary has not been
-//!    built. When `python3` on `PATH` is not the interpreter itself but a launcher (pyenv's
-//!    shim, a bash script that costs about 80 ms a start), CPython is measured a second time with
-//!    the interpreter's own directory first on `PATH`.
+//!    on the reference, std, CPython and Node.js (when installed), with `NEXTEST_RUN_ID` set as
+//!    nextest sets it, so that a driver's `hello` is remembered for the run; the drivers also as
+//!    the first test of a run (whose driver does its handshake through its command, behind
+//!    pyenv's shim here). Skipped, saying so, when the test binary has not been built.
 //! 3. **Scaling**: the suite copied 10 times into a temporary directory (each copy under
 //!    `fixtures/copyN/`), run with `--suite`, against one copy made the same way: the ratio of
 //!    the times (the target is at most 10.5) and of the peak memory (flat: the memory of a run
@@ -43,23 +43,16 @@ struct Measured {
 
 /// Runs `program args` from `dir` to its end, measuring it with `wait4`.
 fn measure(program: &Path, args: &[&OsStr], dir: &Path) -> Measured {
-    measure_with_path(program, args, dir, None)
+    measure_with_env(program, args, dir, &[])
 }
 
-/// [`measure`], with `PATH` set to `path` when given.
+/// [`measure`], with the environment variables `env` set.
 // The child is reaped by `wait4` (which std's `wait` cannot replace: it gives no rusage).
 #[allow(clippy::zombie_processes)]
-fn measure_with_path(
-    program: &Path,
-    args: &[&OsStr],
-    dir: &Path,
-    path: Option<&OsStr>,
-) -> Measured {
+fn measure_with_env(program: &Path, args: &[&OsStr], dir: &Path, env: &[(&str, &str)]) -> Measured {
     let started = Instant::now();
     let mut command = Command::new(program);
-    if let Some(path) = path {
-        command.env("PATH", path);
-    }
+    command.envs(env.iter().copied());
     let child = command
         .args(args)
         .current_dir(dir)
@@ -191,55 +184,57 @@ fn one_test_process(root: &Path) {
         println!("one_test_process: skipped (no target/debug/deps/conformance-*: run `cargo test --test conformance --no-run` first)");
         return;
     };
-    // A scenario every one of them passes: a client accepted while `accept` waits.
-    let mut cases: Vec<(&str, Option<std::ffi::OsString>)> =
-        vec![("reference", None), ("std", None), ("python", None)];
-    if let Some(path) = interpreter_first_on_path() {
-        cases.push(("python", Some(path)));
+    // As nextest starts them: `NEXTEST_RUN_ID` set, so that a driver's `hello` is remembered
+    // for the run. "first of a run" is a run id of its own for every measured process (the
+    // driver's handshake process, through its command); otherwise one warm-up process of the
+    // run learns it, uncounted.
+    let node = Command::new("node").arg("--version").output().is_ok();
+    let mut cases = vec![
+        ("reference", false),
+        ("std", false),
+        ("python", false),
+        ("python", true),
+    ];
+    if node {
+        cases.extend([("node", false), ("node", true)]);
     }
-    for (implementation, path) in cases {
+    let bench_run = format!("run_speed-{}", std::process::id());
+    for (implementation, first) in cases {
         let name = format!("{implementation}::tcp::server::accept_blocks_until_a_client_connects");
         let args = [OsStr::new("--exact"), OsStr::new(&name)];
+        let once = |run: &str| {
+            let measured = measure_with_env(&binary, &args, root, &[("NEXTEST_RUN_ID", run)]);
+            assert_eq!(measured.exit, 0, "{name} failed:\n{}", measured.stdout);
+            assert!(measured.stdout.contains("1 passed"), "{}", measured.stdout);
+            measured
+        };
+        if !first {
+            once(&bench_run);
+        }
         let mut all: Vec<Measured> = (0..RUNS)
-            .map(|_| {
-                let run = measure_with_path(&binary, &args, root, path.as_deref());
-                assert_eq!(run.exit, 0, "{name} failed:\n{}", run.stdout);
-                assert!(run.stdout.contains("1 passed"), "{}", run.stdout);
-                run
+            .map(|i| match first {
+                true => once(&format!("{bench_run}-first-{i}")),
+                false => once(&bench_run),
             })
             .collect();
         all.sort_by_key(|m| m.wall);
-        let how = match path {
-            Some(_) => ", python3 the interpreter itself, not its launcher",
-            None => "",
+        let how = if first {
+            ", the first test of a run"
+        } else {
+            ""
         };
         println!(
-            "one_test_process: {name} (test profile, --exact{how}): best {:.0} ms, median {:.0} ms, max RSS {} MiB",
+            "one_test_process: {name} (test profile, --exact{how}): best {:.0} ms, median {:.0} ms, median CPU {:.0} ms, max RSS {} MiB",
             all[0].wall.as_secs_f64() * 1e3,
             all[RUNS / 2].wall.as_secs_f64() * 1e3,
+            {
+                let mut cpu: Vec<Duration> = all.iter().map(|m| m.cpu).collect();
+                cpu.sort();
+                cpu[RUNS / 2].as_secs_f64() * 1e3
+            },
             all.iter().map(|m| m.max_rss_kib).max().unwrap_or(0) / 1024,
         );
     }
-}
-
-/// When `python3` on `PATH` is a launcher rather than the interpreter (pyenv's shim is a bash
-/// script that runs `pyenv exec`), `PATH` with the interpreter's directory first; else `None`.
-fn interpreter_first_on_path() -> Option<std::ffi::OsString> {
-    let path = std::env::var_os("PATH")?;
-    let on_path = std::env::split_paths(&path)
-        .map(|dir| dir.join("python3"))
-        .find(|candidate| candidate.is_file())?;
-    let out = Command::new(&on_path)
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .ok()?;
-    let interpreter = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
-    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    if !out.status.success() || same(&on_path, &interpreter) {
-        return None;
-    }
-    let dir = interpreter.parent()?.to_path_buf();
-    std::env::join_paths(std::iter::once(dir).chain(std::env::split_paths(&path))).ok()
 }
 
 /// A suite in a temporary directory: the checkout's spec, and its fixtures `copies` times, each

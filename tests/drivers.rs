@@ -233,7 +233,7 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
         "ok    handshake: node ",
         "ok    an unknown op is answered `unsupported`",
         "ok    `bye` is answered and the driver exits with status 0",
-        "ok    a process started from the declared `exec` answers `hello` the same",
+        "ok    a process started again as the first ended up started answers `hello` the same",
         // reset destroys every Node object and awaits its 'close'.
         "ok    `reset` closes every socket and forgets every handle",
         "ok    a TCP connection",

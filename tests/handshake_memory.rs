@@ -1,7 +1,8 @@
-//! Remembered handshakes (`sockspec::driver::remember_handshakes`, what the conformance tests
-//! turn on under nextest): a driver whose `hello` this run already saw starts no process to
-//! learn it again, its sessions' processes start from the program it declared (`exec`), not
-//! through its command, and a process that answers `hello` otherwise than remembered is refused.
+//! A driver's further processes start as its first ended up started, without the launcher in
+//! front of it (`tests/drivers/launcher.sh` stands for pyenv's shim and notes each start); with
+//! remembered handshakes (`sockspec::driver::remember_handshakes`, what the conformance tests
+//! turn on under nextest), a driver whose `hello` this run already saw starts no process to
+//! learn it again; and a process that answers `hello` otherwise than remembered is refused.
 //!
 //! A file of its own: the memory is set once per process, for the whole process.
 
@@ -11,92 +12,97 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 mod common;
-use common::{assert_all_gone, counted, counted_lines, pids, root};
+use common::{assert_all_gone, counted, pids, root};
 
 /// The memory's file, in a directory that lives as long as this test process.
-fn memory() -> &'static Path {
+fn memory() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
-    let file = dir.path().join("handshakes.json");
+    let file = DIR
+        .get_or_init(|| tempfile::tempdir().unwrap())
+        .path()
+        .join("handshakes.json");
     remember_handshakes(&file, "run-1");
-    // Leaked on purpose: the OnceLock keeps the directory for the process's life.
-    Box::leak(file.into_boxed_path())
+    file
 }
 
-/// `counted.py` with `reset`, logging to `log`, marked as started through its command.
-fn command(log: &Path) -> String {
-    format!("COUNTED_VIA=command {}", counted(log, "reset"))
-}
-
-fn log_in(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("pids")
+/// `counted.py` with `reset`, logging its processes to `dir/pids`, behind the launcher, which
+/// logs its starts to `dir/launches`.
+fn command(dir: &Path) -> String {
+    format!(
+        "sh tests/drivers/launcher.sh {} {}",
+        dir.join("launches").display(),
+        counted(&dir.join("pids"), "reset")
+    )
 }
 
 #[test]
-fn a_remembered_handshake_starts_no_process_and_sessions_start_from_the_declared_exec() {
+fn further_processes_start_without_the_launcher_and_a_remembered_handshake_starts_none() {
     memory();
     let dir = tempfile::tempdir().unwrap();
-    let log = log_in(&dir);
-    let command = command(&log);
+    let (processes, launches) = (dir.path().join("pids"), dir.path().join("launches"));
+    let command = command(dir.path());
 
     let first = Driver::start_in("counted", &command, Some(&root())).unwrap();
-    assert!(
-        first.hello().exec.is_some(),
-        "the CPython driver declares exec"
+    // The handshake's process (and the one started beside it) came through the launcher.
+    let started = pids(&processes).len();
+    assert!(started >= 1);
+    assert_eq!(pids(&launches).len(), started);
+    // Two sessions at once: the handshake's warm process, and a new one, started directly.
+    let sessions = [first.open_session().unwrap(), first.open_session().unwrap()];
+    let new = pids(&processes).len() - started;
+    assert_eq!(
+        pids(&launches).len(),
+        started,
+        "{new} process(es) started through the launcher again"
     );
+    for session in sessions {
+        session.end().unwrap();
+    }
     first.shut_down();
     drop(first);
-    let learnt = counted_lines(&log);
-    assert!(!learnt.is_empty());
-    assert!(
-        learnt.iter().all(|(_, via)| via == "command"),
-        "the run's first start is through the command: {learnt:?}"
-    );
 
+    let (before, launched) = (pids(&processes).len(), pids(&launches).len());
     let second = Driver::start_in("counted", &command, Some(&root())).unwrap();
     assert_eq!(
-        counted_lines(&log).len(),
-        learnt.len(),
+        pids(&processes).len(),
+        before,
         "a remembered handshake started a process"
     );
     assert_eq!(second.hello().name, "cpython");
     let session = second.open_session().unwrap();
-    let started = counted_lines(&log);
-    assert_eq!(started.len(), learnt.len() + 1, "{started:?}");
+    assert_eq!(pids(&processes).len(), before + 1);
     assert_eq!(
-        started.last().unwrap().1,
-        "exec",
-        "the session's process did not start from the declared program"
+        pids(&launches).len(),
+        launched,
+        "the remembered driver's process started through the launcher"
     );
     session.end().unwrap();
     drop(session);
     second.shut_down();
     drop(second);
-    assert_all_gone(&pids(&log));
+    assert_all_gone(&pids(&processes));
 }
 
 #[test]
 fn a_process_that_answers_hello_otherwise_than_remembered_is_refused() {
     let file = memory();
     let dir = tempfile::tempdir().unwrap();
-    let log = log_in(&dir);
-    let command = command(&log);
-    let first = Driver::start_in("counted", &command, Some(&root())).unwrap();
-    drop(first);
+    let command = command(dir.path());
+    drop(Driver::start_in("counted", &command, Some(&root())).unwrap());
     // This driver's record now says another name than the driver gives (the other test's
     // record, in the same file, is left as it is).
     let mut records: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    let ours = records["replies"]
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let ours = records["drivers"]
         .as_object_mut()
         .unwrap()
         .iter_mut()
-        .find(|(key, _)| key.contains(&*log.to_string_lossy()))
+        .find(|(key, _)| key.contains(&*dir.path().to_string_lossy()))
         .expect("the first start was remembered")
         .1;
-    assert_eq!(ours["name"], "cpython");
-    ours["name"] = "not-cpython".into();
-    std::fs::write(file, records.to_string()).unwrap();
+    assert_eq!(ours["hello"]["name"], "cpython");
+    ours["hello"]["name"] = "not-cpython".into();
+    std::fs::write(&file, records.to_string()).unwrap();
 
     let second = Driver::start_in("counted", &command, Some(&root())).unwrap();
     assert_eq!(second.hello().name, "not-cpython");
@@ -106,5 +112,5 @@ fn a_process_that_answers_hello_otherwise_than_remembered_is_refused() {
         "{refused}"
     );
     drop(second);
-    assert_all_gone(&pids(&log));
+    assert_all_gone(&pids(&dir.path().join("pids")));
 }

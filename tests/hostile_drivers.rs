@@ -320,9 +320,18 @@ fn driver_check_ends_on_a_driver_whose_second_process_stalls_at_hello() {
     let state = tempfile::tempdir().unwrap();
     let marker = state.path().join("first");
     let args = format!(" {}", marker.to_str().unwrap());
-    let outcome = driver_check("stalls_second_hello", &args, HELLO_LIMIT + SLACK);
+    // Two later processes stall, each for the hello limit: the one started again as the first
+    // ended up started, and the second start's.
+    let outcome = driver_check("stalls_second_hello", &args, 2 * HELLO_LIMIT + SLACK);
     assert_eq!(outcome.code, Some(1), "{}", outcome.stdout);
     assert_says(&outcome, "did not answer `hello` within 3s");
+    assert!(
+        outcome.stdout.contains(
+            "FAIL  a process started again as the first ended up started answers `hello` the same"
+        ),
+        "{}",
+        outcome.stdout
+    );
 }
 
 #[test]

@@ -315,8 +315,6 @@ class Driver {
         shapes: ['auto_accept', 'idle_timeout'],
       },
       reset: true,
-      // Another process of this driver, started without the shell in front of this one.
-      exec: [process.execPath, ...process.execArgv, ...process.argv.slice(1)],
     };
   }
 

@@ -319,12 +319,8 @@ class Driver:
         if request.get("protocol") != PROTOCOL:
             log("the runner asked for protocol %r; this driver speaks %d"
                 % (request.get("protocol"), PROTOCOL))
-        reply = {"protocol": PROTOCOL, "name": "cpython", "version": sys.version.split()[0],
-                 "capabilities": capabilities(), "reset": self.DECLARES_RESET}
-        argv = restart_argv()
-        if argv:
-            reply["exec"] = argv
-        return reply
+        return {"protocol": PROTOCOL, "name": "cpython", "version": sys.version.split()[0],
+                "capabilities": capabilities(), "reset": self.DECLARES_RESET}
 
     def op_socket(self, request):
         family = _constant(FAMILIES, request["family"], "family")
@@ -502,16 +498,6 @@ class Driver:
 
     def op_bye(self, request):
         return None
-
-
-def restart_argv():
-    """How to start another process of this driver without the launcher that started this one
-    (pyenv's shim is a tree of bash scripts): the interpreter itself, with this process's own
-    options and script. None where Python cannot say (before 3.10, or without an executable)."""
-    orig_argv = getattr(sys, "orig_argv", None)
-    if not orig_argv or not sys.executable or not os.path.isabs(sys.executable):
-        return None
-    return [sys.executable] + list(orig_argv[1:])
 
 
 def capabilities():

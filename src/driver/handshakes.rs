@@ -6,14 +6,16 @@
 //! program (pyenv's `python3` shim is a tree of about twenty bash processes, some 70 ms of CPU
 //! against 9 ms for the interpreter itself). A test binary that calls [`remember_handshakes`]
 //! keeps each driver's `hello` reply in a file, tagged with the run it belongs to (nextest's
-//! `NEXTEST_RUN_ID`). A later process of the same run then starts no process for the handshake:
-//! its actors' processes start when the scenario opens them, side by side, from the program the
-//! driver declared (`exec`, driver-protocol.md §3) when it declared one, and each must answer
-//! `hello` exactly as remembered (every process is held to its driver's first reply anyway). A
-//! record of another run is never used, so a changed interpreter or `PATH` between runs cannot
-//! be picked up stale. The file is one per directory, replaced whole, and holds one entry per
-//! driver command.
+//! `NEXTEST_RUN_ID`), with how to start the driver directly when its first process could be
+//! (see [`relaunch`](super::relaunch); the environment is kept as the variables the launchers
+//! changed, not the whole of it). A later process of the same run then starts no process for
+//! the handshake: its actors' processes start when the scenario opens them, side by side,
+//! directly when they can, and each must answer `hello` exactly as remembered (every process is
+//! held to its driver's first reply anyway). A record of another run is never used, so a changed
+//! interpreter or `PATH` between runs cannot be picked up stale. The file is one per directory,
+//! replaced whole, and holds one entry per driver command.
 
+use super::relaunch::Relaunch;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -33,8 +35,17 @@ static MEMORY: OnceLock<Memory> = OnceLock::new();
 struct Records {
     /// The run the replies were learnt in.
     run: String,
-    /// Each driver command's `hello` reply (its `ok` value), by [`key`].
-    replies: BTreeMap<String, Value>,
+    /// What each driver command's first process said and was, by [`key`].
+    drivers: BTreeMap<String, Remembered>,
+}
+
+/// One driver command's record.
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
+struct Remembered {
+    /// Its `hello` reply (the `ok` value).
+    hello: Value,
+    /// How to start it directly, if its first process could be.
+    relaunch: Option<Relaunch>,
 }
 
 /// Makes every driver started from now on in this process remember, in `file`, its `hello`
@@ -72,27 +83,39 @@ fn read(memory: &Memory) -> Option<Records> {
         .filter(|records| records.run == memory.run)
 }
 
-/// The `hello` reply `command`, run from `dir`, gave earlier in this run, if any.
-pub(crate) fn recalled(command: &str, dir: Option<&Path>) -> Option<Value> {
+/// The `hello` reply `command`, run from `dir`, gave earlier in this run, and how to start it
+/// directly, if any.
+pub(crate) fn recalled(command: &str, dir: Option<&Path>) -> Option<(Value, Option<Relaunch>)> {
     let memory = MEMORY.get()?;
-    read(memory)?.replies.remove(&key(command, dir))
+    let remembered = read(memory)?.drivers.remove(&key(command, dir))?;
+    Some((remembered.hello, remembered.relaunch))
 }
 
-/// Records that `command`, run from `dir`, answered `hello` with `reply`. Best effort: a record
+/// Records that `command`, run from `dir`, answered `hello` with `reply`, and could be started
+/// again as `relaunch` says. Best effort: a record
 /// that cannot be written only means that the next process does the handshake itself. Processes
 /// writing at once each replace the file whole (written aside, then renamed), so a reader never
 /// sees half of one; an entry lost to a concurrent writer is learnt again.
-pub(crate) fn remember(command: &str, dir: Option<&Path>, reply: &Value) {
+pub(crate) fn remember(
+    command: &str,
+    dir: Option<&Path>,
+    reply: &Value,
+    relaunch: Option<&Relaunch>,
+) {
     let Some(memory) = MEMORY.get() else { return };
     let mut records = read(memory).unwrap_or_else(|| Records {
         run: memory.run.clone(),
-        replies: BTreeMap::new(),
+        drivers: BTreeMap::new(),
     });
     let key = key(command, dir);
-    if records.replies.get(&key) == Some(reply) {
+    let remembered = Remembered {
+        hello: reply.clone(),
+        relaunch: relaunch.cloned(),
+    };
+    if records.drivers.get(&key) == Some(&remembered) {
         return;
     }
-    records.replies.insert(key, reply.clone());
+    records.drivers.insert(key, remembered);
     let Ok(text) = serde_json::to_string(&records) else {
         return;
     };
@@ -107,34 +130,10 @@ pub(crate) fn remember(command: &str, dir: Option<&Path>, reply: &Value) {
     }
 }
 
-/// Checks a declared `exec`: a program given by its absolute path (it runs without a shell,
-/// from the driver's directory, so a bare name or a relative path would depend on both), then
-/// its arguments.
-pub(crate) fn check_declared(argv: &[String]) -> Result<(), String> {
-    match argv.first() {
-        None => Err(
-            "its hello declares an empty `exec`: name the program, then its arguments".to_string(),
-        ),
-        Some(program) if !Path::new(program).is_absolute() => Err(format!(
-            "its hello declares `exec` with the program `{program}`, which is not an absolute \
-             path: the runner starts it directly, without a shell or PATH"
-        )),
-        Some(_) => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn an_exec_must_start_with_an_absolute_program() {
-        assert!(check_declared(&[]).unwrap_err().contains("empty"));
-        let relative = check_declared(&["python3".to_string()]).unwrap_err();
-        assert!(relative.contains("`python3`"), "{relative}");
-        assert!(check_declared(&["/usr/bin/python3".to_string(), "-I".to_string()]).is_ok());
-    }
 
     #[test]
     fn records_of_another_run_are_not_read() {
@@ -142,7 +141,13 @@ mod tests {
         let file = dir.path().join("handshakes.json");
         let written = Records {
             run: "old".to_string(),
-            replies: BTreeMap::from([(key("x", None), json!({"name": "x"}))]),
+            drivers: BTreeMap::from([(
+                key("x", None),
+                Remembered {
+                    hello: json!({"name": "x"}),
+                    relaunch: None,
+                },
+            )]),
         };
         std::fs::write(&file, serde_json::to_string(&written).unwrap()).unwrap();
         let memory = Memory {
@@ -155,7 +160,7 @@ mod tests {
             run: "old".to_string(),
         };
         assert_eq!(
-            read(&memory).unwrap().replies[&key("x", None)],
+            read(&memory).unwrap().drivers[&key("x", None)].hello,
             json!({"name": "x"})
         );
     }

@@ -12,6 +12,7 @@ mod pipes;
 mod pool;
 mod probe;
 mod process;
+mod relaunch;
 pub mod schema;
 mod session;
 mod tree;
@@ -73,21 +74,6 @@ pub struct Hello {
     /// sessions. A driver that leaves it out gets one process per actor.
     #[serde(default)]
     pub reset: bool,
-    /// The program (an absolute path) and arguments that start another process of this same
-    /// driver directly, without a shell or launcher (driver-protocol.md §3): the runner MAY start
-    /// the driver's further processes with it.
-    #[serde(default)]
-    pub exec: Option<Vec<String>>,
-}
-
-impl Hello {
-    /// How to start another process of the driver that said this, started by `command`.
-    fn launch<'a>(&'a self, command: &'a str) -> Launch<'a> {
-        match &self.exec {
-            Some(argv) => Launch::Direct(argv),
-            None => Launch::Command(command),
-        }
-    }
 }
 
 /// A driver that cannot be used.
@@ -118,6 +104,9 @@ pub struct Driver {
     hello: Hello,
     /// The `hello` reply as it came: every later process of the driver must give the same.
     reply: serde_json::Value,
+    /// How to start a process of the driver without its command's shell and launchers, when
+    /// that is the same start (see [`relaunch`]).
+    relaunch: Option<relaunch::Relaunch>,
     /// The warm processes of a driver with `reset`, privileged and unprivileged (a process
     /// started without capabilities never serves a privileged actor, nor the reverse). Shared by
     /// the clones; the last one dropped says `bye` to every idle process.
@@ -158,12 +147,16 @@ impl Driver {
     /// one: most scenarios have two actors, and the first scenario's second process would
     /// otherwise start only after the first's handshake.
     ///
+    /// Once the handshake's process has answered, `/proc` tells whether further processes can
+    /// start as it ended up started, without the shell and launchers of the command (see
+    /// [`relaunch`]); they then do.
+    ///
     /// Where [`remember_handshakes`] is in force and this run already saw the command's driver
     /// answer `hello`, no process starts here: the remembered reply says what the driver is and
-    /// supports, and each session's process starts when the session opens (from the program the
-    /// driver declared in `exec`, if it did), and must answer `hello` the same.
+    /// supports, and each session's process starts when the session opens (directly, if the
+    /// first process of the run could be started so), and must answer `hello` the same.
     pub fn start_in(name: &str, command: &str, dir: Option<&Path>) -> Result<Driver, DriverError> {
-        let driver = |hello: Hello, reply, process: Option<DriverProcess>, spare| {
+        let driver = |hello: Hello, reply, relaunch, process: Option<DriverProcess>, spare| {
             let pools = hello
                 .reset
                 .then(|| Arc::new([Arc::new(Pool::default()), Arc::new(Pool::default())]));
@@ -178,14 +171,15 @@ impl Driver {
                 dir: dir.map(Path::to_path_buf),
                 hello,
                 reply,
+                relaunch,
                 pools,
                 spare: Arc::new(Spare(Mutex::new(spare))),
             }
         };
         // A record that no longer reads as a valid reply is ignored (and replaced below).
-        if let Some(reply) = handshakes::recalled(command, dir) {
+        if let Some((reply, relaunch)) = handshakes::recalled(command, dir) {
             if let Ok(hello) = read_hello(&reply) {
-                return Ok(driver(hello, reply, None, None));
+                return Ok(driver(hello, reply, relaunch, None, None));
             }
         }
         let failed = |reason: String| DriverError::Handshake {
@@ -198,8 +192,9 @@ impl Driver {
         // One that cannot start is no error yet: the session that needs it starts its own.
         let spare = DriverProcess::launch(name, launch, false, dir).ok();
         let (hello, reply) = handshake(&process).map_err(failed)?;
-        handshakes::remember(command, dir, &reply);
-        Ok(driver(hello, reply, Some(process), spare))
+        let relaunch = process.relaunch();
+        handshakes::remember(command, dir, &reply, relaunch.as_ref());
+        Ok(driver(hello, reply, relaunch, Some(process), spare))
     }
 
     /// Says `bye` to every idle warm process (a driver with `reset`), and waits, bounded, until
@@ -251,7 +246,10 @@ impl Driver {
             Some(process) => process,
             None => DriverProcess::launch(
                 &self.name,
-                self.hello.launch(&self.command),
+                match &self.relaunch {
+                    Some(relaunch) => Launch::Direct(relaunch),
+                    None => Launch::Command(&self.command),
+                },
                 unprivileged,
                 self.dir.as_deref(),
             )
@@ -312,8 +310,7 @@ fn handshake(process: &DriverProcess) -> Result<(Hello, serde_json::Value), Stri
     Ok((read_hello(&ok)?, ok))
 }
 
-/// Reads a `hello` reply: checks the version, what a version 1 reply may hold, and a declared
-/// `exec`.
+/// Reads a `hello` reply: checks the version and what a version 1 reply may hold.
 fn read_hello(ok: &serde_json::Value) -> Result<Hello, String> {
     let hello: Hello = serde_json::from_value(ok.clone())
         .map_err(|e| format!("its hello reply does not fit the protocol ({e}): {ok}"))?;
@@ -322,9 +319,6 @@ fn read_hello(ok: &serde_json::Value) -> Result<Hello, String> {
             "it speaks protocol version {}; this runner speaks versions 1 and 2",
             hello.protocol
         ));
-    }
-    if let Some(argv) = &hello.exec {
-        handshakes::check_declared(argv)?;
     }
     if hello.protocol == 1 {
         let c = &hello.capabilities;

@@ -73,7 +73,7 @@ pub fn check_protocol(command: &str) -> Vec<Finding> {
                 "handshake: {} {} speaks protocol {}",
                 hello.name, hello.version, hello.protocol
             )));
-            findings.push(check_exec(command, hello.exec.as_deref(), &reply));
+            findings.push(check_relaunch(command, &process, &reply));
         }
         Err(e) => {
             findings.push(Finding::wrong("handshake", e));
@@ -102,29 +102,34 @@ pub fn check_protocol(command: &str) -> Vec<Finding> {
     findings
 }
 
-/// What [`check_exec`] checks.
-const EXEC_SAME: &str = "a process started from the declared `exec` answers `hello` the same";
+/// What [`check_relaunch`] checks.
+const RELAUNCH_SAME: &str =
+    "a process started again as the first ended up started answers `hello` the same";
 
-/// A process started directly from the program and arguments the driver declared in `exec`
-/// (no shell) passes its handshake with the very reply of the process `command` started.
-fn check_exec(command: &str, exec: Option<&[String]>, reply: &Value) -> Finding {
-    let Some(argv) = exec else {
+/// Whether the driver's process can be started again directly, as it ended up started (its
+/// program, arguments and environment, without the command's shell and launchers; see
+/// [`relaunch`](super::relaunch)), and whether a process so started passes its handshake with
+/// the very reply of the first.
+fn check_relaunch(command: &str, first: &DriverProcess, reply: &Value) -> Finding {
+    let Some(relaunch) = first.relaunch() else {
         return Finding::skipped(
-            EXEC_SAME,
-            "the driver declares no `exec` (every process starts through its command)",
+            RELAUNCH_SAME,
+            "its process cannot be started again directly: the command changed what a new \
+             process inherits (namespaces, credentials, limits, priority…), or /proc could not \
+             tell; every process starts through the command, which is correct but slower",
         );
     };
-    let process = match DriverProcess::launch(command, Launch::Direct(argv), false, None) {
+    let process = match DriverProcess::launch(command, Launch::Direct(&relaunch), false, None) {
         Ok(process) => process,
-        Err(e) => return Finding::wrong(EXEC_SAME, e),
+        Err(e) => return Finding::wrong(RELAUNCH_SAME, e),
     };
     let finding = match handshake(&process) {
-        Ok((_, again)) if again == *reply => Finding::ok(EXEC_SAME),
+        Ok((_, again)) if again == *reply => Finding::ok(RELAUNCH_SAME),
         Ok((_, again)) => Finding::wrong(
-            EXEC_SAME,
+            RELAUNCH_SAME,
             format!("it answered {again}, and the process its command started {reply}"),
         ),
-        Err(e) => Finding::wrong(EXEC_SAME, e),
+        Err(e) => Finding::wrong(RELAUNCH_SAME, e),
     };
     let _ = process.goodbye();
     finding

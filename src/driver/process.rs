@@ -6,6 +6,7 @@
 //! [`tree`](super::tree)).
 
 use super::pipes::{self, End, Mailbox, Received, StderrTail, Stop, WriteError, MAX_LINE};
+use super::relaunch::{self, Relaunch};
 use super::tree::{self, Token, TOKEN_VARIABLE};
 use crate::vocab::{ErrorCode, SockError};
 use serde_json::{json, Map, Value};
@@ -93,10 +94,9 @@ fn shell_command(command: &str) -> String {
 pub(crate) enum Launch<'a> {
     /// Its configured command, run by `/bin/sh -c`.
     Command(&'a str),
-    /// A program and its arguments, run directly: what the driver declared in `hello` as
-    /// starting another process of itself (`exec`, driver-protocol.md §3), which skips the shell
-    /// and any launcher in front of the program (pyenv's shims are a tree of bash scripts).
-    Direct(&'a [String]),
+    /// As its first process ended up started, without the shell and launchers in front of it
+    /// (see [`relaunch`](super::relaunch)).
+    Direct(&'a Relaunch),
 }
 
 impl Launch<'_> {
@@ -107,11 +107,7 @@ impl Launch<'_> {
                 starting.arg("-c").arg(shell_command(command));
                 starting
             }
-            Launch::Direct(argv) => {
-                let mut starting = Command::new(argv.first().map_or("", String::as_str));
-                starting.args(argv.iter().skip(1));
-                starting
-            }
+            Launch::Direct(relaunch) => relaunch.command(),
         }
     }
 }
@@ -120,7 +116,9 @@ impl std::fmt::Display for Launch<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Launch::Command(command) => f.write_str(command),
-            Launch::Direct(argv) => write!(f, "{}", argv.join(" ")),
+            Launch::Direct(relaunch) => {
+                write!(f, "{} {}", relaunch.program, relaunch.argv[1..].join(" "))
+            }
         }
     }
 }
@@ -226,6 +224,13 @@ impl DriverProcess {
             );
         }
         Ok(driver)
+    }
+
+    /// How to start another process of the driver directly, as this one ended up started, if
+    /// that is the same as starting it through its command (see [`relaunch`]). Asked of a
+    /// process that has answered `hello`, from the thread that started it.
+    pub fn relaunch(&self) -> Option<Relaunch> {
+        relaunch::observe(self.pid, TOKEN_VARIABLE)
     }
 
     /// True if the process can serve another session: it was neither killed nor finished, never

@@ -146,24 +146,13 @@ pub fn counted(log: &std::path::Path, mode: &str) -> String {
     format!("python3 tests/drivers/counted.py {} {mode}", log.display())
 }
 
-/// The pids `counted.py` logged, one per process it started.
+/// The pids `counted.py` logged, one per process it started (also the lines of any file a
+/// test's program writes a pid per line to, such as `tests/drivers/launcher.sh`).
 pub fn pids(log: &std::path::Path) -> Vec<u32> {
-    counted_lines(log).into_iter().map(|(pid, _)| pid).collect()
-}
-
-/// What `counted.py` logged of each process: its pid, and how it was started (`COUNTED_VIA`
-/// from its environment, else `exec`).
-pub fn counted_lines(log: &std::path::Path) -> Vec<(u32, String)> {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
-        .map(|line| {
-            let (pid, via) = line.split_once(' ').unwrap_or((line, ""));
-            (
-                pid.parse().expect("a pid first on each line"),
-                via.to_string(),
-            )
-        })
+        .map(|line| line.parse().expect("a pid per line"))
         .collect()
 }
 

@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """A driver that counts its processes (test fixture): each process appends its pid to the file
-named by its first argument, so a test can tell how many processes a run started, and how it was
-started: the value of ``COUNTED_VIA`` in its environment (a test's command sets it), else
-``exec`` (the runner started it from the program its ``hello`` declared, without the command). Its second
+named by its first argument, so a test can tell how many processes a run started. Its second
 argument says how it treats ``reset``:
 
 - ``reset``: as drivers/python/sockspec_driver.py does (declared, and done right);
@@ -45,5 +43,5 @@ if __name__ == "__main__":
     if MODE not in MODES:
         sys.exit("counted.py: the mode must be one of %s, not %r" % (", ".join(MODES), MODE))
     with open(LOG, "a") as log:
-        log.write("%d %s\n" % (os.getpid(), os.environ.get("COUNTED_VIA", "exec")))
+        log.write("%d\n" % os.getpid())
     sockspec_driver.main(Counted)

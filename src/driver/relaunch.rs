@@ -1,0 +1,234 @@
+//! Starting a driver's further processes as its first one ended up started, without the shell
+//! and launchers its command went through.
+//!
+//! A driver's command runs under `/bin/sh -c`, and often through a launcher: pyenv's `python3`
+//! shim is a tree of about twenty bash processes, some 70 ms of CPU a start against 9 ms for the
+//! interpreter itself. Every step of such a chain `exec`s, so once the first process has answered
+//! `hello`, the pid the runner started is the driver itself, and `/proc` says how to start
+//! another one directly: its program (`exe`), its arguments (`cmdline`) and the environment it
+//! was started with (`environ`: whatever the launchers added, `LD_PRELOAD` included, is kept).
+//!
+//! That is the same start only if nothing on the way changed what a new process inherits. So
+//! the process's namespaces, root directory, credentials and capabilities, `no_new_privs`,
+//! seccomp mode, CPU and memory affinity, umask, resource limits, scheduling policy, priority,
+//! nice value and OOM score adjustment must all be the starting thread's own; any difference
+//! (`nsenter`, `ssh`, `sudo`, `chroot`, `taskset`, `prlimit`, `nice`, a sandbox…), anything
+//! unreadable, or a program that is no longer on disk, and the driver's processes keep starting
+//! through its command. Signal dispositions are not compared (interpreters set their own,
+//! CPython and Node.js ignore `SIGPIPE`), nor the I/O priority. Whatever the start, every process
+//! must answer `hello` exactly as the first did, which the runner checks.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// How to start another process of a driver directly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Relaunch {
+    /// The program, an absolute path.
+    pub program: String,
+    /// Its arguments, the first being its `argv[0]`.
+    pub argv: Vec<String>,
+    /// The environment variables to set (those the chain added or changed).
+    pub set: BTreeMap<String, String>,
+    /// The environment variables to remove (those the chain removed).
+    pub unset: Vec<String>,
+}
+
+/// The `/proc/status` lines that must be the starting thread's own.
+const SAME_STATUS: [&str; 13] = [
+    "Umask",
+    "Uid",
+    "Gid",
+    "Groups",
+    "NoNewPrivs",
+    "Seccomp",
+    "CapInh",
+    "CapPrm",
+    "CapEff",
+    "CapBnd",
+    "CapAmb",
+    "Cpus_allowed_list",
+    "Mems_allowed_list",
+];
+
+/// The namespaces that must be the starting thread's own.
+const NAMESPACES: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
+
+/// How to start another process like `pid`, a driver process this thread started (with the
+/// variable `token` in its environment, which each process gets its own of), if that is the
+/// same as starting it through its command; `None` when it may not be, or cannot be told.
+pub(crate) fn observe(pid: u32, token: &str) -> Option<Relaunch> {
+    let process = format!("/proc/{pid}");
+    let thread = "/proc/thread-self";
+    let same_link = |what: &str| {
+        let theirs = std::fs::read_link(format!("{process}/{what}")).ok()?;
+        let ours = std::fs::read_link(format!("{thread}/{what}")).ok()?;
+        (theirs == ours).then_some(())
+    };
+    for namespace in NAMESPACES {
+        same_link(&format!("ns/{namespace}"))?;
+    }
+    same_link("root")?;
+    let status = |dir: &str| std::fs::read_to_string(format!("{dir}/status")).ok();
+    let (theirs, ours) = (status(&process)?, status(thread)?);
+    for key in SAME_STATUS {
+        if status_line(&theirs, key)? != status_line(&ours, key)? {
+            return None;
+        }
+    }
+    for file in ["limits", "oom_score_adj"] {
+        let read = |dir: &str| std::fs::read_to_string(format!("{dir}/{file}")).ok();
+        if read(&process)? != read(thread)? {
+            return None;
+        }
+    }
+    if scheduling(&process)? != scheduling(thread)? {
+        return None;
+    }
+    let program = std::fs::read_link(format!("{process}/exe")).ok()?;
+    // A program replaced or removed since it started reads "… (deleted)".
+    if !program.is_absolute() || !program.is_file() {
+        return None;
+    }
+    let argv = nul_separated(&std::fs::read(format!("{process}/cmdline")).ok()?)?;
+    if argv.is_empty() {
+        return None;
+    }
+    let started_with: BTreeMap<String, String> =
+        nul_separated(&std::fs::read(format!("{process}/environ")).ok()?)?
+            .into_iter()
+            .filter_map(|entry| {
+                let (name, value) = entry.split_once('=')?;
+                Some((name.to_string(), value.to_string()))
+            })
+            .filter(|(name, _)| name != token)
+            .collect();
+    let mut ours = BTreeMap::new();
+    for (name, value) in std::env::vars_os() {
+        ours.insert(name.into_string().ok()?, value.into_string().ok()?);
+    }
+    ours.remove(token);
+    let set = started_with
+        .iter()
+        .filter(|(name, value)| ours.get(*name) != Some(value))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let unset = ours
+        .keys()
+        .filter(|name| !started_with.contains_key(*name))
+        .cloned()
+        .collect();
+    Some(Relaunch {
+        program: program.to_str()?.to_string(),
+        argv,
+        set,
+        unset,
+    })
+}
+
+/// The value of `key:` in a `/proc/…/status` text.
+fn status_line<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == key).then(|| value.trim())
+    })
+}
+
+/// Priority, nice value, real-time priority and scheduling policy, from `/proc/…/stat`.
+fn scheduling(dir: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+    // Fields from the third on follow the command name's closing parenthesis.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // stat(5) numbers them from 1: priority 18, nice 19, rt_priority 40, policy 41.
+    [18, 19, 40, 41]
+        .iter()
+        .map(|n| fields.get(n - 3).map(|f| f.to_string()))
+        .collect()
+}
+
+/// The strings of a NUL-separated `/proc` file, if all are UTF-8.
+fn nul_separated(bytes: &[u8]) -> Option<Vec<String>> {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|part| !part.is_empty())
+        .map(|part| String::from_utf8(part.to_vec()).ok())
+        .collect()
+}
+
+impl Relaunch {
+    /// The program, ready to be started (the caller sets the pipes, the token and the rest).
+    pub fn command(&self) -> std::process::Command {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new(Path::new(&self.program));
+        if let Some((first, rest)) = self.argv.split_first() {
+            command.arg0(first).args(rest);
+        }
+        command.envs(&self.set);
+        for name in &self.unset {
+            command.env_remove(name);
+        }
+        command
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(command: &mut std::process::Command) -> std::process::Child {
+        command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits, bounded, until the child has exec'd into `program` (its `exe` link says so).
+    fn wait_for_exec(pid: u32, program: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::fs::read_link(format!("/proc/{pid}/exe"))
+            .map_or(true, |exe| !exe.to_string_lossy().ends_with(program))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exec into {program}"
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_process_started_through_a_shell_and_env_is_started_again_directly_with_its_variables() {
+        let mut child = started(
+            std::process::Command::new("/bin/sh")
+                .arg("-c")
+                .arg("exec env SOCKSPEC_RELAUNCH_TEST=kept TOKEN_X=1 cat")
+                .env("TOKEN_X", "1"),
+        );
+        wait_for_exec(child.id(), "/cat");
+        let relaunch = observe(child.id(), "TOKEN_X").expect("cat can be started again");
+        assert!(relaunch.program.ends_with("/cat"), "{relaunch:?}");
+        assert_eq!(relaunch.argv, ["cat"]);
+        assert_eq!(
+            relaunch
+                .set
+                .get("SOCKSPEC_RELAUNCH_TEST")
+                .map(String::as_str),
+            Some("kept")
+        );
+        assert!(!relaunch.set.contains_key("TOKEN_X"), "{relaunch:?}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
+    fn a_process_whose_launcher_changed_what_it_inherits_is_not_started_again_directly() {
+        // `nice` changes the nice value a new process would inherit.
+        let mut child = started(std::process::Command::new("nice").args(["-n", "5", "cat"]));
+        wait_for_exec(child.id(), "/cat");
+        assert_eq!(observe(child.id(), "NO_TOKEN"), None);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
