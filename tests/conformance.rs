@@ -26,8 +26,8 @@ fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // nextest runs each test in a process of its own: after the run's first, a driver starts
-    // no process for its handshake, and its actors' processes start from the program it declared
-    // (`exec`), not through pyenv's shim.
+    // no process for its handshake, and its actors' processes start as the first ended up
+    // started, not through pyenv's shim.
     if let Ok(run) = std::env::var("NEXTEST_RUN_ID") {
         let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sockspec-handshakes.json");
         sockspec::driver::remember_handshakes(file, run);

@@ -9,20 +9,41 @@
 use sockspec::driver::{remember_handshakes, Driver};
 use sockspec::implementation::Implementation;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 mod common;
 use common::{assert_all_gone, counted, pids, root};
 
-/// The memory's file, in a directory that lives as long as this test process.
-fn memory() -> PathBuf {
+/// The memory's file, in a directory that lives as long as this test process, and a guard that
+/// keeps the tests, which share it, from running at once.
+fn memory() -> (PathBuf, MutexGuard<'static, ()>) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let file = DIR
         .get_or_init(|| tempfile::tempdir().unwrap())
         .path()
         .join("handshakes.json");
     remember_handshakes(&file, "run-1");
-    file
+    (file, guard)
+}
+
+/// Waits, bounded, until every process the launcher started has logged its pid (the launcher
+/// notes a start before the driver it becomes logs): the number of both.
+fn settled(dir: &Path) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (processes, launches) = (pids(&dir.join("pids")), pids(&dir.join("launches")));
+        if processes.len() >= launches.len() {
+            return processes.len();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{launches:?} launched, {processes:?} started"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// `counted.py` with `reset`, logging its processes to `dir/pids`, behind the launcher, which
@@ -37,23 +58,28 @@ fn command(dir: &Path) -> String {
 
 #[test]
 fn further_processes_start_without_the_launcher_and_a_remembered_handshake_starts_none() {
-    memory();
+    let (_file, _one_at_a_time) = memory();
     let dir = tempfile::tempdir().unwrap();
     let (processes, launches) = (dir.path().join("pids"), dir.path().join("launches"));
     let command = command(dir.path());
 
     let first = Driver::start_in("counted", &command, Some(&root())).unwrap();
-    // The handshake's process (and the one started beside it) came through the launcher.
-    let started = pids(&processes).len();
-    assert!(started >= 1);
-    assert_eq!(pids(&launches).len(), started);
-    // Two sessions at once: the handshake's warm process, and a new one, started directly.
-    let sessions = [first.open_session().unwrap(), first.open_session().unwrap()];
-    let new = pids(&processes).len() - started;
+    // The handshake's process and the one started beside it came through the launcher.
+    let started = settled(dir.path());
+    assert_eq!(started, 2, "{:?}", pids(&processes));
+    assert_eq!(pids(&launches).len(), 2);
+    // Three sessions at once: the handshake's warm process, the one beside it, and a new one,
+    // started directly.
+    let sessions = [
+        first.open_session().unwrap(),
+        first.open_session().unwrap(),
+        first.open_session().unwrap(),
+    ];
+    assert_eq!(pids(&processes).len(), 3, "{:?}", pids(&processes));
     assert_eq!(
         pids(&launches).len(),
-        started,
-        "{new} process(es) started through the launcher again"
+        2,
+        "the third process started through the launcher again"
     );
     for session in sessions {
         session.end().unwrap();
@@ -61,19 +87,18 @@ fn further_processes_start_without_the_launcher_and_a_remembered_handshake_start
     first.shut_down();
     drop(first);
 
-    let (before, launched) = (pids(&processes).len(), pids(&launches).len());
     let second = Driver::start_in("counted", &command, Some(&root())).unwrap();
     assert_eq!(
         pids(&processes).len(),
-        before,
+        3,
         "a remembered handshake started a process"
     );
     assert_eq!(second.hello().name, "cpython");
     let session = second.open_session().unwrap();
-    assert_eq!(pids(&processes).len(), before + 1);
+    assert_eq!(pids(&processes).len(), 4);
     assert_eq!(
         pids(&launches).len(),
-        launched,
+        2,
         "the remembered driver's process started through the launcher"
     );
     session.end().unwrap();
@@ -85,12 +110,13 @@ fn further_processes_start_without_the_launcher_and_a_remembered_handshake_start
 
 #[test]
 fn a_process_that_answers_hello_otherwise_than_remembered_is_refused() {
-    let file = memory();
+    let (file, _one_at_a_time) = memory();
     let dir = tempfile::tempdir().unwrap();
     let command = command(dir.path());
     drop(Driver::start_in("counted", &command, Some(&root())).unwrap());
     // This driver's record now says another name than the driver gives (the other test's
     // record, in the same file, is left as it is).
+    settled(dir.path());
     let mut records: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let ours = records["drivers"]

@@ -27,7 +27,8 @@
 // - `recv` on a stream first lets Node read what the kernel holds, up to bufsize
 //   (`socket.read(bufsize)` raises the high-water mark and restarts reading), then waits until
 //   the stream is readable and calls `socket.read(n)` with n = min(bufsize, what is buffered):
-//   at most bufsize bytes, at least one, or '' once 'end' came. Receive flags, `recv(0)`, `recvmsg`, `recv_into` and `recvfrom_into` are unsupported.
+//   at most bufsize bytes, at least one, or '' once 'end' came. Receive flags, `recv(0)`,
+//   `recvmsg`, `recv_into` and `recvfrom_into` are unsupported.
 // - `send` and `sendall` are `socket.write(data, callback)`, answered when the callback comes:
 //   Node takes the whole buffer, so `send` answers its length.
 // - Stream sockets are made with `allowHalfOpen: true`: without it Node ends the writing side by
@@ -619,10 +620,18 @@ class Driver {
       // the kernel. read(bufsize) raises the mark to cover bufsize and restarts reading (it
       // returns null, consuming nothing, unless the stream ended); libuv reads in the next poll
       // phase, which has run by the second check phase from here.
+      // The mark is put back afterwards, so that Node does not go on draining the kernel
+      // further than the program asked (back-pressure scenarios depend on it); Node has no
+      // public setter for it.
+      const state = socket._readableState;
+      const mark = state.highWaterMark;
       const whole = socket.read(bufsize);
+      if (whole === null) {
+        await nextTurn();
+        await nextTurn();
+      }
+      state.highWaterMark = mark;
       if (whole !== null) return whole;
-      await nextTurn();
-      await nextTurn();
     }
     for (;;) {
       if (socket.readableLength > 0) {

@@ -10,7 +10,9 @@
 //! (see [`relaunch`](super::relaunch); the environment is kept as the variables the launchers
 //! changed, not the whole of it). A later process of the same run then starts no process for
 //! the handshake: its actors' processes start when the scenario opens them, side by side,
-//! directly when they can, and each must answer `hello` exactly as remembered (every process is
+//! directly when they can (what was checked of the first process's start, against the thread
+//! that started it, is then taken to hold for this process's threads: the same test binary,
+//! run the same way by the same runner), and each must answer `hello` exactly as remembered (every process is
 //! held to its driver's first reply anyway). A record of another run is never used, so a changed
 //! interpreter or `PATH` between runs cannot be picked up stale. The file is one per directory,
 //! replaced whole, and holds one entry per driver command.
@@ -51,8 +53,8 @@ struct Remembered {
 /// Makes every driver started from now on in this process remember, in `file`, its `hello`
 /// reply, for the processes of the same `run` (any text that names one run of the test suite,
 /// such as `NEXTEST_RUN_ID`), and start from such a record when there is one: no process for the
-/// handshake, and the driver's further processes from the program it declared. Only the first
-/// call has an effect.
+/// handshake, and the driver's further processes directly when its first could be started so
+/// (see [`relaunch`](super::relaunch)). Only the first call has an effect.
 ///
 /// ```no_run
 /// if let Ok(run) = std::env::var("NEXTEST_RUN_ID") {
@@ -119,14 +121,18 @@ pub(crate) fn remember(
     let Ok(text) = serde_json::to_string(&records) else {
         return;
     };
-    let aside = memory
-        .file
-        .with_extension(format!("{}.partial", std::process::id()));
-    if let Some(parent) = memory.file.parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    if std::fs::write(&aside, text).is_err() || std::fs::rename(&aside, &memory.file).is_err() {
-        let _ = std::fs::remove_file(&aside);
+    // Written aside (a file of its own for every writer, readable by its owner only: the
+    // environment variables launchers set are in it), then renamed over the record.
+    let Some(parent) = memory.file.parent() else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(parent);
+    let Ok(mut aside) = tempfile::NamedTempFile::new_in(parent) else {
+        return;
+    };
+    use std::io::Write;
+    if aside.write_all(text.as_bytes()).is_ok() {
+        let _ = aside.persist(&memory.file);
     }
 }
 

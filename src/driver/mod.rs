@@ -178,6 +178,8 @@ impl Driver {
         };
         // A record that no longer reads as a valid reply is ignored (and replaced below).
         if let Some((reply, relaunch)) = handshakes::recalled(command, dir) {
+            // A record is checked as a reply is; a direct start that is not usable is dropped.
+            let relaunch = relaunch.filter(relaunch::Relaunch::is_usable);
             if let Ok(hello) = read_hello(&reply) {
                 return Ok(driver(hello, reply, relaunch, None, None));
             }
@@ -192,7 +194,7 @@ impl Driver {
         // One that cannot start is no error yet: the session that needs it starts its own.
         let spare = DriverProcess::launch(name, launch, false, dir).ok();
         let (hello, reply) = handshake(&process).map_err(failed)?;
-        let relaunch = process.relaunch();
+        let relaunch = process.relaunch(command, dir);
         handshakes::remember(command, dir, &reply, relaunch.as_ref());
         Ok(driver(hello, reply, relaunch, Some(process), spare))
     }
@@ -244,16 +246,20 @@ impl Driver {
             .flatten();
         let process = match spare {
             Some(process) => process,
-            None => DriverProcess::launch(
-                &self.name,
-                match &self.relaunch {
-                    Some(relaunch) => Launch::Direct(relaunch),
-                    None => Launch::Command(&self.command),
-                },
-                unprivileged,
-                self.dir.as_deref(),
-            )
-            .map_err(failed)?,
+            None => {
+                let dir = self.dir.as_deref();
+                let command = Launch::Command(&self.command);
+                // A program gone since the first start: the command, as without a direct start.
+                let direct = self.relaunch.as_ref().and_then(|relaunch| {
+                    DriverProcess::launch(&self.name, Launch::Direct(relaunch), unprivileged, dir)
+                        .ok()
+                });
+                match direct {
+                    Some(process) => process,
+                    None => DriverProcess::launch(&self.name, command, unprivileged, dir)
+                        .map_err(failed)?,
+                }
+            }
         };
         let (_, reply) = handshake(&process).map_err(failed)?;
         if reply != self.reply {

@@ -70,19 +70,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// True for a simple command: no lists, pipes, subshells, leading assignments or compound
+/// commands.
+pub(crate) fn is_simple(command: &str) -> bool {
+    let first = command.split_whitespace().next().unwrap_or("");
+    !command.contains([';', '&', '|', '(', ')', '\n'])
+        && !first.contains('=')
+        && !matches!(
+            first,
+            "" | "if" | "while" | "until" | "for" | "case" | "exec" | "!" | "{"
+        )
+}
+
 /// The command `/bin/sh -c` runs: a simple command (no lists, pipes, subshells or leading
 /// assignments) is run with `exec`, so that the driver is the runner's own child and not
 /// a shell's: the shell would keep the driver's pipes open (hiding a driver that closes its
 /// standard output) and stand between the runner and the driver's exit.
 fn shell_command(command: &str) -> String {
-    let first = command.split_whitespace().next().unwrap_or("");
-    let simple = !command.contains([';', '&', '|', '(', ')', '\n'])
-        && !first.contains('=')
-        && !matches!(
-            first,
-            "" | "if" | "while" | "until" | "for" | "case" | "exec" | "!" | "{"
-        );
-    if simple {
+    if is_simple(command) {
         format!("exec {command}")
     } else {
         command.to_string()
@@ -117,7 +122,8 @@ impl std::fmt::Display for Launch<'_> {
         match self {
             Launch::Command(command) => f.write_str(command),
             Launch::Direct(relaunch) => {
-                write!(f, "{} {}", relaunch.program, relaunch.argv[1..].join(" "))
+                let arguments = relaunch.argv.get(1..).unwrap_or_default();
+                write!(f, "{} {}", relaunch.program, arguments.join(" "))
             }
         }
     }
@@ -227,10 +233,19 @@ impl DriverProcess {
     }
 
     /// How to start another process of the driver directly, as this one ended up started, if
-    /// that is the same as starting it through its command (see [`relaunch`]). Asked of a
-    /// process that has answered `hello`, from the thread that started it.
-    pub fn relaunch(&self) -> Option<Relaunch> {
-        relaunch::observe(self.pid, TOKEN_VARIABLE)
+    /// that is the same as starting it through `command` in `dir` (the current directory if
+    /// `None`), which started it (see [`relaunch`]). Asked of a process that has answered
+    /// `hello`, from the thread that started it.
+    pub fn relaunch(&self, command: &str, dir: Option<&std::path::Path>) -> Option<Relaunch> {
+        let here;
+        let dir = match dir {
+            Some(dir) => dir,
+            None => {
+                here = std::env::current_dir().ok()?;
+                &here
+            }
+        };
+        relaunch::observe(self.pid, command, dir, TOKEN_VARIABLE)
     }
 
     /// True if the process can serve another session: it was neither killed nor finished, never

@@ -9,14 +9,22 @@
 //! was started with (`environ`: whatever the launchers added, `LD_PRELOAD` included, is kept).
 //!
 //! That is the same start only if nothing on the way changed what a new process inherits. So
-//! the process's namespaces, root directory, credentials and capabilities, `no_new_privs`,
-//! seccomp mode, CPU and memory affinity, umask, resource limits, scheduling policy, priority,
-//! nice value and OOM score adjustment must all be the starting thread's own; any difference
-//! (`nsenter`, `ssh`, `sudo`, `chroot`, `taskset`, `prlimit`, `nice`, a sandbox…), anything
-//! unreadable, or a program that is no longer on disk, and the driver's processes keep starting
-//! through its command. Signal dispositions are not compared (interpreters set their own,
-//! CPython and Node.js ignore `SIGPIPE`), nor the I/O priority. Whatever the start, every process
-//! must answer `hello` exactly as the first did, which the runner checks.
+//! the process's working directory, namespaces, root directory, cgroups, personality,
+//! credentials and capabilities, `no_new_privs`, seccomp mode and filters, CPU and memory
+//! affinity, umask, hard resource limits, scheduling policy, priority, nice value and OOM score
+//! adjustment must all be the starting thread's own; any difference (`cd`, `nsenter`, `ssh`,
+//! `sudo`, `chroot`, `taskset`, `prlimit`, `nice`, `setarch`, a sandbox…), anything unreadable,
+//! or a program that is no longer on disk, and the driver's processes keep starting through its
+//! command. Not compared, because programs set them on themselves: soft resource limits (Node.js
+//! raises its open-files limit to the hard one), signal dispositions (CPython and Node.js ignore
+//! `SIGPIPE`); nor the I/O priority, inherited descriptors, memory policy or Landlock rules.
+//!
+//! A command whose every start differs would be frozen at its first start's values, which no
+//! check can see, so only a simple command without expansions (no `$`, no backquote; see
+//! `shell_command`) is ever started directly, and `SOCKSPEC_NO_RELAUNCH=1` turns it off. A
+//! launcher that makes per-start values itself (a fresh temporary directory in its arguments)
+//! needs that variable. Whatever the start, every process must answer `hello` exactly as the
+//! first did, which the runner checks.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,14 +43,19 @@ pub(crate) struct Relaunch {
     pub unset: Vec<String>,
 }
 
-/// The `/proc/status` lines that must be the starting thread's own.
-const SAME_STATUS: [&str; 13] = [
+/// The environment variable that turns direct starts off (`SOCKSPEC_NO_RELAUNCH=1`).
+pub const NO_RELAUNCH_VARIABLE: &str = "SOCKSPEC_NO_RELAUNCH";
+
+/// The `/proc/status` lines that must be the starting thread's own (a line the kernel does not
+/// have is absent from both).
+const SAME_STATUS: [&str; 14] = [
     "Umask",
     "Uid",
     "Gid",
     "Groups",
     "NoNewPrivs",
     "Seccomp",
+    "Seccomp_filters",
     "CapInh",
     "CapPrm",
     "CapEff",
@@ -55,12 +68,23 @@ const SAME_STATUS: [&str; 13] = [
 /// The namespaces that must be the starting thread's own.
 const NAMESPACES: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"];
 
-/// How to start another process like `pid`, a driver process this thread started (with the
-/// variable `token` in its environment, which each process gets its own of), if that is the
-/// same as starting it through its command; `None` when it may not be, or cannot be told.
-pub(crate) fn observe(pid: u32, token: &str) -> Option<Relaunch> {
+/// How to start another process like `pid`, a driver process this thread started with
+/// `command` in `dir` (with the variable `token` in its environment, which each process gets its
+/// own of), if that is the same as starting it through its command; `None` when it may not be,
+/// or cannot be told.
+pub(crate) fn observe(pid: u32, command: &str, dir: &Path, token: &str) -> Option<Relaunch> {
+    let expands = command.contains(['$', '`']);
+    if expands
+        || !super::process::is_simple(command)
+        || std::env::var_os(NO_RELAUNCH_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0")
+    {
+        return None;
+    }
     let process = format!("/proc/{pid}");
     let thread = "/proc/thread-self";
+    if std::fs::read_link(format!("{process}/cwd")).ok()? != dir.canonicalize().ok()? {
+        return None;
+    }
     let same_link = |what: &str| {
         let theirs = std::fs::read_link(format!("{process}/{what}")).ok()?;
         let ours = std::fs::read_link(format!("{thread}/{what}")).ok()?;
@@ -73,15 +97,18 @@ pub(crate) fn observe(pid: u32, token: &str) -> Option<Relaunch> {
     let status = |dir: &str| std::fs::read_to_string(format!("{dir}/status")).ok();
     let (theirs, ours) = (status(&process)?, status(thread)?);
     for key in SAME_STATUS {
-        if status_line(&theirs, key)? != status_line(&ours, key)? {
+        if status_line(&theirs, key) != status_line(&ours, key) {
             return None;
         }
     }
-    for file in ["limits", "oom_score_adj"] {
+    for file in ["oom_score_adj", "cgroup", "personality"] {
         let read = |dir: &str| std::fs::read_to_string(format!("{dir}/{file}")).ok();
         if read(&process)? != read(thread)? {
             return None;
         }
+    }
+    if hard_limits(&process)? != hard_limits(thread)? {
+        return None;
     }
     if scheduling(&process)? != scheduling(thread)? {
         return None;
@@ -135,6 +162,21 @@ fn status_line<'a>(status: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// Each resource limit's hard value, from `/proc/…/limits`, whose columns the kernel prints at
+/// fixed widths (`%-25s %-20s %-20s %-10s`: name, soft, hard, units).
+fn hard_limits(dir: &str) -> Option<Vec<String>> {
+    let limits = std::fs::read_to_string(format!("{dir}/limits")).ok()?;
+    limits
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let name = line.get(..25)?.trim();
+            let hard = line.get(47..)?.split_whitespace().next()?;
+            Some(format!("{name}={hard}"))
+        })
+        .collect()
+}
+
 /// Priority, nice value, real-time priority and scheduling policy, from `/proc/…/stat`.
 fn scheduling(dir: &str) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
@@ -147,16 +189,26 @@ fn scheduling(dir: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-/// The strings of a NUL-separated `/proc` file, if all are UTF-8.
+/// The strings of a NUL-terminated `/proc` file (empty ones kept: an empty argument is one),
+/// if all are UTF-8.
 fn nul_separated(bytes: &[u8]) -> Option<Vec<String>> {
-    bytes
-        .split(|b| *b == 0)
-        .filter(|part| !part.is_empty())
+    let Some(body) = bytes.strip_suffix(&[0]) else {
+        return bytes.is_empty().then(Vec::new);
+    };
+    body.split(|b| *b == 0)
         .map(|part| String::from_utf8(part.to_vec()).ok())
         .collect()
 }
 
 impl Relaunch {
+    /// True when it can be used: an absolute program that is a file, and an `argv[0]` (a record
+    /// read back from a file is checked so).
+    pub fn is_usable(&self) -> bool {
+        Path::new(&self.program).is_absolute()
+            && Path::new(&self.program).is_file()
+            && !self.argv.is_empty()
+    }
+
     /// The program, ready to be started (the caller sets the pipes, the token and the rest).
     pub fn command(&self) -> std::process::Command {
         use std::os::unix::process::CommandExt;
@@ -207,7 +259,9 @@ mod tests {
                 .env("TOKEN_X", "1"),
         );
         wait_for_exec(child.id(), "/cat");
-        let relaunch = observe(child.id(), "TOKEN_X").expect("cat can be started again");
+        let here = std::env::current_dir().unwrap();
+        let relaunch = observe(child.id(), "env X=kept cat", &here, "TOKEN_X")
+            .expect("cat can be started again");
         assert!(relaunch.program.ends_with("/cat"), "{relaunch:?}");
         assert_eq!(relaunch.argv, ["cat"]);
         assert_eq!(
@@ -223,11 +277,41 @@ mod tests {
     }
 
     #[test]
+    fn empty_arguments_are_kept() {
+        assert_eq!(
+            nul_separated(b"drv\0--prefix\0\0-x\0").unwrap(),
+            ["drv", "--prefix", "", "-x"]
+        );
+        assert_eq!(nul_separated(b"").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_process_started_in_another_directory_is_not_started_again_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = started(std::process::Command::new("cat").current_dir(dir.path()));
+        wait_for_exec(child.id(), "/cat");
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(observe(child.id(), "cat", &here, "NO_TOKEN"), None);
+        assert!(observe(child.id(), "cat", dir.path(), "NO_TOKEN").is_some());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    #[test]
     fn a_process_whose_launcher_changed_what_it_inherits_is_not_started_again_directly() {
         // `nice` changes the nice value a new process would inherit.
         let mut child = started(std::process::Command::new("nice").args(["-n", "5", "cat"]));
         wait_for_exec(child.id(), "/cat");
-        assert_eq!(observe(child.id(), "NO_TOKEN"), None);
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(
+            observe(child.id(), "nice -n 5 cat", &here, "NO_TOKEN"),
+            None
+        );
+        // Nor a command whose arguments expand at each start.
+        assert_eq!(
+            observe(child.id(), "cat --state $(mktemp -d)", &here, "NO_TOKEN"),
+            None
+        );
         let _ = child.kill();
         let _ = child.wait();
     }
