@@ -194,7 +194,7 @@ impl Driver {
         // One that cannot start is no error yet: the session that needs it starts its own.
         let spare = DriverProcess::launch(name, launch, false, dir).ok();
         let (hello, reply) = handshake(&process).map_err(failed)?;
-        let relaunch = process.relaunch(command, dir);
+        let relaunch = process.relaunch(command, dir).ok();
         handshakes::remember(command, dir, &reply, relaunch.as_ref());
         Ok(driver(hello, reply, relaunch, Some(process), spare))
     }

@@ -111,14 +111,17 @@ const RELAUNCH_SAME: &str =
 /// [`relaunch`](super::relaunch)), and whether a process so started passes its handshake with
 /// the very reply of the first.
 fn check_relaunch(command: &str, first: &DriverProcess, reply: &Value) -> Finding {
-    let Some(relaunch) = first.relaunch(command, None) else {
-        return Finding::skipped(
-            RELAUNCH_SAME,
-            "its process cannot be started again directly: the command changed what a new \
-             process inherits (directory, namespaces, credentials, limits, priority…), expands \
-             at each start, or /proc could not tell; every process starts through the command, \
-             which is correct but slower",
-        );
+    let relaunch = match first.relaunch(command, None) {
+        Ok(relaunch) => relaunch,
+        Err(why) => {
+            return Finding::skipped(
+                RELAUNCH_SAME,
+                format!(
+                    "its process cannot be started again directly ({why}); every process \
+                     starts through the command, which is correct but slower"
+                ),
+            )
+        }
     };
     let process = match DriverProcess::launch(command, Launch::Direct(&relaunch), false, None) {
         Ok(process) => process,

@@ -70,70 +70,103 @@ const NAMESPACES: [&str; 8] = ["cgroup", "ipc", "mnt", "net", "pid", "time", "us
 
 /// How to start another process like `pid`, a driver process this thread started with
 /// `command` in `dir` (with the variable `token` in its environment, which each process gets its
-/// own of), if that is the same as starting it through its command; `None` when it may not be,
-/// or cannot be told.
-pub(crate) fn observe(pid: u32, command: &str, dir: &Path, token: &str) -> Option<Relaunch> {
-    let expands = command.contains(['$', '`']);
-    if expands
-        || !super::process::is_simple(command)
-        || std::env::var_os(NO_RELAUNCH_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0")
-    {
-        return None;
+/// own of), if that is the same as starting it through its command; else why it may not be, or
+/// cannot be told.
+pub(crate) fn observe(
+    pid: u32,
+    command: &str,
+    dir: &Path,
+    token: &str,
+) -> Result<Relaunch, String> {
+    if command.contains(['$', '`']) || !super::process::is_simple(command) {
+        return Err("the command is not a simple one that expands nothing".to_string());
+    }
+    if std::env::var_os(NO_RELAUNCH_VARIABLE).is_some_and(|v| !v.is_empty() && v != "0") {
+        return Err(format!("{NO_RELAUNCH_VARIABLE} is set"));
     }
     let process = format!("/proc/{pid}");
     let thread = "/proc/thread-self";
-    if std::fs::read_link(format!("{process}/cwd")).ok()? != dir.canonicalize().ok()? {
-        return None;
+    let unreadable = |what: &str| format!("{what} cannot be read");
+    let link = |path: String| std::fs::read_link(&path).map_err(|_| unreadable(&path));
+    let cwd = link(format!("{process}/cwd"))?;
+    if cwd
+        != dir
+            .canonicalize()
+            .map_err(|_| unreadable(&dir.display().to_string()))?
+    {
+        return Err(format!(
+            "it runs in {}, not {}",
+            cwd.display(),
+            dir.display()
+        ));
     }
-    let same_link = |what: &str| {
-        let theirs = std::fs::read_link(format!("{process}/{what}")).ok()?;
-        let ours = std::fs::read_link(format!("{thread}/{what}")).ok()?;
-        (theirs == ours).then_some(())
-    };
-    for namespace in NAMESPACES {
-        same_link(&format!("ns/{namespace}"))?;
+    for what in NAMESPACES
+        .iter()
+        .map(|namespace| format!("ns/{namespace}"))
+        .chain(["root".to_string()])
+    {
+        if link(format!("{process}/{what}"))? != link(format!("{thread}/{what}"))? {
+            return Err(format!("its {what} differs"));
+        }
     }
-    same_link("root")?;
-    let status = |dir: &str| std::fs::read_to_string(format!("{dir}/status")).ok();
-    let (theirs, ours) = (status(&process)?, status(thread)?);
+    let read = |path: String| std::fs::read_to_string(&path).map_err(|_| unreadable(&path));
+    let (theirs, ours) = (
+        read(format!("{process}/status"))?,
+        read(format!("{thread}/status"))?,
+    );
     for key in SAME_STATUS {
         if status_line(&theirs, key) != status_line(&ours, key) {
-            return None;
+            return Err(format!(
+                "its {key} is {:?}, the starting thread's {:?}",
+                status_line(&theirs, key),
+                status_line(&ours, key)
+            ));
         }
     }
     for file in ["oom_score_adj", "cgroup", "personality"] {
-        let read = |dir: &str| std::fs::read_to_string(format!("{dir}/{file}")).ok();
-        if read(&process)? != read(thread)? {
-            return None;
+        if read(format!("{process}/{file}"))? != read(format!("{thread}/{file}"))? {
+            return Err(format!("its {file} differs"));
         }
     }
-    if hard_limits(&process)? != hard_limits(thread)? {
-        return None;
+    let limits = |dir: &str| hard_limits(dir).ok_or_else(|| unreadable(&format!("{dir}/limits")));
+    if limits(&process)? != limits(thread)? {
+        return Err("its hard resource limits differ".to_string());
     }
-    if scheduling(&process)? != scheduling(thread)? {
-        return None;
+    let sched = |dir: &str| scheduling(dir).ok_or_else(|| unreadable(&format!("{dir}/stat")));
+    let (theirs, ours) = (sched(&process)?, sched(thread)?);
+    if theirs != ours {
+        return Err(format!(
+            "its priority, nice value, real-time priority and policy are {theirs:?}, the \
+             starting thread's {ours:?}"
+        ));
     }
-    let program = std::fs::read_link(format!("{process}/exe")).ok()?;
+    let program = link(format!("{process}/exe"))?;
     // A program replaced or removed since it started reads "… (deleted)".
     if !program.is_absolute() || !program.is_file() {
-        return None;
+        return Err(format!("its program {} is not on disk", program.display()));
     }
-    let argv = nul_separated(&std::fs::read(format!("{process}/cmdline")).ok()?)?;
+    let strings = |path: String| {
+        let bytes = std::fs::read(&path).map_err(|_| unreadable(&path))?;
+        nul_separated(&bytes).ok_or_else(|| format!("{path} is not UTF-8"))
+    };
+    let argv = strings(format!("{process}/cmdline"))?;
     if argv.is_empty() {
-        return None;
+        return Err("its command line is empty".to_string());
     }
-    let started_with: BTreeMap<String, String> =
-        nul_separated(&std::fs::read(format!("{process}/environ")).ok()?)?
-            .into_iter()
-            .filter_map(|entry| {
-                let (name, value) = entry.split_once('=')?;
-                Some((name.to_string(), value.to_string()))
-            })
-            .filter(|(name, _)| name != token)
-            .collect();
+    let started_with: BTreeMap<String, String> = strings(format!("{process}/environ"))?
+        .into_iter()
+        .filter_map(|entry| {
+            let (name, value) = entry.split_once('=')?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .filter(|(name, _)| name != token)
+        .collect();
     let mut ours = BTreeMap::new();
     for (name, value) in std::env::vars_os() {
-        ours.insert(name.into_string().ok()?, value.into_string().ok()?);
+        let (Ok(name), Ok(value)) = (name.into_string(), value.into_string()) else {
+            return Err("the runner's environment is not UTF-8".to_string());
+        };
+        ours.insert(name, value);
     }
     ours.remove(token);
     let set = started_with
@@ -146,8 +179,11 @@ pub(crate) fn observe(pid: u32, command: &str, dir: &Path, token: &str) -> Optio
         .filter(|name| !started_with.contains_key(*name))
         .cloned()
         .collect();
-    Some(Relaunch {
-        program: program.to_str()?.to_string(),
+    Ok(Relaunch {
+        program: program
+            .to_str()
+            .ok_or("its program's path is not UTF-8")?
+            .to_string(),
         argv,
         set,
         unset,
@@ -236,11 +272,14 @@ mod tests {
             .unwrap()
     }
 
-    /// Waits, bounded, until the child has exec'd into `program` (its `exe` link says so).
+    /// Waits, bounded, until the child has exec'd into `program`: its `exe` link says so, and its
+    /// command line is there (the kernel sets `exe` before the arguments, in the middle of the
+    /// exec; a driver has answered `hello` by the time the runner looks).
     fn wait_for_exec(pid: u32, program: &str) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while std::fs::read_link(format!("/proc/{pid}/exe"))
             .map_or(true, |exe| !exe.to_string_lossy().ends_with(program))
+            || std::fs::read(format!("/proc/{pid}/cmdline")).map_or(true, |c| c.is_empty())
         {
             assert!(
                 std::time::Instant::now() < deadline,
@@ -260,8 +299,7 @@ mod tests {
         );
         wait_for_exec(child.id(), "/cat");
         let here = std::env::current_dir().unwrap();
-        let relaunch = observe(child.id(), "env X=kept cat", &here, "TOKEN_X")
-            .expect("cat can be started again");
+        let relaunch = observe(child.id(), "env X=kept cat", &here, "TOKEN_X").unwrap();
         assert!(relaunch.program.ends_with("/cat"), "{relaunch:?}");
         assert_eq!(relaunch.argv, ["cat"]);
         assert_eq!(
@@ -291,8 +329,9 @@ mod tests {
         let mut child = started(std::process::Command::new("cat").current_dir(dir.path()));
         wait_for_exec(child.id(), "/cat");
         let here = std::env::current_dir().unwrap();
-        assert_eq!(observe(child.id(), "cat", &here, "NO_TOKEN"), None);
-        assert!(observe(child.id(), "cat", dir.path(), "NO_TOKEN").is_some());
+        let elsewhere = observe(child.id(), "cat", &here, "NO_TOKEN").unwrap_err();
+        assert!(elsewhere.starts_with("it runs in "), "{elsewhere}");
+        observe(child.id(), "cat", dir.path(), "NO_TOKEN").unwrap();
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -303,15 +342,11 @@ mod tests {
         let mut child = started(std::process::Command::new("nice").args(["-n", "5", "cat"]));
         wait_for_exec(child.id(), "/cat");
         let here = std::env::current_dir().unwrap();
-        assert_eq!(
-            observe(child.id(), "nice -n 5 cat", &here, "NO_TOKEN"),
-            None
-        );
+        let niced = observe(child.id(), "nice -n 5 cat", &here, "NO_TOKEN").unwrap_err();
+        assert!(niced.contains("nice value"), "{niced}");
         // Nor a command whose arguments expand at each start.
-        assert_eq!(
-            observe(child.id(), "cat --state $(mktemp -d)", &here, "NO_TOKEN"),
-            None
-        );
+        let expands = observe(child.id(), "cat --state $(mktemp -d)", &here, "NO_TOKEN");
+        assert!(expands.unwrap_err().contains("expands nothing"));
         let _ = child.kill();
         let _ = child.wait();
     }
