@@ -290,3 +290,31 @@ fn an_unprivileged_actor_never_gets_a_privileged_warm_process() {
     // too.
     assert!(started.len() <= 4, "{started:?}");
 }
+
+/// The watchdog's escalations run on threads of their own and can come after a scenario ended:
+/// an `abandon` or `interrupt` of a session whose process went back to the pool must leave that
+/// process alone, since it may already serve another scenario's actor.
+#[test]
+fn a_late_escalation_of_an_ended_session_does_not_kill_its_process_serving_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pids");
+    std::env::set_current_dir(root()).unwrap();
+    let driver = Driver::start("counted", &counted(&log, "reset")).unwrap();
+    let first = driver.open_session().unwrap();
+    first.end().unwrap();
+    let second = driver.open_session().unwrap();
+    // The first session's watchdog, late.
+    first.abandon();
+    first.interrupt(sockspec::implementation::Handle(1));
+    let socket = json!({"op": "socket", "family": "inet", "type": "stream"});
+    assert!(
+        call(second.as_ref(), socket).is_ok(),
+        "the process serving the second session was killed by the first's escalation"
+    );
+    second.end().unwrap();
+    drop((first, second));
+    // One process served both: the handshake's (the other is the one started beside it).
+    assert!(pids(&log).len() <= 2, "{:?}", pids(&log));
+    driver.shut_down();
+    assert_all_gone(&pids(&log));
+}

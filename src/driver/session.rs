@@ -6,7 +6,7 @@ use crate::implementation::{Handle, Session, SessionEndError, SockResult};
 use crate::operation::{Call, Reply};
 use crate::vocab::{ErrorCode, SockError};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long a driver may take to answer `reset` before it is killed (as for `bye`).
@@ -19,6 +19,10 @@ pub(crate) struct DriverSession {
     /// whose process serves this session alone.
     pool: Option<Arc<Pool>>,
     ended: AtomicBool,
+    /// Set, under its lock, when the process goes back to its pool: it then serves another
+    /// session, and this one's late escalations (the watchdog's `interrupt` or `abandon` runs on
+    /// a thread of its own, and can come after the scenario ended) must not kill it.
+    released: Mutex<bool>,
 }
 
 impl DriverSession {
@@ -29,6 +33,15 @@ impl DriverSession {
             process,
             pool,
             ended: AtomicBool::new(false),
+            released: Mutex::new(false),
+        }
+    }
+
+    /// Kills the process, unless it went back to its pool.
+    fn kill_unless_released(&self) {
+        let released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        if !*released {
+            self.process.kill();
         }
     }
 
@@ -63,11 +76,11 @@ impl Session for DriverSession {
     fn interrupt(&self, _socket: Handle) {
         // A driver handles one request at a time, so a blocked call can only be ended by ending
         // the process; the scenario is failing or stopping anyway.
-        self.process.kill();
+        self.kill_unless_released();
     }
 
     fn abandon(&self) {
-        self.process.kill();
+        self.kill_unless_released();
     }
 
     /// `reset`, and the process back to its pool, if the driver has `reset` and did nothing
@@ -81,6 +94,9 @@ impl Session for DriverSession {
             if self.process.is_reusable() {
                 return match self.process.reset(RESET_LIMIT) {
                     Ok(()) => {
+                        // A kill before this point leaves a process the pool will not hand out.
+                        let mut released = self.released.lock().unwrap_or_else(|e| e.into_inner());
+                        *released = true;
                         pool.put(Arc::clone(&self.process));
                         Ok(())
                     }
