@@ -121,12 +121,19 @@ fn call(session: &dyn Session, call: serde_json::Value) -> Result<Reply, String>
     dispatch(session, &call).map_err(|e| e.code.name().to_string())
 }
 
+/// `counted.py` with `reset`, started from the repository root, logging its processes to
+/// `pids` in the directory returned with it.
+fn warm_counted() -> (tempfile::TempDir, Driver) {
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_current_dir(root()).unwrap();
+    let driver = Driver::start("counted", &counted(&dir.path().join("pids"), "reset")).unwrap();
+    (dir, driver)
+}
+
 #[test]
 fn a_socket_left_open_by_one_session_is_closed_before_the_next() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, driver) = warm_counted();
     let log = dir.path().join("pids");
-    std::env::set_current_dir(root()).unwrap();
-    let driver = Driver::start("counted", &counted(&log, "reset")).unwrap();
     let first = driver.open_session().unwrap();
     let socket = json!({"op": "socket", "family": "inet", "type": "stream"});
     let Ok(Reply::Socket(opened)) = call(first.as_ref(), socket) else {
@@ -296,10 +303,8 @@ fn an_unprivileged_actor_never_gets_a_privileged_warm_process() {
 /// process alone, since it may already serve another scenario's actor.
 #[test]
 fn a_late_escalation_of_an_ended_session_does_not_kill_its_process_serving_the_next() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, driver) = warm_counted();
     let log = dir.path().join("pids");
-    std::env::set_current_dir(root()).unwrap();
-    let driver = Driver::start("counted", &counted(&log, "reset")).unwrap();
     let first = driver.open_session().unwrap();
     first.end().unwrap();
     let second = driver.open_session().unwrap();
