@@ -70,10 +70,7 @@ pub fn remember_handshakes(file: impl Into<PathBuf>, run: impl Into<String>) {
 
 /// The same command finds another program from another directory or under another `PATH`.
 fn key(command: &str, dir: Option<&Path>) -> String {
-    let dir = dir.map_or_else(
-        || std::env::current_dir().unwrap_or_default(),
-        Path::to_path_buf,
-    );
+    let dir = super::directory(dir);
     let path = std::env::var("PATH").unwrap_or_default();
     format!("{command}\n{}\n{path}", dir.display())
 }

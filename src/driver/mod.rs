@@ -76,6 +76,15 @@ pub struct Hello {
     pub reset: bool,
 }
 
+/// The directory a driver's processes run in: `dir`, or else the current directory (empty if
+/// that is unknown, which nothing then matches).
+fn directory(dir: Option<&Path>) -> PathBuf {
+    dir.map_or_else(
+        || std::env::current_dir().unwrap_or_default(),
+        Path::to_path_buf,
+    )
+}
+
 /// A driver that cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -176,9 +185,9 @@ impl Driver {
                 spare: Arc::new(Spare(Mutex::new(spare))),
             }
         };
-        // A record that no longer reads as a valid reply is ignored (and replaced below).
+        // A record is checked as a reply is: one that no longer reads as a valid reply is
+        // ignored (and replaced below), and a direct start that is not usable is dropped.
         if let Some((reply, relaunch)) = handshakes::recalled(command, dir) {
-            // A record is checked as a reply is; a direct start that is not usable is dropped.
             let relaunch = relaunch.filter(relaunch::Relaunch::is_usable);
             if let Ok(hello) = read_hello(&reply) {
                 return Ok(driver(hello, reply, relaunch, None, None));
@@ -194,7 +203,7 @@ impl Driver {
         // One that cannot start is no error yet: the session that needs it starts its own.
         let spare = DriverProcess::launch(name, launch, false, dir).ok();
         let (hello, reply) = handshake(&process).map_err(failed)?;
-        let relaunch = process.relaunch(command, dir).ok();
+        let relaunch = process.relaunch(command, &directory(dir)).ok();
         handshakes::remember(command, dir, &reply, relaunch.as_ref());
         Ok(driver(hello, reply, relaunch, Some(process), spare))
     }

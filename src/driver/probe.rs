@@ -111,7 +111,7 @@ const RELAUNCH_SAME: &str =
 /// [`relaunch`](super::relaunch)), and whether a process so started passes its handshake with
 /// the very reply of the first.
 fn check_relaunch(command: &str, first: &DriverProcess, reply: &Value) -> Finding {
-    let relaunch = match first.relaunch(command, None) {
+    let relaunch = match first.relaunch(command, &super::directory(None)) {
         Ok(relaunch) => relaunch,
         Err(why) => {
             return Finding::skipped(

@@ -233,23 +233,10 @@ impl DriverProcess {
     }
 
     /// How to start another process of the driver directly, as this one ended up started, if
-    /// that is the same as starting it through `command` in `dir` (the current directory if
-    /// `None`), which started it (see [`relaunch`]); else why not. Asked of a process that has
+    /// that is the same as starting it through `command` in `dir`, which started it (see
+    /// [`relaunch`]); else why not. Asked of a process that has
     /// answered `hello`, from the thread that started it.
-    pub fn relaunch(
-        &self,
-        command: &str,
-        dir: Option<&std::path::Path>,
-    ) -> Result<Relaunch, String> {
-        let here;
-        let dir = match dir {
-            Some(dir) => dir,
-            None => {
-                here = std::env::current_dir()
-                    .map_err(|e| format!("the current directory is unknown: {e}"))?;
-                &here
-            }
-        };
+    pub fn relaunch(&self, command: &str, dir: &std::path::Path) -> Result<Relaunch, String> {
         relaunch::observe(self.pid, command, dir, TOKEN_VARIABLE)
     }
 
