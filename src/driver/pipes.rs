@@ -1,10 +1,11 @@
 //! Reading a driver's output without trusting it: reply lines are capped at [`MAX_LINE`], standard
-//! error is kept as a tail of at most [`STDERR_TAIL`] bytes, and every reader stops when told to,
-//! whether or not the pipe ever closes (a descendant of the driver may hold it open for ever).
+//! error is kept as a tail of at most [`STDERR_TAIL`] bytes, and every wait on a pipe stops when
+//! told to, whether or not the pipe ever closes (a descendant of the driver may hold it open for
+//! ever).
 
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::process::{ChildStderr, ChildStdin, ChildStdout};
+use std::process::{ChildStderr, ChildStdin};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -50,27 +51,42 @@ enum Ready {
     /// The driver process exited (its pidfd is readable) and the pipe holds nothing more.
     Exited,
     Stopped,
+    TimedOut,
     Failed(String),
 }
 
 /// Reads what is there, or waits for data, the end of the pipe, the driver's exit (when `exited`
-/// is given) or [`Stop::stop`].
+/// is given), [`Stop::stop`] or `deadline`.
 fn read_some(
     pipe: &mut (impl Read + AsFd),
     stop: &Stop,
     exited: Option<&OwnedFd>,
     buffer: &mut [u8],
+    deadline: Option<Instant>,
 ) -> Ready {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
-        let mut fds = vec![
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                // Rounded up: a poll of 0 ms before the deadline would spin.
+                let millis = left.as_nanos().div_ceil(1_000_000);
+                PollTimeout::try_from(millis.min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [
             PollFd::new(stop.wake.as_fd(), PollFlags::POLLIN),
             PollFd::new(pipe.as_fd(), PollFlags::POLLIN),
+            // Without a pidfd, a second look at `stop` (asking for nothing), never read below.
+            match exited {
+                Some(pidfd) => PollFd::new(pidfd.as_fd(), PollFlags::POLLIN),
+                None => PollFd::new(stop.wake.as_fd(), PollFlags::empty()),
+            },
         ];
-        if let Some(pidfd) = exited {
-            fds.push(PollFd::new(pidfd.as_fd(), PollFlags::POLLIN));
-        }
-        match poll(&mut fds, PollTimeout::NONE) {
+        match poll(&mut fds, timeout) {
+            Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ready::TimedOut,
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Ready::Failed(e.to_string()),
@@ -87,7 +103,7 @@ fn read_some(
                 Err(e) => Ready::Failed(e.to_string()),
             };
         }
-        if fds.get(2).is_some_and(ready) {
+        if exited.is_some() && ready(&fds[2]) {
             return Ready::Exited;
         }
     }
@@ -106,128 +122,98 @@ pub(crate) enum End {
     Failed(String),
 }
 
-/// What [`Mailbox::take`] gave.
+/// What [`Replies::next_line`] gave.
 pub(crate) enum Received {
     Line(Vec<u8>),
     Ended(End),
-    /// [`Mailbox::stop`] was called: the driver is being killed.
+    /// [`Stop::stop`] was called: the driver is being killed.
     Stopped,
     TimedOut,
 }
 
-#[derive(Default)]
-struct Slot {
-    line: Option<Vec<u8>>,
+/// A driver's standard output, read by the thread that waits for a reply: no reader thread
+/// stands between the driver's write and the request that waits for it, which saves a thread
+/// wake-up on every step (a third of a step's cost through a warm driver). Nothing is read while
+/// no request waits, so a driver that floods its output blocks on the pipe.
+pub(crate) struct Replies {
+    stdout: std::fs::File,
+    /// The driver's pidfd: its exit ends the wait even while a process it started holds the
+    /// pipe open.
+    exited: Option<OwnedFd>,
+    /// Bytes read and not yet taken as a line.
+    pending: Vec<u8>,
+    /// How much of `pending` is known to hold no `\n` (so that each byte is scanned once).
+    scanned: usize,
+    chunk: Box<[u8]>,
     end: Option<End>,
-    stopped: bool,
 }
 
-/// Where the stdout reader leaves one line at a time for the request waiting for it. Holding one
-/// line (not a queue) bounds memory and makes a driver that floods lines block on its pipe.
-#[derive(Default)]
-pub(crate) struct Mailbox {
-    slot: Mutex<Slot>,
-    changed: Condvar,
-}
-
-impl Mailbox {
-    /// Leaves `line` once the previous one was taken; false if stopped first.
-    fn put(&self, line: Vec<u8>) -> bool {
-        let mut slot = lock(&self.slot);
-        while slot.line.is_some() && !slot.stopped {
-            slot = self.changed.wait(slot).unwrap_or_else(|e| e.into_inner());
+impl Replies {
+    /// The replies on `stdout` (the read end of the driver's standard output) of the driver
+    /// whose pidfd is `exited`.
+    pub fn new(stdout: impl Into<OwnedFd>, exited: Option<OwnedFd>) -> Replies {
+        Replies {
+            stdout: std::fs::File::from(stdout.into()),
+            exited,
+            pending: Vec::new(),
+            scanned: 0,
+            chunk: vec![0u8; 64 << 10].into_boxed_slice(),
+            end: None,
         }
-        if slot.stopped {
-            return false;
-        }
-        slot.line = Some(line);
-        self.changed.notify_all();
-        true
     }
 
-    fn end(&self, end: End) {
-        lock(&self.slot).end = Some(end);
-        self.changed.notify_all();
-    }
-
-    /// Wakes every waiter for good: the driver is being killed.
-    pub fn stop(&self) {
-        lock(&self.slot).stopped = true;
-        self.changed.notify_all();
-    }
-
-    /// True when no line is waiting and the output has neither ended nor been stopped: nothing
-    /// arrived that no request asked for.
-    pub fn is_idle(&self) -> bool {
-        let slot = lock(&self.slot);
-        slot.line.is_none() && slot.end.is_none() && !slot.stopped
-    }
-
-    /// The next line, or why there is none, waiting until `deadline` if one is given.
-    pub fn take(&self, deadline: Option<Instant>) -> Received {
-        let mut slot = lock(&self.slot);
+    /// The next line (without its `\n`), or why there is none, waiting until `deadline` if one
+    /// is given, and at most until [`Stop::stop`]. A line longer than [`MAX_LINE`] ends the
+    /// output.
+    pub fn next_line(&mut self, stop: &Stop, deadline: Option<Instant>) -> Received {
         loop {
-            if slot.stopped {
-                return Received::Stopped;
-            }
-            if let Some(line) = slot.line.take() {
-                self.changed.notify_all();
+            let unscanned = &self.pending[self.scanned..];
+            if let Some(at) = unscanned.iter().position(|b| *b == b'\n') {
+                let newline = self.scanned + at;
+                if newline > MAX_LINE {
+                    self.end = Some(End::TooLong);
+                    return Received::Ended(End::TooLong);
+                }
+                let rest = self.pending.split_off(newline + 1);
+                let mut line = std::mem::replace(&mut self.pending, rest);
+                line.truncate(newline);
+                self.scanned = 0;
                 return Received::Line(line);
             }
-            if let Some(end) = &slot.end {
+            self.scanned = self.pending.len();
+            if self.pending.len() > MAX_LINE {
+                self.end = Some(End::TooLong);
+            }
+            if let Some(end) = &self.end {
                 return Received::Ended(end.clone());
             }
-            slot = match deadline {
-                None => self.changed.wait(slot).unwrap_or_else(|e| e.into_inner()),
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Received::TimedOut;
-                    }
-                    self.changed
-                        .wait_timeout(slot, left)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
+            let read = read_some(
+                &mut self.stdout,
+                stop,
+                self.exited.as_ref(),
+                &mut self.chunk,
+                deadline,
+            );
+            match read {
+                Ready::Data(n) => self.pending.extend_from_slice(&self.chunk[..n]),
+                Ready::Closed => self.end = Some(End::Closed),
+                Ready::Exited => self.end = Some(End::Exited),
+                Ready::Failed(e) => self.end = Some(End::Failed(e)),
+                Ready::Stopped => return Received::Stopped,
+                Ready::TimedOut => return Received::TimedOut,
+            }
         }
     }
-}
 
-/// The stdout reader's loop: splits lines (scanning each byte once), refuses one longer than
-/// [`MAX_LINE`], and notices the driver's exit through `exited` (its pidfd) even when a process it
-/// started keeps the pipe open.
-pub(crate) fn read_replies(
-    mut stdout: ChildStdout,
-    stop: &Stop,
-    exited: Option<OwnedFd>,
-    mailbox: &Mailbox,
-) {
-    let mut pending: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; 64 << 10];
-    loop {
-        let n = match read_some(&mut stdout, stop, exited.as_ref(), &mut chunk) {
-            Ready::Data(n) => n,
-            Ready::Closed => return mailbox.end(End::Closed),
-            Ready::Exited => return mailbox.end(End::Exited),
-            Ready::Stopped => return,
-            Ready::Failed(e) => return mailbox.end(End::Failed(e)),
-        };
-        let mut rest = &chunk[..n];
-        while let Some(newline) = rest.iter().position(|b| *b == b'\n') {
-            if pending.len() + newline > MAX_LINE {
-                return mailbox.end(End::TooLong);
-            }
-            pending.extend_from_slice(&rest[..newline]);
-            if !mailbox.put(std::mem::take(&mut pending)) {
-                return;
-            }
-            rest = &rest[newline + 1..];
+    /// True when nothing arrived that no request asked for: no bytes kept or waiting in the
+    /// pipe, and the output has not ended.
+    pub fn is_idle(&self) -> bool {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        if !self.pending.is_empty() || self.end.is_some() {
+            return false;
         }
-        if pending.len() + rest.len() > MAX_LINE {
-            return mailbox.end(End::TooLong);
-        }
-        pending.extend_from_slice(rest);
+        let mut fds = [PollFd::new(self.stdout.as_fd(), PollFlags::POLLIN)];
+        matches!(poll(&mut fds, PollTimeout::ZERO), Ok(0))
     }
 }
 
@@ -376,7 +362,7 @@ impl StderrTail {
 /// The stderr reader's loop: keeps the tail until the pipe closes or [`Stop::stop`].
 pub(crate) fn read_stderr(mut stderr: ChildStderr, stop: &Stop, tail: &StderrTail) {
     let mut chunk = vec![0u8; 64 << 10];
-    while let Ready::Data(n) = read_some(&mut stderr, stop, None, &mut chunk) {
+    while let Ready::Data(n) = read_some(&mut stderr, stop, None, &mut chunk, None) {
         tail.push(&chunk[..n]);
     }
     tail.finish();
@@ -385,6 +371,96 @@ pub(crate) fn read_stderr(mut stderr: ChildStderr, stop: &Stop, tail: &StderrTai
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::time::Duration;
+
+    /// Replies read from a pipe the test writes to.
+    fn replies() -> (Replies, std::fs::File, Stop) {
+        let (read, write) = nix::unistd::pipe().expect("a pipe");
+        let stop = Stop::new().expect("a stop pipe");
+        (Replies::new(read, None), std::fs::File::from(write), stop)
+    }
+
+    fn line(received: Received) -> Vec<u8> {
+        match received {
+            Received::Line(line) => line,
+            Received::Ended(end) => panic!("ended: {end:?}"),
+            Received::Stopped => panic!("stopped"),
+            Received::TimedOut => panic!("timed out"),
+        }
+    }
+
+    #[test]
+    fn lines_are_split_across_reads_and_kept_when_written_together() {
+        let (mut replies, mut driver, stop) = replies();
+        driver.write_all(b"{\"seq\":0,").unwrap();
+        let soon = || Some(Instant::now() + Duration::from_secs(5));
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            driver.write_all(b"\"ok\":1}\nsecond\n").unwrap();
+            driver
+        });
+        assert_eq!(
+            line(replies.next_line(&stop, soon())),
+            b"{\"seq\":0,\"ok\":1}"
+        );
+        let driver = writer.join().unwrap();
+        // The second line arrived with the first: it is kept, and the output is not idle.
+        assert!(!replies.is_idle());
+        assert_eq!(line(replies.next_line(&stop, soon())), b"second");
+        assert!(replies.is_idle());
+        drop(driver);
+        assert!(matches!(
+            replies.next_line(&stop, soon()),
+            Received::Ended(End::Closed)
+        ));
+        assert!(!replies.is_idle());
+    }
+
+    #[test]
+    fn bytes_waiting_in_the_pipe_make_the_output_not_idle() {
+        let (replies, mut driver, _stop) = replies();
+        assert!(replies.is_idle());
+        driver.write_all(b"unasked").unwrap();
+        assert!(!replies.is_idle());
+    }
+
+    #[test]
+    fn a_wait_for_a_line_ends_at_its_deadline_and_at_stop() {
+        let (mut replies, _driver, stop) = replies();
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(50);
+        assert!(matches!(
+            replies.next_line(&stop, Some(deadline)),
+            Received::TimedOut
+        ));
+        assert!(Instant::now() >= deadline);
+        let stop = std::sync::Arc::new(stop);
+        let stopper = std::sync::Arc::clone(&stop);
+        let stopping = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            stopper.stop();
+        });
+        assert!(matches!(replies.next_line(&stop, None), Received::Stopped));
+        stopping.join().unwrap();
+    }
+
+    #[test]
+    fn a_line_past_the_limit_ends_the_output() {
+        let (mut replies, driver, stop) = replies();
+        let writer = std::thread::spawn(move || {
+            let mut driver = driver;
+            let chunk = vec![b'x'; 1 << 20];
+            // Until the reader stops reading (its end closes): then the write fails.
+            while driver.write_all(&chunk).is_ok() {}
+        });
+        assert!(matches!(
+            replies.next_line(&stop, None),
+            Received::Ended(End::TooLong)
+        ));
+        drop(replies);
+        writer.join().unwrap();
+    }
 
     #[test]
     fn the_stderr_tail_keeps_the_last_lines_of_the_last_bytes() {

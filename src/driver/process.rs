@@ -1,11 +1,11 @@
 //! One driver process: requests out on stdin, replies in on stdout, stderr kept for diagnostics.
 //!
 //! Nothing here waits on the driver without a bound that [`DriverProcess::kill`] can cut short:
-//! the readers run on detached threads that stop when told to (a descendant of the driver may
-//! hold the pipes open for ever), and ending a driver kills its whole process tree (see
-//! [`tree`](super::tree)).
+//! a request waits for its reply on its own thread, and the stderr reader on a detached one, each
+//! until told to stop (a descendant of the driver may hold the pipes open for ever), and ending a
+//! driver kills its whole process tree (see [`tree`](super::tree)).
 
-use super::pipes::{self, End, Mailbox, Received, StderrTail, Stop, WriteError, MAX_LINE};
+use super::pipes::{self, End, Received, Replies, StderrTail, Stop, WriteError, MAX_LINE};
 use super::relaunch::{self, Relaunch};
 use super::tree::{self, Token, TOKEN_VARIABLE};
 use crate::vocab::{ErrorCode, SockError};
@@ -29,8 +29,10 @@ const STILL_RUNNING: Duration = Duration::from_millis(100);
 /// dies late); after that a detached thread reaps it.
 const REAP_GRACE: Duration = Duration::from_secs(1);
 
+/// The request channel, held by the request in flight.
 struct Io {
     stdin: Option<ChildStdin>,
+    replies: Option<Replies>,
     seq: u64,
 }
 
@@ -56,7 +58,6 @@ pub(crate) struct DriverProcess {
     token: Token,
     process: Mutex<Process>,
     io: Mutex<Io>,
-    replies: Arc<Mailbox>,
     stderr: Arc<StderrTail>,
     stop: Arc<Stop>,
     killed: AtomicBool,
@@ -190,9 +191,9 @@ impl DriverProcess {
             process: Mutex::new(process),
             io: Mutex::new(Io {
                 stdin: None,
+                replies: None,
                 seq: 0,
             }),
-            replies: Arc::new(Mailbox::default()),
             stderr: Arc::new(StderrTail::default()),
             stop,
             killed: AtomicBool::new(false),
@@ -203,18 +204,13 @@ impl DriverProcess {
             return Err("the driver's pipes were not created".to_string());
         };
         pipes::set_nonblocking(&stdin).map_err(|e| format!("cannot configure a pipe: {e}"))?;
-        lock(&driver.io).stdin = Some(stdin);
-        // Detached: a reader ends when its pipe closes or when `stop` is called; nothing waits
-        // for it.
-        let (stop, replies, exited) = (
-            Arc::clone(&driver.stop),
-            Arc::clone(&driver.replies),
-            tree::pidfd(pid),
-        );
-        std::thread::Builder::new()
-            .name("driver-stdout".into())
-            .spawn(move || pipes::read_replies(stdout, &stop, exited, &replies))
-            .map_err(|e| format!("cannot start a thread: {e}"))?;
+        {
+            let mut io = lock(&driver.io);
+            io.stdin = Some(stdin);
+            io.replies = Some(Replies::new(stdout, tree::pidfd(pid)));
+        }
+        // Detached: the stderr reader ends when its pipe closes or when `stop` is called; nothing
+        // waits for it.
         let (stop, tail) = (Arc::clone(&driver.stop), Arc::clone(&driver.stderr));
         std::thread::Builder::new()
             .name("driver-stderr".into())
@@ -242,7 +238,7 @@ impl DriverProcess {
 
     /// True if the process can serve another session: it was neither killed nor finished, never
     /// broke the protocol, is still running, has no request in flight, and has written nothing
-    /// that no request asked for (a line waiting in the mailbox, or the end of its output).
+    /// that no request asked for (bytes kept or waiting on its standard output, or its end).
     pub fn is_reusable(&self) -> bool {
         if self.killed.load(Ordering::SeqCst)
             || self.finished.load(Ordering::SeqCst)
@@ -250,10 +246,10 @@ impl DriverProcess {
         {
             return false;
         }
-        let Ok(_io) = self.io.try_lock() else {
+        let Ok(io) = self.io.try_lock() else {
             return false;
         };
-        lock(&self.process).poll().is_none() && self.replies.is_idle()
+        lock(&self.process).poll().is_none() && io.replies.as_ref().is_some_and(Replies::is_idle)
     }
 
     /// The driver's name, for messages.
@@ -318,7 +314,11 @@ impl DriverProcess {
                 )));
             }
         }
-        let line = match self.replies.take(deadline) {
+        let received = match io.replies.as_mut() {
+            Some(replies) => replies.next_line(&self.stop, deadline),
+            None => Received::Ended(End::Closed),
+        };
+        let line = match received {
             Received::Line(line) => line,
             Received::Stopped => return Err(self.stopped(op)),
             Received::Ended(_) if self.killed.load(Ordering::SeqCst) => {
@@ -435,7 +435,6 @@ impl DriverProcess {
         // Also after a clean exit: processes the driver started must not outlive it.
         self.end_tree();
         self.stop.stop();
-        self.replies.stop();
         let mut process = lock(&self.process);
         let deadline = Instant::now() + REAP_GRACE;
         while process.poll().is_none() && Instant::now() < deadline {
@@ -461,7 +460,6 @@ impl DriverProcess {
     /// call). The driver is not used again.
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
-        self.replies.stop();
         self.stop.stop();
         self.end_tree();
     }
