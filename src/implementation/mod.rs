@@ -38,11 +38,13 @@ pub mod clock;
 mod mixed;
 mod plain;
 pub mod privileges;
+mod within;
 
 pub use crate::vocab::{Capabilities, Feature};
 pub use clock::{Clock, RealClock};
 pub use mixed::Mixed;
 pub use plain::Plain;
+pub use within::within;
 
 // The table's result types, which the generated trait names (its argument types are named by
 // their path).
@@ -235,29 +237,3 @@ macro_rules! dispatch_fn {
 }
 
 crate::operation::operations!(brief => dispatch_fn);
-
-/// Runs `body` on this thread; if it has not returned within `limit`, asks each session to
-/// [`interrupt`](Session::interrupt) its socket, so that a blocked call returns. Returns the body's
-/// result and whether the limit passed first. (The runner's watchdog does the same per step,
-/// with a deadline for each actor.)
-pub fn within<T>(
-    limit: std::time::Duration,
-    interrupt: &[(&dyn Session, Handle)],
-    body: impl FnOnce() -> T,
-) -> (T, bool) {
-    let (done, finished) = std::sync::mpsc::channel::<()>();
-    std::thread::scope(|scope| {
-        let watcher = scope.spawn(move || {
-            let expired = finished.recv_timeout(limit).is_err();
-            if expired {
-                for (session, handle) in interrupt {
-                    session.interrupt(*handle);
-                }
-            }
-            expired
-        });
-        let result = body();
-        let _ = done.send(());
-        (result, watcher.join().unwrap_or(false))
-    })
-}

@@ -83,7 +83,9 @@ pub struct Payload {
 impl Payload {
     /// The bytes.
     pub fn bytes(&self) -> Vec<u8> {
-        self.pattern.bytes().cycle().take(self.len).collect()
+        let mut bytes = Vec::with_capacity(self.len);
+        crate::scenario::payload::repeat_into(&mut bytes, self.pattern.as_bytes(), self.len);
+        bytes
     }
 }
 

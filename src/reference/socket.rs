@@ -187,7 +187,7 @@ impl Socket {
         let n = self.call(Ready::Read, || {
             self.inner.recv_with_flags(&mut buffer, recv_flags(flags))
         })?;
-        let mut data = initialised(&buffer[..n.min(bufsize)]);
+        let mut data = initialised(buffer, n.min(bufsize));
         // With MSG_TRUNC a datagram socket returns the datagram's real length, and CPython
         // returns a bytes object that long: the kernel wrote only `bufsize` bytes, and the rest
         // is whatever was in CPython's buffer (uninitialised memory). Here it is zeros; the
@@ -204,7 +204,7 @@ impl Socket {
     pub fn recvfrom(&self, bufsize: usize) -> Result<(Vec<u8>, Address)> {
         let mut buffer = receive_buffer(bufsize, RecvFlags::default())?;
         let (n, from) = self.call(Ready::Read, || self.inner.recv_from(&mut buffer))?;
-        Ok((initialised(&buffer[..n.min(bufsize)]), from_sockaddr(&from)))
+        Ok((initialised(buffer, n.min(bufsize)), from_sockaddr(&from)))
     }
 
     /// `sock.recv_into(buffer, nbytes, flags)`: recv(2) into the first `nbytes` bytes of
@@ -319,7 +319,7 @@ impl Socket {
             .filter(|f| msg_flags & msg_flag(*f) != 0)
             .collect();
         Ok((
-            initialised(&buffer[..n.min(bufsize)]),
+            initialised(buffer, n.min(bufsize)),
             names,
             from_sockaddr(&from),
         ))
@@ -732,10 +732,22 @@ fn poll_event(event: PollEvent) -> libc::c_short {
     }
 }
 
-fn initialised(buffer: &[MaybeUninit<u8>]) -> Vec<u8> {
-    // SAFETY: the kernel wrote these bytes (recv returned their count), or, with MSG_TRUNC,
+/// The first `len` bytes of `buffer`, which the kernel wrote, in the same allocation: no copy on
+/// the data path, but shrunk when it holds less than half of what was reserved, so that a small
+/// reply to a large `bufsize` does not keep the large allocation.
+fn initialised(buffer: Vec<MaybeUninit<u8>>, len: usize) -> Vec<u8> {
+    let mut buffer = std::mem::ManuallyDrop::new(buffer);
+    let len = len.min(buffer.len());
+    // SAFETY: MaybeUninit<u8> has the layout of u8, and the allocation is handed over whole
+    // (pointer, capacity) from a Vec of the same global allocator; the first `len` bytes are
+    // initialised: the kernel wrote them (recv returned their count), or, with MSG_TRUNC,
     // `receive_buffer` zeroed them.
-    buffer.iter().map(|b| unsafe { b.assume_init() }).collect()
+    let mut bytes =
+        unsafe { Vec::from_raw_parts(buffer.as_mut_ptr().cast::<u8>(), len, buffer.capacity()) };
+    if bytes.len() < bytes.capacity() / 2 {
+        bytes.shrink_to_fit();
+    }
+    bytes
 }
 
 /// An option's level and name as the system numbers them.

@@ -10,7 +10,7 @@ mod hosts;
 mod limits;
 mod load;
 mod model;
-mod payload;
+pub(crate) mod payload;
 mod read;
 pub mod template;
 mod validate;

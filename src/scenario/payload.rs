@@ -32,6 +32,20 @@ pub struct PayloadAllocError {
     source: std::collections::TryReserveError,
 }
 
+/// Appends `pattern` repeated and cut to `len` bytes to the empty `bytes`, doubling what is
+/// already made (whole patterns, so each copy continues the repetition): memcpy's speed, where
+/// a byte at a time took a fifth of a run's CPU making the suite's 8 MiB payloads.
+pub(crate) fn repeat_into(bytes: &mut Vec<u8>, pattern: &[u8], len: usize) {
+    debug_assert!(bytes.is_empty());
+    bytes.extend_from_slice(&pattern[..pattern.len().min(len)]);
+    if bytes.is_empty() {
+        return;
+    }
+    while bytes.len() < len {
+        bytes.extend_from_within(..bytes.len().min(len - bytes.len()));
+    }
+}
+
 impl Payload {
     /// The bytes, or an error if memory for them cannot be had (rather than aborting).
     pub fn bytes(&self) -> Result<Vec<u8>, PayloadAllocError> {
@@ -43,15 +57,7 @@ impl Payload {
         match self {
             Payload::Text(t) => bytes.extend_from_slice(t.as_bytes()),
             Payload::Hex(b) => bytes.extend_from_slice(b),
-            Payload::Repeat { pattern, len } => {
-                // Doubled by copying what is already made (whole patterns, so each copy continues
-                // the repetition): memcpy's speed, where a byte at a time took a fifth of a run's
-                // CPU making the suite's 8 MiB payloads.
-                bytes.extend_from_slice(&pattern[..pattern.len().min(*len)]);
-                while bytes.len() < *len {
-                    bytes.extend_from_within(..bytes.len().min(*len - bytes.len()));
-                }
-            }
+            Payload::Repeat { pattern, len } => repeat_into(&mut bytes, pattern, *len),
         }
         Ok(bytes)
     }
