@@ -375,6 +375,26 @@ impl Implementation for Driver {
         self.open(false)
     }
 
+    /// Side by side: a session may have to start a process.
+    fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
+        std::thread::scope(|scope| {
+            let opening: Vec<_> = (0..count)
+                .map(|_| scope.spawn(|| self.open(false)))
+                .collect();
+            opening
+                .into_iter()
+                .map(|opened| {
+                    opened.join().unwrap_or_else(|_| {
+                        Err(SessionError {
+                            implementation: self.name().to_string(),
+                            reason: "opening a session panicked".to_string(),
+                        })
+                    })
+                })
+                .collect()
+        })
+    }
+
     /// The driver's process is started without any capability.
     fn open_unprivileged_session_for(
         &self,

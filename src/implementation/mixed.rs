@@ -63,6 +63,10 @@ impl Implementation for Mixed {
         self.default.open_session()
     }
 
+    fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
+        self.default.open_sessions(count)
+    }
+
     fn capabilities_of(&self, actor: &str) -> Capabilities {
         self.for_actor(actor).capabilities()
     }

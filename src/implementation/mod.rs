@@ -75,6 +75,13 @@ pub trait Implementation: Send + Sync {
     /// Dropping the session MUST close every socket still open in it.
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError>;
 
+    /// Opens `count` sessions, like the actors of a scenario. One after the other by default;
+    /// an implementation whose sessions each take long to open (a process to start) opens them
+    /// side by side.
+    fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
+        (0..count).map(|_| self.open_session()).collect()
+    }
+
     /// Opens the session for the actor called `actor`. Only implementations that put different
     /// actors on different implementations ([`Mixed`]) need to look at the name.
     fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {

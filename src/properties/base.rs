@@ -189,19 +189,22 @@ pub(super) fn fail_when_missing(
 /// A session of the implementation under test.
 pub(super) type Sessions = Box<dyn Session>;
 
-/// Two sessions, like two actors, opened side by side (a driver's start-up is most of a case).
+/// Two sessions, like two actors (side by side where opening one starts a process: see
+/// [`Implementation::open_sessions`]).
 pub(super) fn open_two(
     implementation: &dyn Implementation,
 ) -> Result<(Sessions, Sessions), String> {
-    let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| implementation.open_session());
-        let b = implementation.open_session();
-        (a.join(), b)
-    });
-    let a = a
-        .map_err(|_| "opening a session panicked".to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok((a, b.map_err(|e| e.to_string())?))
+    let mut sessions = implementation
+        .open_sessions(2)
+        .map_err(|e| e.to_string())?
+        .into_iter();
+    match (sessions.next(), sessions.next()) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(format!(
+            "{} opened fewer sessions than the two asked for",
+            implementation.name()
+        )),
+    }
 }
 
 /// A connected stream pair across two sessions (like two actors): (sender side, receiver side).

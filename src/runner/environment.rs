@@ -42,6 +42,10 @@ impl Implementation for WithEnvironment<'_> {
         self.under_test.open_session()
     }
 
+    fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
+        self.under_test.open_sessions(count)
+    }
+
     fn open_session_for(&self, actor: &str) -> Result<Box<dyn Session>, SessionError> {
         self.for_actor(actor).open_session_for(actor)
     }
