@@ -223,8 +223,11 @@ fn driver_check_runs_the_node_driver_and_its_failures_are_nodes_own() {
         eprintln!("skipped: node is not installed (apt-get install nodejs)");
         return;
     }
-    let (code, report) =
-        driver_check("env -u NODE_EXTRA_CA_CERTS node drivers/node/sockspec_driver.js");
+    // As drivers/drivers.yaml starts it.
+    let config = sockspec::registry::Drivers::file(&root().join("drivers/drivers.yaml"))
+        .config()
+        .unwrap();
+    let (code, report) = driver_check(&config["node"].command);
     assert!(
         report.contains("15 checks: 7 passed, 2 failed, 6 skipped"),
         "{report}"

@@ -3,7 +3,9 @@
 //
 // Reads one JSON request per line on standard input and writes one JSON reply per line on
 // standard output, as spec/driver-protocol.md says. Built-in modules only; Node 18 or later.
-// Run it as `node drivers/node/sockspec_driver.js`.
+// Run it as `node drivers/node/sockspec_driver.js`; drivers/drivers.yaml runs it with
+// `env -u NODE_EXTRA_CA_CERTS` in front, because Node parses that bundle of TLS certificates at
+// every start, and this driver makes no TLS connection.
 //
 // Node's socket API is not the BSD one, and this driver does not pretend it is. Each request is
 // the Node call (or the sequence of Node calls) a Node programmer would write for it, and the

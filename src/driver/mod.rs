@@ -375,21 +375,30 @@ impl Implementation for Driver {
         self.open(false)
     }
 
-    /// Side by side: a session may have to start a process.
+    /// Side by side: a session may have to start a process. Where no thread can be started,
+    /// one after the other. If one fails, the others opened are ended with it.
     fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
+        if count < 2 {
+            return (0..count).map(|_| self.open(false)).collect();
+        }
         std::thread::scope(|scope| {
             let opening: Vec<_> = (0..count)
-                .map(|_| scope.spawn(|| self.open(false)))
+                .map(|_| {
+                    std::thread::Builder::new()
+                        .name("driver-open".into())
+                        .spawn_scoped(scope, || self.open(false))
+                })
                 .collect();
             opening
                 .into_iter()
-                .map(|opened| {
-                    opened.join().unwrap_or_else(|_| {
+                .map(|opening| match opening {
+                    Ok(thread) => thread.join().unwrap_or_else(|_| {
                         Err(SessionError {
                             implementation: self.name().to_string(),
                             reason: "opening a session panicked".to_string(),
                         })
-                    })
+                    }),
+                    Err(_) => self.open(false),
                 })
                 .collect()
         })

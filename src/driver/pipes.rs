@@ -22,22 +22,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Tells a driver's readers to stop: closing the write end of a pipe wakes every `poll` on its
-/// read end at once.
+/// Tells every wait on a driver's pipes to stop (the request waiting for a reply, the stderr
+/// reader): closing the write end of a pipe wakes every `poll` on its read end at once.
 pub(crate) struct Stop {
     wake: OwnedFd,
     signal: Mutex<Option<OwnedFd>>,
 }
 
 impl Stop {
+    /// A stop not yet given. Its pipe is close-on-exec: a copy of the write end in a process
+    /// started meanwhile (the driver itself, or any other) would keep the read end from waking
+    /// when the runner closes its own.
     pub fn new() -> std::io::Result<Stop> {
-        let (wake, signal) = nix::unistd::pipe()?;
+        let (wake, signal) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         Ok(Stop {
             wake,
             signal: Mutex::new(Some(signal)),
         })
     }
 
+    /// Wakes every wait, now and later.
     pub fn stop(&self) {
         lock(&self.signal).take();
     }
@@ -51,6 +55,7 @@ enum Ready {
     /// The driver process exited (its pidfd is readable) and the pipe holds nothing more.
     Exited,
     Stopped,
+    /// The deadline passed first.
     TimedOut,
     Failed(String),
 }
@@ -124,10 +129,13 @@ pub(crate) enum End {
 
 /// What [`Replies::next_line`] gave.
 pub(crate) enum Received {
+    /// A line, without its `\n`.
     Line(Vec<u8>),
+    /// No more lines will come, and why.
     Ended(End),
     /// [`Stop::stop`] was called: the driver is being killed.
     Stopped,
+    /// The deadline passed first.
     TimedOut,
 }
 
@@ -172,6 +180,8 @@ impl Replies {
                 let newline = self.scanned + at;
                 if newline > MAX_LINE {
                     self.end = Some(End::TooLong);
+                    self.pending = Vec::new();
+                    self.scanned = 0;
                     return Received::Ended(End::TooLong);
                 }
                 let rest = self.pending.split_off(newline + 1);
@@ -183,6 +193,8 @@ impl Replies {
             self.scanned = self.pending.len();
             if self.pending.len() > MAX_LINE {
                 self.end = Some(End::TooLong);
+                self.pending = Vec::new();
+                self.scanned = 0;
             }
             if let Some(end) = &self.end {
                 return Received::Ended(end.clone());
@@ -199,8 +211,16 @@ impl Replies {
                 Ready::Closed => self.end = Some(End::Closed),
                 Ready::Exited => self.end = Some(End::Exited),
                 Ready::Failed(e) => self.end = Some(End::Failed(e)),
-                Ready::Stopped => return Received::Stopped,
-                Ready::TimedOut => return Received::TimedOut,
+                // The process is being killed (or will be, past its deadline): what it wrote is
+                // never read, so its memory (up to a line's limit) is not kept until it is dropped.
+                Ready::Stopped => {
+                    self.pending = Vec::new();
+                    return Received::Stopped;
+                }
+                Ready::TimedOut => {
+                    self.pending = Vec::new();
+                    return Received::TimedOut;
+                }
             }
         }
     }
@@ -376,7 +396,8 @@ mod tests {
 
     /// Replies read from a pipe the test writes to.
     fn replies() -> (Replies, std::fs::File, Stop) {
-        let (read, write) = nix::unistd::pipe().expect("a pipe");
+        // Close-on-exec, as the driver's pipes are: other tests of this binary start processes.
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("a pipe");
         let stop = Stop::new().expect("a stop pipe");
         (Replies::new(read, None), std::fs::File::from(write), stop)
     }
@@ -443,6 +464,30 @@ mod tests {
         });
         assert!(matches!(replies.next_line(&stop, None), Received::Stopped));
         stopping.join().unwrap();
+    }
+
+    #[test]
+    fn stop_wakes_a_wait_while_a_process_started_after_it_runs() {
+        let (mut replies, _driver, stop) = replies();
+        // Started after the stop pipe was made: it must not hold a copy of its write end.
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep starts");
+        let stop = std::sync::Arc::new(stop);
+        let stopper = std::sync::Arc::clone(&stop);
+        let stopping = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            stopper.stop();
+        });
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(4);
+        let received = replies.next_line(&stop, Some(deadline));
+        let _ = child.kill();
+        let _ = child.wait();
+        stopping.join().unwrap();
+        assert!(matches!(received, Received::Stopped), "not woken by stop");
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]

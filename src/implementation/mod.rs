@@ -75,9 +75,11 @@ pub trait Implementation: Send + Sync {
     /// Dropping the session MUST close every socket still open in it.
     fn open_session(&self) -> Result<Box<dyn Session>, SessionError>;
 
-    /// Opens `count` sessions, like the actors of a scenario. One after the other by default;
-    /// an implementation whose sessions each take long to open (a process to start) opens them
-    /// side by side.
+    /// Opens `count` sessions at once, as the properties and the differential test do for the
+    /// two ends of a connection; all of them, or the first error (the others opened are then
+    /// dropped). One after the other by default; an implementation whose sessions each take long
+    /// to open (a process to start) opens them side by side. (The runner opens each actor's
+    /// session on the actor's own thread.)
     fn open_sessions(&self, count: usize) -> Result<Vec<Box<dyn Session>>, SessionError> {
         (0..count).map(|_| self.open_session()).collect()
     }

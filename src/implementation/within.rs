@@ -5,6 +5,11 @@
 //! keeps every limit's deadline; only a limit that passes gets a thread of its own, to make its
 //! interrupts, so that an implementation whose `interrupt` blocks stalls nothing but its own
 //! limit.
+//!
+//! The timer thread is started by the first `within` of the process, and its expiry threads by
+//! it: they share that first caller's per-thread state (a network namespace it entered,
+//! capabilities it dropped). An interrupt acts on a socket or process that already exists
+//! (`shutdown(2)`, a signal), which that state does not change.
 
 use super::{Handle, Session};
 use std::collections::{BTreeMap, HashSet};
@@ -79,15 +84,41 @@ fn timer() -> &'static Timer {
 
 /// The timer thread: starts each passed limit's `on_expiry` on a thread of its own.
 fn keep_time(timer: &'static Timer) {
-    let mut limits = lock(timer);
     loop {
-        let now = Instant::now();
-        while let Some(entry) = limits.waiting.first_entry() {
-            if entry.key().0 > now {
-                break;
+        let due = {
+            let mut limits = lock(timer);
+            loop {
+                let now = Instant::now();
+                let mut due = Vec::new();
+                while let Some(entry) = limits.waiting.first_entry() {
+                    if entry.key().0 > now {
+                        break;
+                    }
+                    let ((_, id), on_expiry) = entry.remove_entry();
+                    limits.running.insert(id);
+                    due.push((id, on_expiry));
+                }
+                if !due.is_empty() {
+                    break due;
+                }
+                limits.wakes_at = limits.waiting.first_key_value().map(|((at, _), _)| *at);
+                limits = match limits.wakes_at {
+                    Some(at) => {
+                        timer
+                            .changed
+                            .wait_timeout(limits, at.saturating_duration_since(now))
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                    None => timer
+                        .changed
+                        .wait(limits)
+                        .unwrap_or_else(|e| e.into_inner()),
+                };
             }
-            let ((_, id), on_expiry) = entry.remove_entry();
-            limits.running.insert(id);
+        };
+        // Started without the lock: starting a thread takes time every other limit would wait.
+        for (id, on_expiry) in due {
             // Given to the thread through a slot, so that it is still here if no thread starts.
             let slot = std::sync::Arc::new(Mutex::new(Some(on_expiry)));
             let given = std::sync::Arc::clone(&slot);
@@ -96,30 +127,15 @@ fn keep_time(timer: &'static Timer) {
                 .spawn(move || expire(timer, id, &given));
             if let Err(e) = started {
                 // Without a thread of its own, the limit's interrupts are made here rather than
-                // never.
+                // never (other limits wait meanwhile); a panic in them must not end the timer.
                 eprintln!(
                     "sockspec: no thread for a passed limit ({e}): interrupting on the timer's"
                 );
-                drop(limits);
-                expire(timer, id, &slot);
-                limits = lock(timer);
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    expire(timer, id, &slot)
+                }));
             }
         }
-        limits.wakes_at = limits.waiting.first_key_value().map(|((at, _), _)| *at);
-        limits = match limits.wakes_at {
-            Some(at) => {
-                let wait = at.saturating_duration_since(now);
-                timer
-                    .changed
-                    .wait_timeout(limits, wait)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0
-            }
-            None => timer
-                .changed
-                .wait(limits)
-                .unwrap_or_else(|e| e.into_inner()),
-        };
     }
 }
 
@@ -142,12 +158,19 @@ fn expire(timer: &'static Timer, id: u64, slot: &Mutex<Option<OnExpiry>>) {
 /// A limit kept by the timer, ended when dropped: cancelled if it has not passed, otherwise
 /// waited for until its `on_expiry` has returned. Private to [`within`], which never leaks one.
 struct Limit<'a> {
-    key: (Instant, u64),
+    /// `None` for a limit too far away to pass (`Instant` cannot hold its deadline).
+    key: Option<(Instant, u64)>,
     _borrows: PhantomData<&'a ()>,
 }
 
 impl<'a> Limit<'a> {
     fn start(limit: Duration, on_expiry: impl FnOnce() + Send + 'a) -> Limit<'a> {
+        let Some(deadline) = Instant::now().checked_add(limit) else {
+            return Limit {
+                key: None,
+                _borrows: PhantomData,
+            };
+        };
         let on_expiry: Box<dyn FnOnce() + Send + 'a> = Box::new(on_expiry);
         // SAFETY: only the lifetime is changed. `on_expiry` borrows for 'a, and the `Limit<'a>`
         // returned ends before 'a does: its drop (which `within` always reaches, also when the
@@ -156,7 +179,7 @@ impl<'a> Limit<'a> {
         let on_expiry: OnExpiry = unsafe { std::mem::transmute(on_expiry) };
         let timer = timer();
         let mut limits = lock(timer);
-        let key = (Instant::now() + limit, limits.next);
+        let key = (deadline, limits.next);
         limits.next += 1;
         let sooner = limits.wakes_at.is_none_or(|at| key.0 < at);
         if sooner {
@@ -168,7 +191,7 @@ impl<'a> Limit<'a> {
             timer.changed.notify_all();
         }
         Limit {
-            key,
+            key: Some(key),
             _borrows: PhantomData,
         }
     }
@@ -176,12 +199,15 @@ impl<'a> Limit<'a> {
 
 impl Drop for Limit<'_> {
     fn drop(&mut self) {
+        let Some(key) = self.key else {
+            return;
+        };
         let timer = timer();
         let mut limits = lock(timer);
-        if limits.waiting.remove(&self.key).is_some() {
+        if limits.waiting.remove(&key).is_some() {
             return;
         }
-        while limits.running.contains(&self.key.1) {
+        while limits.running.contains(&key.1) {
             limits = timer
                 .changed
                 .wait(limits)
@@ -205,6 +231,51 @@ mod tests {
             .unwrap();
         let (value, expired) = within(Duration::from_secs(5), &[(session.as_ref(), a)], || 7);
         assert_eq!((value, expired), (7, false));
+    }
+
+    #[test]
+    fn a_limit_that_passed_is_waited_for_until_its_interrupts_return() {
+        // What the lifetime erasure in `Limit::start` rests on.
+        let returned = AtomicBool::new(false);
+        {
+            let _limit = Limit::start(Duration::from_millis(10), || {
+                std::thread::sleep(Duration::from_millis(150));
+                returned.store(true, Ordering::SeqCst);
+            });
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        assert!(returned.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_body_that_panics_cancels_its_limit_and_later_limits_still_pass() {
+        let panicked = std::panic::catch_unwind(|| {
+            within(Duration::from_millis(20), &[], || -> () {
+                panic!("the body")
+            })
+        });
+        assert!(panicked.is_err());
+        let ((), expired) = within(Duration::from_millis(20), &[], || {
+            std::thread::sleep(Duration::from_millis(80))
+        });
+        assert!(expired);
+    }
+
+    #[test]
+    fn an_interrupt_that_panics_ends_its_limit_and_the_timer_goes_on() {
+        {
+            let _limit = Limit::start(Duration::from_millis(10), || panic!("an interrupt"));
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        let ((), expired) = within(Duration::from_millis(20), &[], || {
+            std::thread::sleep(Duration::from_millis(80))
+        });
+        assert!(expired);
+    }
+
+    #[test]
+    fn a_limit_too_far_to_pass_never_passes() {
+        assert_eq!(within(Duration::MAX, &[], || 1), (1, false));
     }
 
     #[test]
