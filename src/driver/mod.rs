@@ -392,12 +392,7 @@ impl Implementation for Driver {
             opening
                 .into_iter()
                 .map(|opening| match opening {
-                    Ok(thread) => thread.join().unwrap_or_else(|_| {
-                        Err(SessionError {
-                            implementation: self.name().to_string(),
-                            reason: "opening a session panicked".to_string(),
-                        })
-                    }),
+                    Ok(thread) => SessionError::from_opening_thread(self.name(), thread.join()),
                     Err(_) => self.open(false),
                 })
                 .collect()

@@ -164,6 +164,22 @@ pub struct SessionError {
     pub reason: String,
 }
 
+impl SessionError {
+    /// What a thread that opened a session of `implementation` gave: its result, or an error if
+    /// it panicked.
+    pub(crate) fn from_opening_thread(
+        implementation: &str,
+        joined: std::thread::Result<Result<Box<dyn Session>, SessionError>>,
+    ) -> Result<Box<dyn Session>, SessionError> {
+        joined.unwrap_or_else(|_| {
+            Err(SessionError {
+                implementation: implementation.to_string(),
+                reason: "opening a session panicked".to_string(),
+            })
+        })
+    }
+}
+
 /// A session that misbehaved in ending (see [`Session::end`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{reason}")]

@@ -223,12 +223,18 @@ mod tests {
     use crate::reference::Reference;
     use crate::vocab::{Family, RecvFlags, SocketType};
 
-    #[test]
-    fn a_body_that_returns_in_time_is_not_interrupted() {
+    /// A reference session and a Unix stream socketpair in it.
+    fn a_pair() -> (Box<dyn Session>, Handle, Handle) {
         let session = Reference.open_session().unwrap();
-        let (a, _b) = Plain(session.as_ref())
+        let (a, b) = Plain(session.as_ref())
             .socketpair(Family::Unix, SocketType::Stream)
             .unwrap();
+        (session, a, b)
+    }
+
+    #[test]
+    fn a_body_that_returns_in_time_is_not_interrupted() {
+        let (session, a, _b) = a_pair();
         let (value, expired) = within(Duration::from_secs(5), &[(session.as_ref(), a)], || 7);
         assert_eq!((value, expired), (7, false));
     }
@@ -280,10 +286,7 @@ mod tests {
 
     #[test]
     fn a_recv_blocked_past_the_limit_is_interrupted_and_returns() {
-        let session = Reference.open_session().unwrap();
-        let (a, _b) = Plain(session.as_ref())
-            .socketpair(Family::Unix, SocketType::Stream)
-            .unwrap();
+        let (session, a, _b) = a_pair();
         let started = Instant::now();
         let (received, expired) =
             within(Duration::from_millis(100), &[(session.as_ref(), a)], || {

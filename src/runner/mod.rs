@@ -421,12 +421,9 @@ fn execute_within(
         opening
             .into_iter()
             .map(|o| match o {
-                Ok(thread) => thread.join().unwrap_or_else(|_| {
-                    Err(SessionError {
-                        implementation: implementation.name().to_string(),
-                        reason: "opening a session panicked".to_string(),
-                    })
-                }),
+                Ok(thread) => {
+                    SessionError::from_opening_thread(implementation.name(), thread.join())
+                }
                 Err(e) => Err(SessionError {
                     implementation: implementation.name().to_string(),
                     reason: format!("cannot start a thread to open it: {e}"),
