@@ -215,6 +215,30 @@ fn driver_check_passes_the_cpython_driver() {
         report.contains("15 checks: 15 passed, 0 failed, 0 skipped"),
         "{report}"
     );
+    // How long a process takes to be ready, through the command and started directly.
+    let ready = millis_after(&report, "answered `hello` in ");
+    let direct = millis_after(&report, "answers `hello` the same (ready in ");
+    assert!(ready > 0 && direct > 0, "{report}");
+    assert!(
+        report.contains(&format!("ms, against {ready} ms through the command)")),
+        "{report}"
+    );
+}
+
+/// The number of milliseconds written right after `prefix` in `report` ("… in 42 ms").
+fn millis_after(report: &str, prefix: &str) -> u64 {
+    let at = report
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no `{prefix}` in:\n{report}"))
+        + prefix.len();
+    let digits: String = report[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    assert!(report[at + digits.len()..].starts_with(" ms"), "{report}");
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after `{prefix}` in:\n{report}"))
 }
 
 #[test]

@@ -7,6 +7,7 @@ use super::hello_limit;
 use super::process::{DriverProcess, Launch};
 use crate::vocab::ErrorCode;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 
 /// One check of a driver and how it came out.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,17 +64,24 @@ impl Finding {
 /// not.
 pub fn check_protocol(command: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let starting = Instant::now();
     let process = match DriverProcess::spawn(command, command) {
         Ok(p) => p,
         Err(e) => return vec![Finding::wrong("start", e)],
     };
     match handshake(&process) {
         Ok((hello, reply)) => {
+            // How long a process takes to be ready: what every actor of a cold driver, and
+            // every test process under nextest, waits for.
+            let ready = starting.elapsed();
             findings.push(Finding::ok(&format!(
-                "handshake: {} {} speaks protocol {}",
-                hello.name, hello.version, hello.protocol
+                "handshake: {} {} speaks protocol {} (started and answered `hello` in {} ms)",
+                hello.name,
+                hello.version,
+                hello.protocol,
+                ready.as_millis()
             )));
-            findings.push(check_relaunch(command, &process, &reply));
+            findings.push(check_relaunch(command, &process, &reply, ready));
         }
         Err(e) => {
             findings.push(Finding::wrong("handshake", e));
@@ -110,7 +118,12 @@ const RELAUNCH_SAME: &str =
 /// program, arguments and environment, without the command's shell and launchers; see
 /// [`relaunch`](super::relaunch)), and whether a process so started passes its handshake with
 /// the very reply of the first.
-fn check_relaunch(command: &str, first: &DriverProcess, reply: &Value) -> Finding {
+fn check_relaunch(
+    command: &str,
+    first: &DriverProcess,
+    reply: &Value,
+    through_command: Duration,
+) -> Finding {
     let relaunch = match first.relaunch(command, &super::directory(None)) {
         Ok(relaunch) => relaunch,
         Err(why) => {
@@ -123,12 +136,17 @@ fn check_relaunch(command: &str, first: &DriverProcess, reply: &Value) -> Findin
             )
         }
     };
+    let starting = Instant::now();
     let process = match DriverProcess::launch(command, Launch::Direct(&relaunch), false, None) {
         Ok(process) => process,
         Err(e) => return Finding::wrong(RELAUNCH_SAME, e),
     };
     let finding = match handshake(&process) {
-        Ok((_, again)) if again == *reply => Finding::ok(RELAUNCH_SAME),
+        Ok((_, again)) if again == *reply => Finding::ok(&format!(
+            "{RELAUNCH_SAME} (ready in {} ms, against {} ms through the command)",
+            starting.elapsed().as_millis(),
+            through_command.as_millis()
+        )),
         Ok((_, again)) => Finding::wrong(
             RELAUNCH_SAME,
             format!("it answered {again}, and the process its command started {reply}"),
