@@ -2,7 +2,8 @@
 //! reference: `cargo bench --bench driver_step` (release build, run from the repository root).
 //!
 //! A step is one call of the `Session` trait as the runner makes it: here alternately a `send`
-//! of 5 bytes on one end of a Unix stream socketpair and a `recv` of at most 16 on the other,
+//! of 5 bytes on one end of a Unix stream socketpair (a TCP connection on loopback for Node.js,
+//! which has no socketpair) and a `recv` of at most 16 on the other,
 //! so that every step does real socket work and nothing piles up. Through the driver each step
 //! is one request line out and one reply line back over pipes, to a warm process. Also measured:
 //! a whole session of a warm driver (taken from the pool, one `socket` and `close`, `reset`
@@ -10,16 +11,20 @@
 
 use serde_json::json;
 use sockspec::driver::Driver;
-use sockspec::implementation::{dispatch, Implementation, Session};
+use sockspec::implementation::{dispatch, Handle, Implementation, Plain, Session};
 use sockspec::operation::{Call, Reply};
 use sockspec::reference::Reference;
+use sockspec::vocab::{Address, ErrorCode, Family, SocketType};
 use std::time::{Duration, Instant};
 
 /// How long each figure is measured.
 const MEASURE: Duration = Duration::from_secs(3);
 
 /// The CPython driver, as drivers.yaml names it.
-const PYTHON: &str = "python3 drivers/python/sockspec_driver.py";
+const PYTHON: &str = "python3 -I -S drivers/python/sockspec_driver.py";
+
+/// The Node.js driver, as drivers.yaml names it.
+const NODE: &str = "env -u NODE_EXTRA_CA_CERTS node drivers/node/sockspec_driver.js";
 
 fn call(session: &dyn Session, call: serde_json::Value) -> Reply {
     let call: Call = serde_json::from_value(call).expect("a call");
@@ -30,13 +35,7 @@ fn call(session: &dyn Session, call: serde_json::Value) -> Reply {
 fn per_step(implementation: &dyn Implementation) -> (f64, usize) {
     let session = implementation.open_session().expect("a session");
     let session = session.as_ref();
-    let Reply::Socketpair(pair) = call(
-        session,
-        json!({"op": "socketpair", "family": "unix", "type": "stream"}),
-    ) else {
-        panic!("socketpair answered something else");
-    };
-    let [a, b] = pair.handles;
+    let [a, b] = connected_pair(session);
     let send: Call = serde_json::from_value(json!({"op": "send", "handle": a, "data": "aGVsbG8="}))
         .expect("send");
     let recv: Call =
@@ -54,6 +53,32 @@ fn per_step(implementation: &dyn Implementation) -> (f64, usize) {
     let micros = started.elapsed().as_secs_f64() * 1e6 / steps as f64;
     session.end().expect("the session ends cleanly");
     (micros, steps)
+}
+
+/// Two connected stream sockets: a Unix socketpair, or, where the implementation has no
+/// `socketpair` (Node.js), a TCP connection on loopback.
+fn connected_pair(session: &dyn Session) -> [Handle; 2] {
+    match Plain(session).socketpair(Family::Unix, SocketType::Stream) {
+        Ok((a, b)) => [a, b],
+        Err(e) if e.code == ErrorCode::Unsupported => {
+            let plain = Plain(session);
+            let listener = plain
+                .socket(Family::Inet, SocketType::Stream)
+                .expect("socket");
+            plain
+                .bind(listener, &Address::from(("127.0.0.1", 0)))
+                .expect("bind");
+            plain.listen(listener, None).expect("listen");
+            let address = plain.getsockname(listener).expect("getsockname");
+            let client = plain
+                .socket(Family::Inet, SocketType::Stream)
+                .expect("socket");
+            plain.connect(client, &address).expect("connect");
+            let (server, _) = plain.accept(listener).expect("accept");
+            [client, server]
+        }
+        Err(e) => panic!("socketpair failed: {e}"),
+    }
 }
 
 /// Milliseconds per session of `driver` (open, `socket`, `close`, end), measured for
@@ -87,11 +112,19 @@ fn main() {
         "python3 tests/drivers/counted.py /dev/null no-reset",
     )
     .expect("the CPython driver starts");
-    println!("one step (send or recv on a Unix socketpair), warm session:");
+    println!("one step (send or recv on a Unix socketpair; on Node.js, which has none, a TCP connection), warm session:");
     let (micros, steps) = per_step(&Reference);
     println!("  reference, in process: {micros:>8.1} µs/step  ({steps} steps)");
     let (micros, steps) = per_step(&python);
     println!("  CPython driver:        {micros:>8.1} µs/step  ({steps} steps)");
+    match Driver::start("node", NODE) {
+        Ok(node) => {
+            let (micros, steps) = per_step(&node);
+            println!("  Node.js driver:        {micros:>8.1} µs/step  ({steps} steps)");
+            node.shut_down();
+        }
+        Err(e) => println!("  Node.js driver: not measured ({e})"),
+    }
     println!("one session (open, socket, close, end):");
     let (millis, sessions) = per_session(&python);
     println!("  CPython driver, warm (reset):    {millis:>7.2} ms/session  ({sessions} sessions)");
