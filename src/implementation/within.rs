@@ -239,16 +239,36 @@ mod tests {
         assert_eq!((value, expired), (7, false));
     }
 
+    /// Waits (at most 10 s, however loaded the machine) until `flag` is set.
+    fn wait_for(flag: &AtomicBool) {
+        let started = Instant::now();
+        while !flag.load(Ordering::SeqCst) {
+            assert!(started.elapsed() < Duration::from_secs(10), "never set");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// `within` on a recv that only an interrupt ends: true once the limit has passed.
+    fn a_blocked_recv_is_interrupted() -> bool {
+        let (session, a, _b) = a_pair();
+        let (received, expired) =
+            within(Duration::from_millis(20), &[(session.as_ref(), a)], || {
+                Plain(session.as_ref()).recv(a, 1, RecvFlags::default())
+            });
+        received.is_ok() && expired
+    }
+
     #[test]
     fn a_limit_that_passed_is_waited_for_until_its_interrupts_return() {
         // What the lifetime erasure in `Limit::start` rests on.
-        let returned = AtomicBool::new(false);
+        let (began, returned) = (AtomicBool::new(false), AtomicBool::new(false));
         {
             let _limit = Limit::start(Duration::from_millis(10), || {
+                began.store(true, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(150));
                 returned.store(true, Ordering::SeqCst);
             });
-            std::thread::sleep(Duration::from_millis(40));
+            wait_for(&began);
         }
         assert!(returned.load(Ordering::SeqCst));
     }
@@ -261,22 +281,20 @@ mod tests {
             })
         });
         assert!(panicked.is_err());
-        let ((), expired) = within(Duration::from_millis(20), &[], || {
-            std::thread::sleep(Duration::from_millis(80))
-        });
-        assert!(expired);
+        assert!(a_blocked_recv_is_interrupted());
     }
 
     #[test]
     fn an_interrupt_that_panics_ends_its_limit_and_the_timer_goes_on() {
+        let began = AtomicBool::new(false);
         {
-            let _limit = Limit::start(Duration::from_millis(10), || panic!("an interrupt"));
-            std::thread::sleep(Duration::from_millis(40));
+            let _limit = Limit::start(Duration::from_millis(10), || {
+                began.store(true, Ordering::SeqCst);
+                panic!("an interrupt")
+            });
+            wait_for(&began);
         }
-        let ((), expired) = within(Duration::from_millis(20), &[], || {
-            std::thread::sleep(Duration::from_millis(80))
-        });
-        assert!(expired);
+        assert!(a_blocked_recv_is_interrupted());
     }
 
     #[test]
