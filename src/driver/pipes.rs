@@ -413,11 +413,28 @@ mod tests {
 
     #[test]
     fn lines_are_split_across_reads_and_kept_when_written_together() {
-        let (mut replies, mut driver, stop) = replies();
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).expect("a pipe");
+        let unread = read
+            .try_clone()
+            .expect("a second descriptor of the read end");
+        let (mut replies, mut driver) = (Replies::new(read, None), std::fs::File::from(write));
+        let stop = Stop::new().expect("a stop pipe");
         driver.write_all(b"{\"seq\":0,").unwrap();
         let soon = || Some(Instant::now() + Duration::from_secs(5));
         let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(20));
+            // The rest of the line once the first part has been read, so that it takes two reads.
+            let started = Instant::now();
+            loop {
+                let mut queued: libc::c_int = 0;
+                // SAFETY: FIONREAD writes the count of unread bytes into `queued`.
+                let ok = unsafe { libc::ioctl(unread.as_raw_fd(), libc::FIONREAD, &mut queued) };
+                assert_eq!(ok, 0, "FIONREAD");
+                if queued == 0 {
+                    break;
+                }
+                assert!(started.elapsed() < Duration::from_secs(10), "never read");
+                std::thread::sleep(Duration::from_millis(1));
+            }
             driver.write_all(b"\"ok\":1}\nsecond\n").unwrap();
             driver
         });
