@@ -12,6 +12,7 @@ pub mod harness;
 pub mod implementation;
 pub mod netns;
 pub mod operation;
+mod procfs;
 pub mod properties;
 pub mod reference;
 pub mod registry;

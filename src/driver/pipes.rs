@@ -47,6 +47,22 @@ impl Stop {
     }
 }
 
+/// How long `poll` may wait for `deadline` (for ever without one): rounded up to whole
+/// milliseconds, so that a wait does not end, and spin, just short of the deadline. `None` once
+/// the deadline has passed.
+fn poll_timeout(deadline: Option<Instant>) -> Option<nix::poll::PollTimeout> {
+    use nix::poll::PollTimeout;
+    let Some(deadline) = deadline else {
+        return Some(PollTimeout::NONE);
+    };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return None;
+    }
+    let millis = left.as_nanos().div_ceil(1_000_000);
+    Some(PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX))
+}
+
 /// What waiting for a pipe gave.
 enum Ready {
     Data(usize),
@@ -69,17 +85,10 @@ fn read_some(
     buffer: &mut [u8],
     deadline: Option<Instant>,
 ) -> Ready {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::poll::{poll, PollFd, PollFlags};
     loop {
-        let timeout = match deadline {
-            None => PollTimeout::NONE,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                // Rounded up: a poll of 0 ms before the deadline would spin.
-                let millis = left.as_nanos().div_ceil(1_000_000);
-                PollTimeout::try_from(millis.min(i32::MAX as u128) as i32)
-                    .unwrap_or(PollTimeout::MAX)
-            }
+        let Some(timeout) = poll_timeout(deadline) else {
+            return Ready::TimedOut;
         };
         let mut fds = [
             PollFd::new(stop.wake.as_fd(), PollFlags::POLLIN),
@@ -91,7 +100,8 @@ fn read_some(
             },
         ];
         match poll(&mut fds, timeout) {
-            Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ready::TimedOut,
+            // Timed out: the loop's next turn says whether the deadline has passed.
+            Ok(0) => continue,
             Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Ready::Failed(e.to_string()),
@@ -176,14 +186,16 @@ impl Replies {
     pub fn next_line(&mut self, stop: &Stop, deadline: Option<Instant>) -> Received {
         loop {
             let unscanned = &self.pending[self.scanned..];
-            if let Some(at) = unscanned.iter().position(|b| *b == b'\n') {
-                let newline = self.scanned + at;
-                if newline > MAX_LINE {
-                    self.end = Some(End::TooLong);
-                    self.pending = Vec::new();
-                    self.scanned = 0;
-                    return Received::Ended(End::TooLong);
-                }
+            let newline = (unscanned.iter())
+                .position(|b| *b == b'\n')
+                .map(|at| self.scanned + at);
+            // A line (or what there is of one) past the limit ends the output.
+            if newline.unwrap_or(self.pending.len()) > MAX_LINE {
+                self.end = Some(End::TooLong);
+                self.forget();
+                return Received::Ended(End::TooLong);
+            }
+            if let Some(newline) = newline {
                 let rest = self.pending.split_off(newline + 1);
                 let mut line = std::mem::replace(&mut self.pending, rest);
                 line.truncate(newline);
@@ -191,11 +203,6 @@ impl Replies {
                 return Received::Line(line);
             }
             self.scanned = self.pending.len();
-            if self.pending.len() > MAX_LINE {
-                self.end = Some(End::TooLong);
-                self.pending = Vec::new();
-                self.scanned = 0;
-            }
             if let Some(end) = &self.end {
                 return Received::Ended(end.clone());
             }
@@ -214,15 +221,21 @@ impl Replies {
                 // The process is being killed (or will be, past its deadline): what it wrote is
                 // never read, so its memory (up to a line's limit) is not kept until it is dropped.
                 Ready::Stopped => {
-                    self.pending = Vec::new();
+                    self.forget();
                     return Received::Stopped;
                 }
                 Ready::TimedOut => {
-                    self.pending = Vec::new();
+                    self.forget();
                     return Received::TimedOut;
                 }
             }
         }
+    }
+
+    /// Drops the bytes kept (and their memory).
+    fn forget(&mut self) {
+        self.pending = Vec::new();
+        self.scanned = 0;
     }
 
     /// True when nothing arrived that no request asked for: no bytes kept or waiting in the
@@ -254,7 +267,7 @@ pub(crate) fn write_request(
     stop: &Stop,
     deadline: Option<Instant>,
 ) -> Result<(), WriteError> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::poll::{poll, PollFd, PollFlags};
     use std::io::{ErrorKind, Write};
     while !bytes.is_empty() {
         match stdin.write(bytes) {
@@ -262,15 +275,8 @@ pub(crate) fn write_request(
             Ok(n) => bytes = &bytes[n..],
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                let timeout = match deadline {
-                    None => PollTimeout::NONE,
-                    Some(deadline) => {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            return Err(WriteError::Stopped);
-                        }
-                        PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX)
-                    }
+                let Some(timeout) = poll_timeout(deadline) else {
+                    return Err(WriteError::Stopped);
                 };
                 let mut fds = [
                     PollFd::new(stop.wake.as_fd(), PollFlags::POLLIN),

@@ -26,6 +26,7 @@
 //! needs that variable. Whatever the start, every process must answer `hello` exactly as the
 //! first did, which the runner checks.
 
+use crate::procfs::{stat_fields_after_name, status_field};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -115,11 +116,11 @@ pub(crate) fn observe(
         read(format!("{thread}/status"))?,
     );
     for key in SAME_STATUS {
-        if status_line(&theirs, key) != status_line(&ours, key) {
+        if status_field(&theirs, key) != status_field(&ours, key) {
             return Err(format!(
                 "its {key} is {:?}, the starting thread's {:?}",
-                status_line(&theirs, key),
-                status_line(&ours, key)
+                status_field(&theirs, key),
+                status_field(&ours, key)
             ));
         }
     }
@@ -190,14 +191,6 @@ pub(crate) fn observe(
     })
 }
 
-/// The value of `key:` in a `/proc/…/status` text.
-fn status_line<'a>(status: &'a str, key: &str) -> Option<&'a str> {
-    status.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        (name == key).then(|| value.trim())
-    })
-}
-
 /// Each resource limit's hard value, from `/proc/…/limits`, whose columns the kernel prints at
 /// fixed widths (`%-25s %-20s %-20s %-10s`: name, soft, hard, units).
 fn hard_limits(dir: &str) -> Option<Vec<String>> {
@@ -216,8 +209,7 @@ fn hard_limits(dir: &str) -> Option<Vec<String>> {
 /// Priority, nice value, real-time priority and scheduling policy, from `/proc/…/stat`.
 fn scheduling(dir: &str) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
-    // Fields from the third on follow the command name's closing parenthesis.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let fields = stat_fields_after_name(&stat)?;
     // stat(5) numbers them from 1: priority 18, nice 19, rt_priority 40, policy 41.
     [18, 19, 40, 41]
         .iter()

@@ -145,10 +145,9 @@ fn members(token: &Token, parents: &HashSet<i32>) -> Vec<i32> {
 /// The state letter and parent of a process, from `/proc/PID/stat`; `None` once it is gone.
 fn state_and_parent(pid: i32) -> Option<(char, i32)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name in parentheses may contain anything; the fields follow its last `)`.
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
+    let fields = crate::procfs::stat_fields_after_name(&stat)?;
+    let state = fields.first()?.chars().next()?;
+    let parent = fields.get(1)?.parse().ok()?;
     Some((state, parent))
 }
 

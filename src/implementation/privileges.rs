@@ -75,10 +75,8 @@ pub fn has_no_capabilities(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("CapEff:"))
-                .map(|caps| caps.trim().chars().all(|c| c == '0'))
+            crate::procfs::status_field(&status, "CapEff")
+                .map(|caps| caps.chars().all(|c| c == '0'))
         })
         .unwrap_or(false)
 }
