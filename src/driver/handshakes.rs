@@ -12,10 +12,10 @@
 //! the handshake: its actors' processes start when the scenario opens them, side by side,
 //! directly when they can (what was checked of the first process's start, against the thread
 //! that started it, is then taken to hold for this process's threads: the same test binary,
-//! run the same way by the same runner), and each must answer `hello` exactly as remembered (every process is
-//! held to its driver's first reply anyway). A record of another run is never used, so a changed
-//! interpreter or `PATH` between runs cannot be picked up stale. The file is one per directory,
-//! replaced whole, and holds one entry per driver command.
+//! run the same way by the same runner), and each must answer `hello` exactly as remembered
+//! (every process is held to its driver's first reply anyway). A record of another run is never
+//! used, so a changed interpreter or `PATH` between runs cannot be picked up stale. The file is
+//! one per directory, replaced whole, and holds one entry per driver command.
 
 use super::relaunch::Relaunch;
 use serde::{Deserialize, Serialize};
@@ -91,10 +91,10 @@ pub(crate) fn recalled(command: &str, dir: Option<&Path>) -> Option<(Value, Opti
 }
 
 /// Records that `command`, run from `dir`, answered `hello` with `reply`, and could be started
-/// again as `relaunch` says. Best effort: a record
-/// that cannot be written only means that the next process does the handshake itself. Processes
-/// writing at once each replace the file whole (written aside, then renamed), so a reader never
-/// sees half of one; an entry lost to a concurrent writer is learnt again.
+/// again as `relaunch` says. Best effort: a record that cannot be written only means that the
+/// next process does the handshake itself. Processes writing at once each replace the file whole
+/// (written aside, then renamed), so a reader never sees half of one; an entry lost to a
+/// concurrent writer is learnt again.
 pub(crate) fn remember(
     command: &str,
     dir: Option<&Path>,
